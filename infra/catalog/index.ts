@@ -1,0 +1,5 @@
+export * from "./types";
+export * from "./gpus";
+export * from "./instances";
+export * from "./models";
+export * from "./quantization";

@@ -1,0 +1,103 @@
+/**
+ * Nodes as the planner sees them: GPUs from the catalog, CPU and RAM, cost, the address the
+ * gateway reaches them at, and a ledger of GPU memory and RAM that replicas claim in turn.
+ */
+import { findGpu, GPU_NAMES } from "../catalog/gpus";
+import { findInstanceType } from "../catalog/instances";
+import type { Gpu } from "../catalog/types";
+import type { FleetSpec, NodeSpec } from "../spec/schema";
+import type { SpecIssue } from "../spec/errors";
+import { MiB } from "./arch";
+
+export interface ResolvedNode {
+  spec: NodeSpec;
+  gpus: Gpu[];
+  /** null: a GPU host whose CPU side the spec does not describe (fine while nothing runs on its CPU). */
+  cpu: { cores: number; memoryGiB: number; bandwidthGBs: number | null } | null;
+  costPerHourUSD: number;
+  instanceType?: string;
+  address: string;
+  /** Free memory per GPU index (bytes), claimed by replicas in spec order. */
+  freeGpuBytes: number[];
+  freeRamBytes: number;
+  nextPort: number;
+}
+
+/** Memory kept for the OS and system services on every machine (bytes). */
+export const OS_RESERVED_RAM_BYTES = 2 * 1024 * MiB;
+
+/** Where the gateway reaches a node's engines. AWS nodes get a record in the fleet's private DNS zone. */
+export function nodeAddress(fleet: string, node: NodeSpec): string {
+  switch (node.provider) {
+    case "aws":
+      return `${node.name}.${privateZoneName(fleet)}`;
+    case "ssh":
+      return node.address ?? node.host.replace(/^.*@/, "");
+    case "docker": {
+      if (node.address) return node.address;
+      const url = new URL(node.host);
+      // A local daemon: the engines publish their ports on this machine.
+      return url.protocol === "unix:" ? "127.0.0.1" : url.hostname.replace(/^.*@/, "");
+    }
+    default: {
+      const unreachable: never = node;
+      return unreachable;
+    }
+  }
+}
+
+/** The private Route 53 zone that names the fleet's AWS nodes. */
+export function privateZoneName(fleet: string): string {
+  return `${fleet}.fleet.internal`;
+}
+
+export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, ResolvedNode> {
+  const nodes = new Map<string, ResolvedNode>();
+  spec.nodes.forEach((node, i) => {
+    const path = `nodes[${i}]`;
+    let gpus: Gpu[] = [];
+    let cpu: ResolvedNode["cpu"] = null;
+    let costPerHourUSD = 0;
+    let instanceType: string | undefined;
+    if (node.provider === "aws") {
+      const t = findInstanceType(node.instanceType);
+      if (!t) {
+        const family = node.instanceType.split(".")[0];
+        issues.push({
+          path: `${path}.instanceType`,
+          message: `"${node.instanceType}" is not a GPU instance type the catalog knows`,
+          fix: `use a g5, g6, g6e, p4d, p4de or p5 type, e.g. g6e.xlarge (L40S), g5.xlarge (A10G), g6.xlarge (L4)${family ? "" : ""}`,
+        });
+        return;
+      }
+      const gpu = findGpu(t.gpu);
+      gpus = gpu ? Array.from({ length: t.gpuCount }, () => gpu) : [];
+      cpu = { cores: t.vcpu, memoryGiB: t.memoryGiB, bandwidthGBs: null };
+      costPerHourUSD = t.onDemandUSDPerHour;
+      instanceType = t.instanceType;
+    } else {
+      node.gpus.forEach((name, k) => {
+        const gpu = findGpu(name);
+        if (gpu) gpus.push(gpu);
+        else issues.push({ path: `${path}.gpus[${k}]`, message: `unknown GPU "${name}"`, fix: `use one of: ${GPU_NAMES.join(", ")}` });
+      });
+      costPerHourUSD = node.costPerHourUSD ?? 0;
+      if (!node.cpu && gpus.length === 0) {
+        issues.push({ path: `${path}.cpu`, message: "a CPU-only host needs its cores, memory and memory bandwidth", fix: "add cpu: { cores, memoryGiB, bandwidthGBs }" });
+      }
+    }
+    if (node.cpu) cpu = { ...node.cpu };
+    nodes.set(node.name, {
+      spec: node,
+      gpus,
+      cpu,
+      costPerHourUSD,
+      instanceType,
+      address: nodeAddress(spec.name, node),
+      freeGpuBytes: gpus.map((g) => g.memoryMiB * MiB),
+      freeRamBytes: cpu ? cpu.memoryGiB * 1024 * MiB - OS_RESERVED_RAM_BYTES : Infinity,
+      nextPort: 8000,
+    });
+  });
+  return nodes;
+}

@@ -1,0 +1,218 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { planFleet } from "./fleet";
+import { FleetSpecError } from "../spec/errors";
+import { loadSpecFile } from "../spec/load";
+import { fleet, sshGpuNode, awsNode } from "../../test/support/specs";
+import type { FleetSpec } from "../spec/schema";
+import type { ServedModelPlan } from "./types";
+
+const vllm = (id: string, hf: string, replicas: unknown[], extra: object = {}) => ({ id, engine: "vllm", source: { hf }, replicas, ...extra });
+
+function issuesOf(spec: () => FleetSpec): { path: string; message: string; fix: string }[] {
+  try {
+    planFleet(spec());
+  } catch (err) {
+    if (err instanceof FleetSpecError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected the planner to refuse");
+}
+
+const served = (spec: FleetSpec, id: string) => planFleet(spec).models.find((m) => m.id === id) as ServedModelPlan;
+
+describe("vLLM placement", () => {
+  it("splits Qwen3-32B-AWQ on [A10G, A10G, L40S] as 16/16/32 with embeddings first and lm_head last", () => {
+    const spec = fleet(
+      [awsNode("a", "g5.xlarge"), awsNode("b", "g5.xlarge"), awsNode("c", "g6e.xlarge")],
+      [vllm("qwen", "Qwen/Qwen3-32B-AWQ", [{ nodes: ["a", "b", "c"] }], { quantization: "awq" })],
+    );
+    const r = served(spec, "qwen").replicas[0]!;
+    expect(r.layerSplit).toEqual([16, 16, 32]);
+    expect(r.stages.map((s) => s.layers)).toEqual([[0, 16], [16, 32], [32, 64]]);
+    expect(r.stages.map((s) => [s.holdsEmbeddings, s.holdsLmHead])).toEqual([[true, false], [false, false], [false, true]]);
+    expect(r.pipelineParallel).toBe(3);
+    expect(r.tensorParallel).toBe(1);
+    expect(r.vllm?.quantization).toBe("awq_marlin");
+  });
+
+  it("accepts the explicit 23-23-22-12 split of R1-Distill-70B-AWQ on 3×L40S + A10G", () => {
+    const spec = loadSpecFile("examples/mixed-gpu-vllm.yaml");
+    const r = served(spec, "deepseek-r1-70b").replicas[0]!;
+    expect(r.layerSplit).toEqual([23, 23, 22, 12]);
+    expect(r.stages.map((s) => s.gpuModel)).toEqual(["L40S", "L40S", "L40S", "A10G"]);
+    expect(r.contextLength).toBe(32768);
+    // The smallest worker bounds the block count: every stage holds the same number of tokens.
+    expect(r.kvCacheTokens % 16).toBe(0);
+  });
+
+  it("uses tensor parallelism across the GPUs of one node", () => {
+    const spec = fleet([awsNode("big", "g6e.12xlarge")], [vllm("r1", "casperhansen/deepseek-r1-distill-llama-70b-awq", [{ nodes: ["big"] }], { quantization: "awq" })]);
+    const r = served(spec, "r1").replicas[0]!;
+    expect(r.tensorParallel).toBe(4);
+    expect(r.stages[0]!.gpus).toEqual([0, 1, 2, 3]);
+    expect(r.contextLength).toBe(131072);
+    expect(r.maxConcurrentSequences).toBeGreaterThan(1);
+  });
+
+  it("picks the largest context that fits when none is given, and says so", () => {
+    const spec = fleet([awsNode("l4", "g6.xlarge")], [vllm("llama", "meta-llama/Llama-3.1-8B-Instruct", [{ nodes: ["l4"] }])]);
+    const r = served(spec, "llama").replicas[0]!;
+    expect(r.contextLength).toBeLessThan(131072);
+    expect(r.contextLength).toBeLessThanOrEqual(r.kvCacheTokens);
+    expect(r.notes.join(" ")).toMatch(/the most the KV cache holds/);
+  });
+});
+
+describe("refusals name the spec path, the numbers and a fix", () => {
+  it("refuses a model that does not fit", () => {
+    const issues = issuesOf(() => fleet([awsNode("l4", "g6.xlarge")], [vllm("big", "meta-llama/Llama-3.3-70B-Instruct", [{ nodes: ["l4"] }])]));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe("models[0].replicas[0].nodes[0]");
+    expect(issues[0]!.message).toMatch(/does not fit: .* GiB of weights .* L4 gives 20\.\d+ GiB/);
+    expect(issues[0]!.fix).toMatch(/quantize/);
+  });
+  it("refuses tensor parallelism that does not divide the attention heads", () => {
+    const issues = issuesOf(() => fleet([sshGpuNode("box", ["RTX 4090", "RTX 4090", "RTX 4090"])], [vllm("q", "Qwen/Qwen3-32B-AWQ", [{ nodes: ["box"] }], { quantization: "awq" })]));
+    expect(issues[0]!.message).toMatch(/attention heads \(64\) must be divisible by tensor parallel size \(3\)/);
+    expect(issues[0]!.fix).toMatch(/1, 2, 4, 8, 16/);
+  });
+  it("refuses tensor parallelism across different GPU models", () => {
+    const issues = issuesOf(() => fleet([sshGpuNode("box", ["RTX 4090", "RTX 3090"])], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }])]));
+    expect(issues[0]!.message).toMatch(/different GPU models \(RTX-4090 \+ RTX-3090\)/);
+  });
+  it("refuses a split that does not sum to the layer count", () => {
+    const issues = issuesOf(() =>
+      fleet([awsNode("a", "g6e.xlarge"), awsNode("b", "g5.xlarge")], [vllm("q", "Qwen/Qwen3-32B-AWQ", [{ nodes: ["a", "b"], layerSplit: [40, 20] }], { quantization: "awq" })]),
+    );
+    expect(issues[0]).toMatchObject({ path: "models[0].replicas[0].layerSplit", message: "sums to 60 but the model has 64 layers" });
+  });
+  it("refuses a context beyond the model's maximum", () => {
+    const issues = issuesOf(() => fleet([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { contextLength: 65536 })]));
+    expect(issues[0]).toMatchObject({ path: "models[0].contextLength", message: "65536 is beyond the model's maximum of 32768 tokens" });
+  });
+  it("refuses a context whose KV cache does not fit, and suggests fp8", () => {
+    const issues = issuesOf(() => fleet([awsNode("a", "g6.xlarge")], [vllm("q", "meta-llama/Llama-3.1-8B-Instruct", [{ nodes: ["a"] }], { contextLength: 131072 })]));
+    expect(issues[0]!.message).toMatch(/one 131072-token sequence needs 16 GiB of KV cache/);
+    expect(issues[0]!.fix).toMatch(/kvCacheDtype fp8/);
+  });
+  it("refuses two vLLM replicas that both claim one GPU", () => {
+    const issues = issuesOf(() =>
+      fleet([sshGpuNode("box", ["L40S"])], [vllm("a", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }]), vllm("b", "meta-llama/Llama-3.1-8B-Instruct", [{ nodes: ["box"] }])]),
+    );
+    expect(issues[0]!.path).toBe("models[1].replicas[0].nodes[0]");
+    expect(issues[0]!.message).toMatch(/GPU 0 of box has .* GiB free .* vLLM needs .* free at start/);
+  });
+  it("lets two replicas share a GPU when their utilizations fit", () => {
+    const spec = fleet(
+      [sshGpuNode("box", ["L40S"])],
+      [vllm("a", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }], { gpuMemoryUtilization: 0.45 }), vllm("b", "meta-llama/Llama-3.1-8B-Instruct", [{ nodes: ["box"] }], { gpuMemoryUtilization: 0.45 })],
+    );
+    const plan = planFleet(spec);
+    expect(plan.nodes[0]!.placements.map((p) => p.port)).toEqual([8000, 8001]);
+  });
+  it("reports every problem at once", () => {
+    const issues = issuesOf(() =>
+      fleet(
+        [awsNode("a", "g6.xlarge"), awsNode("b", "g6e.xlarge")],
+        [
+          vllm("x", "meta-llama/Llama-3.3-70B-Instruct", [{ nodes: ["a"] }]),
+          vllm("y", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["b"] }], { contextLength: 99999 }),
+        ],
+      ),
+    );
+    expect(issues.map((i) => i.path)).toEqual(["models[0].replicas[0].nodes[0]", "models[1].contextLength"]);
+  });
+});
+
+describe("llama.cpp and Ollama offload", () => {
+  it("puts all 63 slots of deepseek-coder-33b Q4_0 on a 24 GB RTX 4090 at 8k context", () => {
+    const m = served(loadSpecFile("examples/rtx-ollama.yaml"), "deepseek-coder-33b");
+    const r = m.replicas[0]!;
+    expect(r.totalLayers).toBe(63); // 62 layers + the output layer
+    expect(r.gpuLayers).toBe(63);
+    expect(r.ollama).toMatchObject({ numGpu: 63, numCtx: 8192, numParallel: 2, kvCacheType: "q8_0", flashAttention: true });
+    expect(r.gpuFraction).toBe(1);
+  });
+  it("offloads partially when VRAM is short, and reports the GPU share like `ollama ps`", () => {
+    const spec = fleet(
+      [sshGpuNode("box", ["RTX 5070 Ti"], { cores: 8, memoryGiB: 64, bandwidthGBs: 89.6 })],
+      [{ id: "coder", engine: "ollama", source: { ollama: "deepseek-coder:33b" }, contextLength: 4096, replicas: [{ nodes: ["box"] }] }],
+    );
+    const r = served(spec, "coder").replicas[0]!;
+    expect(r.gpuLayers).toBeGreaterThan(30);
+    expect(r.gpuLayers).toBeLessThan(63);
+    expect(r.gpuFraction).toBeGreaterThan(0.5);
+    expect(r.gpuFraction).toBeLessThan(1);
+    expect(r.stages[0]!.gpus).toEqual([]); // the first layers stay in RAM
+    // Layers in RAM are read at 89.6 GB/s instead of 896: well under half the all-GPU speed of the same model on a 4090.
+    const onGpu = served(loadSpecFile("examples/rtx-ollama.yaml"), "deepseek-coder-33b").replicas[0]!;
+    expect(r.decodeTokensPerSecond).toBeLessThan(onGpu.decodeTokensPerSecond / 2);
+  });
+  it("predicts a slow 7B on a CPU box before anything is bought", () => {
+    const r = served(loadSpecFile("examples/cpu-llamacpp-fallback.yaml"), "qwen2.5-7b-cpu").replicas[0]!;
+    expect(r.gpuLayers).toBe(0);
+    expect(r.decodeTokensPerSecond).toBeGreaterThan(8);
+    expect(r.decodeTokensPerSecond).toBeLessThan(15); // 51.2 GB/s over ~4.6 GB of Q4_K_M weights
+    expect(r.llamacpp).toMatchObject({ ctxSize: 16384, parallel: 2, threads: 8, nGpuLayers: 0 });
+  });
+  it("refuses a model that fits neither VRAM nor RAM", () => {
+    const issues = issuesOf(() =>
+      fleet([sshGpuNode("tiny", [], { cores: 4, memoryGiB: 8, bandwidthGBs: 40 })], [{ id: "big", engine: "llamacpp", source: { gguf: { repo: "TheBloke/deepseek-coder-33B-instruct-GGUF", file: "deepseek-coder-33b-instruct.Q4_K_M.gguf" } }, contextLength: 4096, replicas: [{ nodes: ["tiny"] }] }]),
+    );
+    expect(issues[0]!.message).toMatch(/does not fit: 62 of 62 layers.* GiB of RAM on tiny; 6 GiB is free/);
+  });
+});
+
+describe("properties", () => {
+  const pairs: [string, string][] = [["g6.xlarge", "g6e.xlarge"], ["g5.xlarge", "g6e.xlarge"], ["g5.xlarge", "p5.4xlarge"], ["g6.xlarge", "p4de.24xlarge"]];
+  const models = ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-32B-AWQ", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"];
+  const tryPlan = (spec: () => FleetSpec) => {
+    try {
+      return planFleet(spec()).models[0] as ServedModelPlan;
+    } catch (err) {
+      if (err instanceof FleetSpecError) return null;
+      throw err;
+    }
+  };
+
+  it("more GPU memory never lowers the max context", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...pairs), fc.constantFrom(...models), fc.double({ min: 0.5, max: 0.95, noNaN: true }), ([small, large], hf, util) => {
+        const make = (t: string) => () => fleet([awsNode("n", t)], [vllm("m", hf, [{ nodes: ["n"], gpus: [0] }], { gpuMemoryUtilization: util, ...(hf.endsWith("AWQ") ? { quantization: "awq" } : {}) })]);
+        const a = tryPlan(make(small));
+        const b = tryPlan(make(large));
+        if (a) expect(b).not.toBeNull();
+        if (a && b) expect(b.replicas[0]!.kvCacheTokens).toBeGreaterThanOrEqual(a.replicas[0]!.kvCacheTokens);
+        if (a && b) expect(b.contextLength).toBeGreaterThanOrEqual(a.contextLength);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("more RAM never lowers the context of a CPU llama.cpp model", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 4, max: 64 }), fc.integer({ min: 1, max: 64 }), (ram, extra) => {
+        const make = (gib: number) => () => fleet([sshGpuNode("cpu", [], { cores: 8, memoryGiB: gib, bandwidthGBs: 50 })], [{ id: "m", engine: "llamacpp", source: { gguf: { repo: "TheBloke/CodeLlama-7B-Instruct-GGUF", file: "codellama-7b-instruct.Q4_K_M.gguf" } }, replicas: [{ nodes: ["cpu"] }] }]);
+        const a = tryPlan(make(ram));
+        const b = tryPlan(make(ram + extra));
+        if (a) expect(b?.contextLength ?? 0).toBeGreaterThanOrEqual(a.contextLength);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("every planned split sums to the layer count and every stage fits its budget", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("g5.xlarge", "g6.xlarge", "g6e.xlarge", "g6e.2xlarge"), { minLength: 1, maxLength: 4 }), fc.constantFrom(...models), (types, hf) => {
+        const nodes = types.map((t, i) => awsNode(`n${i}`, t));
+        const m = tryPlan(() => fleet(nodes, [vllm("m", hf, [{ nodes: nodes.map((n) => n.name) }], hf.endsWith("AWQ") ? { quantization: "awq" } : {})]));
+        if (!m) return;
+        const r = m.replicas[0]!;
+        expect(r.layerSplit.reduce((s, n) => s + n, 0)).toBe(m.arch.numLayers);
+        for (const s of r.stages) expect(s.weightsGiBPerGpu + s.kvCacheGiBPerGpu).toBeLessThanOrEqual(s.budgetGiBPerGpu);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Where things live on a node, what services and secrets are called, and the options the
+ * renderer takes. Every other render module takes names and paths from here.
+ *
+ * Node directory (the same on aws, ssh and docker nodes; artifacts are relative to it):
+ *   compose.yaml                 every container of the node
+ *   bin/start.sh                 bootstrap: secrets → env files, network facts, compose up, readiness
+ *   bin/install.sh               (aws, ssh) installs and starts the systemd unit
+ *   bin/fetch-secrets.sh         (aws) Secrets Manager → secrets/<name>, with the instance role
+ *   bin/report-ready.sh          (aws) readiness as an EC2 tag
+ *   systemd/llm-fleet.service    (aws, ssh) runs bin/start.sh at every boot
+ *   ray/<service>.{head,worker}.sh   Ray entrypoints of multi-node vLLM replicas
+ *   ollama/<model>.Modelfile, ollama/pull-models.sh
+ *   secrets/<name>               secret values, 0600 — never rendered: fetched (aws) or copied by Pulumi
+ *   run/                         written on the machine at boot: <service>.secrets.env, network.env, ready
+ *   cache/                       Hugging Face / llama.cpp / Ollama weights
+ */
+import type { FleetPlan, NodePlan } from "../plan/types";
+
+export const NODE_ROOT = "/opt/llm-fleet";
+export const SYSTEMD_UNIT = "llm-fleet.service";
+/** Compose project name: container names become llm-fleet-<service>-1. */
+export const COMPOSE_PROJECT = "llm-fleet";
+
+/** The key every vLLM / llama.cpp engine checks; the gateway sends it upstream. */
+export const ENGINE_API_KEY_SECRET = "engine-api-key";
+
+export interface RenderOptions {
+  /**
+   * Pulumi stack name: AWS nodes read their secrets from Secrets Manager ids
+   * `<fleet>/<stack>/<secret>`. Required when the fleet has AWS nodes (unless secretIdPrefix is given).
+   * @example "dev"
+   */
+  stack?: string;
+  /** Secrets Manager id prefix. @default `<fleet>/<stack>` */
+  secretIdPrefix?: string;
+}
+
+/** A secret a node needs at run time: where its value must be on the node, and (aws) its Secrets Manager id. */
+export interface NodeSecret {
+  name: string;
+  /** Absolute path on the node (0600, root). */
+  path: string;
+  /** AWS Secrets Manager id (aws nodes read it at boot; other nodes get the file from Pulumi). */
+  awsSecretId: string;
+}
+
+export function secretPath(name: string): string {
+  return `${NODE_ROOT}/secrets/${name}`;
+}
+
+export function secretIdPrefix(plan: FleetPlan, options: RenderOptions): string {
+  if (options.secretIdPrefix) return options.secretIdPrefix.replace(/\/+$/, "");
+  if (options.stack) return `${plan.name}/${options.stack}`;
+  if (plan.nodes.some((n) => n.provider === "aws")) {
+    throw new Error(
+      `render: fleet "${plan.name}" has AWS nodes, whose secrets are read from Secrets Manager as <fleet>/<stack>/<secret>; ` +
+        "pass { stack } (or { secretIdPrefix }) to renderFleet / renderNode",
+    );
+  }
+  return `${plan.name}/unset-stack`;
+}
+
+/** Compose service names: [a-z0-9-], unique per node. */
+export function slug(value: string): string {
+  return value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+}
+
+export function engineServiceName(engine: string, modelId: string, replica: number): string {
+  return `${engine}-${slug(modelId)}-r${replica}`;
+}
+
+export function rayWorkerServiceName(modelId: string, replica: number, stage: number): string {
+  return `ray-${slug(modelId)}-r${replica}-s${stage}`;
+}
+
+export function findNode(plan: FleetPlan, nodeName: string): NodePlan {
+  const node = plan.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`render: no node "${nodeName}" in fleet "${plan.name}" (nodes: ${plan.nodes.map((n) => n.name).join(", ")})`);
+  return node;
+}

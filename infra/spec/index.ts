@@ -1,0 +1,4 @@
+export * from "./schema";
+export * from "./errors";
+export { parseFleetSpec } from "./parse";
+export { validateReferences } from "./validate";

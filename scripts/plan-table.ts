@@ -1,0 +1,87 @@
+/** The human-readable view of a FleetPlan: one table for models, one for nodes. */
+import type { FleetPlan, ModelPlan, ReplicaPlan } from "../infra/plan/types";
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+const gib = (x: number) => `${x.toFixed(1)} GiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const usd = (x: number) => `$${x.toFixed(2)}`;
+
+function stagesText(r: ReplicaPlan): string {
+  return r.stages
+    .map((s) => `${s.node}[${s.gpuModel ? `${s.gpus.length > 1 ? `${s.gpus.length}×` : ""}${s.gpuModel}` : "CPU"}]`)
+    .join(" → ");
+}
+
+function replicaRow(m: ModelPlan, r: ReplicaPlan): string[] {
+  return [
+    m.id,
+    m.engine,
+    String(r.index),
+    stagesText(r),
+    `${r.tensorParallel}/${r.pipelineParallel}`,
+    r.layerSplit.join("-"),
+    gib(r.weightsGiB),
+    kib(r.kvBytesPerToken),
+    gib(r.kvCacheGiB),
+    String(r.contextLength),
+    String(r.maxConcurrentSequences),
+    `${r.gpuLayers}/${r.totalLayers} ${Math.round(r.gpuFraction * 100)}%`,
+    r.decodeTokensPerSecond.toFixed(1),
+    usd(r.costPerHourUSD),
+  ];
+}
+
+export function formatPlan(plan: FleetPlan, label: string): string {
+  const t = plan.totals;
+  const out: string[] = [
+    `fleet ${plan.name} (${label}): ${t.nodes} nodes, ${t.gpus} GPUs, ${t.models} models, ${t.replicas} replicas, ${usd(t.costPerHourUSD)}/hour`,
+    "",
+  ];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const m of plan.models) {
+    if (m.engine === "external") {
+      rows.push([m.id, "external", "-", `${m.upstreamModel} @ ${new URL(m.url).host}`, "", "", "", "", "", m.contextLength ? String(m.contextLength) : "?", "", "", "", ""]);
+    }
+    for (const r of m.replicas) {
+      rows.push(replicaRow(m, r));
+      for (const n of r.notes) notes.push(`  ${m.id}[${r.index}]: ${n}`);
+    }
+    if (m.tiers.length > 0) notes.push(`  ${m.id}: failover ${[m.id, ...m.tiers].join(" → ")}`);
+  }
+  out.push(table(["MODEL", "ENGINE", "REPLICA", "STAGES", "TP/PP", "SPLIT", "WEIGHTS", "KV/TOKEN", "KV CACHE", "CONTEXT", "SEQS", "GPU LAYERS", "TOK/S≤", "$/HOUR"], rows));
+  if (notes.length) out.push("", "notes:", ...notes);
+  out.push("");
+  out.push(
+    table(
+      ["NODE", "PROVIDER", "TYPE", "GPUS", "ADDRESS", "DISK", "$/HOUR", "SERVES"],
+      plan.nodes.map((n) => [
+        n.name,
+        n.provider,
+        n.instanceType ?? "-",
+        n.gpus.length ? n.gpus.join(",") : "CPU",
+        n.address,
+        `${n.diskGiB} GiB`,
+        usd(n.costPerHourUSD),
+        n.placements.map((p) => `${p.model}#${p.replica}:${p.port}`).join(" "),
+      ]),
+    ),
+  );
+  out.push("", "TOK/S≤: single-stream decode upper bound from memory bandwidth (weights read once per token).");
+  return out.join("\n");
+}
+
+/** The plan as JSON for tools: everything but the echoed spec. */
+export function planToJson(plan: FleetPlan): unknown {
+  const { spec: _spec, ...rest } = plan;
+  return {
+    ...rest,
+    nodes: plan.nodes.map(({ spec: _s, ...n }) => n),
+    models: plan.models.map((m) => (m.engine === "external" ? (({ spec: _m, ...e }) => e)(m) : m)),
+  };
+}
