@@ -12,10 +12,12 @@ import { OS_RESERVED_RAM_BYTES } from "./nodes";
 import type { ReplicaInput } from "./replica";
 import type { ReplicaPlan, StagePlan } from "./types";
 
-/** llama.cpp `--fit-target` default margin per device (memory-math.md §c "Auto-fit"). */
-const LLAMACPP_GPU_MARGIN_BYTES = 1024 * MiB;
-/** Ollama's per-GPU minimum for CUDA (ml/device.go MinimumMemory, memory-math.md §d). */
-const OLLAMA_GPU_MINIMUM_BYTES = 457 * MiB;
+/**
+ * Memory left free on every GPU: llama.cpp's `--fit-target` default margin (memory-math.md §c
+ * "Auto-fit"). Ollama ≥ 0.30 (the pinned image is 0.32) runs GGUF models in upstream llama-server
+ * with the same fit margin (memory-math.md §d.3), so both engines keep it.
+ */
+const GPU_MARGIN_BYTES = 1024 * MiB;
 /** llama-server defaults: --batch-size 2048, --ubatch-size 512 (llama-server-args.json). */
 const BATCH_SIZE = 2048;
 const UBATCH_SIZE = 512;
@@ -51,7 +53,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   const parallel = model.concurrency ?? (engine === "ollama" || gpus.length === 0 ? 1 : 4);
   const kvLayerBytes = kvBytesPerTokenPerLayer(arch, arch.numKeyValueHeads, input.kvCacheDtype);
   const computeBytes = UBATCH_SIZE * (4 * arch.hiddenSize + 2 * arch.intermediateSize) * 4;
-  const reserve = (engine === "ollama" ? OLLAMA_GPU_MINIMUM_BYTES : LLAMACPP_GPU_MARGIN_BYTES) + computeBytes;
+  const reserve = GPU_MARGIN_BYTES + computeBytes;
   const outputBuffer = (slots: number) => slots * arch.vocabSize * 4;
 
   const fit = (ctxTotal: number): Fit => {

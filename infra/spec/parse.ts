@@ -40,12 +40,18 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
         message: `${describe(issue.input)} is not allowed`,
         fix: `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
       };
-    case "invalid_union":
-      return {
-        path,
-        message: issue.message.includes("discriminator") || issue.errors.length === 0 ? `${issue.message}` : "matches none of the allowed forms",
-        fix: unionFix(path),
-      };
+    case "invalid_union": {
+      const d = issue as unknown as { discriminator?: string; options?: unknown[] };
+      if (d.discriminator && d.options) {
+        const parent = specPath(issue.path.slice(0, -1));
+        return {
+          path,
+          message: `${describe(issue.input)} is not a known ${d.discriminator}`,
+          fix: unionFix(parent) ?? `set ${d.discriminator} to one of ${d.options.map((o) => JSON.stringify(o)).join(", ")}`,
+        };
+      }
+      return { path, message: "matches none of the allowed forms", fix: unionFix(path) ?? "use one of the documented forms (infra/spec/schema.ts)" };
+    }
     case "too_small":
     case "too_big":
       return { path, message: issue.message, fix: "change the value to fit the bound" };
@@ -54,10 +60,10 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
   }
 }
 
-function unionFix(path: string): string {
-  if (/nodes\[\d+\]$/.test(path)) return 'set provider to "aws" (with instanceType), "ssh" or "docker" (with host and gpus)';
+function unionFix(path: string): string | undefined {
+  if (/nodes\[\d+\]$/.test(path)) return 'set provider to "aws", "ssh", "docker" (aws needs instanceType; ssh and docker need host and gpus)';
   if (/models\[\d+\]$/.test(path)) return 'set engine to "vllm", "llamacpp", "ollama" or "external"';
   if (path.endsWith("source")) return 'use { hf: "owner/repo" }, { gguf: { repo, file } } or { ollama: "tag" }';
   if (path.endsWith("arch")) return "name a catalog model (a Hugging Face repo id) or give the architecture inline";
-  return "use one of the documented forms";
+  return undefined;
 }

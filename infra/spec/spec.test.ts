@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseFleetSpec } from "./parse";
+import { FleetSpecError } from "./errors";
+import { loadSpecFile, loadStackSpec } from "./load";
+import { GATEWAY } from "../../test/support/specs";
+
+function issues(raw: unknown) {
+  try {
+    parseFleetSpec(raw);
+  } catch (err) {
+    if (err instanceof FleetSpecError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected the spec to be refused");
+}
+
+describe("FleetSpec parsing", () => {
+  it.each(fs.readdirSync("examples").filter((f) => f.endsWith(".yaml")))("accepts examples/%s", (file) => {
+    expect(loadSpecFile(path.join("examples", file)).models.length).toBeGreaterThan(0);
+  });
+
+  it("reads the dev stack from Pulumi.dev.yaml", () => {
+    const spec = loadStackSpec("dev");
+    expect(spec.name).toBe("dev");
+  });
+
+  it("reports every shape problem at once, each with its path and a fix", () => {
+    const found = issues({
+      name: "t",
+      nodes: [
+        { name: "GPU_A", provider: "aws", instanceType: "g5.xlarge" },
+        { name: "b", provider: "gcp" },
+      ],
+      models: [{ id: "m", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["b"] }], temprature: 0.7 }],
+      gateway: GATEWAY,
+    });
+    const byPath = Object.fromEntries(found.map((i) => [i.path, i]));
+    expect(Object.keys(byPath)).toEqual(expect.arrayContaining(["nodes[0].name", "nodes[1].provider", "models[0]"]));
+    expect(byPath["nodes[0].name"]!.message).toMatch(/lower-case letters/);
+    expect(byPath["nodes[1].provider"]!.fix).toMatch(/"aws", "ssh", "docker"/);
+    expect(byPath["models[0]"]!.message).toMatch(/unknown field "temprature"/);
+    for (const i of found) expect(i.fix.length).toBeGreaterThan(5);
+  });
+
+  it("reports every dangling reference at once", () => {
+    const found = issues({
+      name: "t",
+      nodes: [{ name: "gpu", provider: "aws", instanceType: "g6.xlarge" }],
+      models: [
+        { id: "chat", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["gpu", "nowhere"] }] },
+        { id: "sql", engine: "llamacpp", source: { hf: "Snowflake/Arctic-Text2SQL-R1-7B" }, aliases: ["chat"], replicas: [{ nodes: ["gpu"] }] },
+      ],
+      fallbacks: { chat: ["chat", "gpt-5"] },
+      gateway: { ...GATEWAY, keys: { app: { models: ["chat", "ghost"], rateClass: "gold" } }, routes: { "/text2sql": "sqll" } },
+    });
+    expect(found.map((i) => i.path)).toEqual([
+      "models[1].aliases[0]",
+      "models[0].replicas[0].nodes[1]",
+      "models[1].source",
+      "fallbacks.chat[0]",
+      "fallbacks.chat[1]",
+      "gateway.keys.app.models[1]",
+      "gateway.keys.app.rateClass",
+      'gateway.routes["/text2sql"]',
+    ]);
+    expect(found[1]!.fix).toMatch(/use one of: gpu/);
+    expect(found[2]!.message).toBe("engine llamacpp cannot load a hf source");
+  });
+
+  it("names the missing config key of a stack file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-spec-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.empty.yaml"), "config:\n  aws:region: us-east-1\n");
+    expect(() => loadStackSpec("empty", dir)).toThrow(/config\.llm-fleet:fleet: is missing/);
+  });
+
+  it("refuses a GGUF weight format for vLLM with the path of the field", () => {
+    const found = (() => {
+      try {
+        parseFleetSpec({ name: "t", nodes: [], models: [{ id: "m", engine: "vllm", source: { hf: "a/b" }, quantization: "bogus", replicas: [{ nodes: [] }] }], gateway: GATEWAY });
+      } catch (err) {
+        return (err as FleetSpecError).issues;
+      }
+      return [];
+    })();
+    expect(found.find((i) => i.path === "models[0].quantization")?.fix).toMatch(/use one of "bf16"/);
+  });
+});
