@@ -41,24 +41,22 @@ export interface NodeSecret {
   name: string;
   /** Absolute path on the node (0600, root). */
   path: string;
-  /** AWS Secrets Manager id (aws nodes read it at boot; other nodes get the file from Pulumi). */
-  awsSecretId: string;
+  /** AWS Secrets Manager id the node reads at boot; null on ssh/docker nodes, where Pulumi copies the file. */
+  awsSecretId: string | null;
 }
 
 export function secretPath(name: string): string {
   return `${NODE_ROOT}/secrets/${name}`;
 }
 
+/** Only AWS nodes need it; asking for it without a stack is an error, never a guess. */
 export function secretIdPrefix(plan: FleetPlan, options: RenderOptions): string {
   if (options.secretIdPrefix) return options.secretIdPrefix.replace(/\/+$/, "");
   if (options.stack) return `${plan.name}/${options.stack}`;
-  if (plan.nodes.some((n) => n.provider === "aws")) {
-    throw new Error(
-      `render: fleet "${plan.name}" has AWS nodes, whose secrets are read from Secrets Manager as <fleet>/<stack>/<secret>; ` +
-        "pass { stack } (or { secretIdPrefix }) to renderFleet / renderNode",
-    );
-  }
-  return `${plan.name}/unset-stack`;
+  throw new Error(
+    `render: fleet "${plan.name}" has AWS nodes, whose secrets are read from Secrets Manager as <fleet>/<stack>/<secret>; ` +
+      "pass { stack } (or { secretIdPrefix }) to renderFleet / renderNode",
+  );
 }
 
 /** Compose service names: [a-z0-9-], unique per node. */

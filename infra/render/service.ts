@@ -1,0 +1,78 @@
+/**
+ * One container as the renderers describe it, before it becomes a Compose service. Engine
+ * modules (vllm.ts, llamacpp.ts, ollama.ts, ray.ts) build these; compose.ts lays them out.
+ */
+import type { ServedEngine } from "../spec/schema";
+
+/** An environment variable whose value is a secret: written on the node into run/<service>.secrets.env. */
+export interface SecretEnv {
+  variable: string;
+  secret: string;
+}
+
+/** A bind mount; `source` is relative to the node directory. */
+export interface Mount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export type ServiceRole = "engine" | "ray-head" | "ray-worker";
+
+export interface ContainerService {
+  name: string;
+  role: ServiceRole;
+  engine: ServedEngine;
+  image: string;
+  entrypoint: string[];
+  command: string[];
+  /** Non-secret environment, rendered into compose.yaml. */
+  environment: Record<string, string>;
+  secretEnv: SecretEnv[];
+  /** Env files the node writes at boot (run/network.env), relative to the node directory. */
+  bootEnvFiles: string[];
+  /** Host GPU indices given to the container; [] = none. */
+  gpus: number[];
+  /** Ray and NCCL need the host's network; engines publish their one port. */
+  network: { mode: "host" } | { mode: "bridge"; port: number };
+  mounts: Mount[];
+  /** Exec-form test; null = "running" is ready (Ray workers). */
+  healthcheck: { test: string[]; startPeriodSeconds: number } | null;
+  /** PyTorch shares tensors between processes through /dev/shm (vLLM's Docker docs: --ipc=host). */
+  ipcHost: boolean;
+  stopGraceSeconds: number;
+}
+
+/** Where the secret env file of a service lives, relative to the node directory. */
+export function secretEnvFile(serviceName: string): string {
+  return `run/${serviceName}.secrets.env`;
+}
+
+export const NETWORK_ENV_FILE = "run/network.env";
+
+/** Time a first start may take (weights download + load + CUDA graph capture) before failed health checks count. */
+export const ENGINE_START_PERIOD_SECONDS = 3600;
+
+/**
+ * GPUs in the order the engine must see them. The container gets the GPUs; CUDA_DEVICE_ORDER=
+ * PCI_BUS_ID makes the in-container numbering follow the host's (nvidia-smi) order instead of
+ * CUDA's default "fastest first" — which would put an L40S before an A10G and give a mixed-GPU
+ * pipeline's layers to the wrong cards. CUDA_VISIBLE_DEVICES then lists them in stage order.
+ */
+export function gpuOrder(gpusInStageOrder: number[]): { gpus: number[]; environment: Record<string, string> } {
+  if (new Set(gpusInStageOrder).size !== gpusInStageOrder.length) {
+    throw new Error(`render: GPU indices repeat in ${JSON.stringify(gpusInStageOrder)}`);
+  }
+  if (gpusInStageOrder.length === 0) return { gpus: [], environment: {} };
+  const sorted = [...gpusInStageOrder].sort((a, b) => a - b);
+  const visible = gpusInStageOrder.map((g) => sorted.indexOf(g));
+  return {
+    gpus: sorted,
+    environment: { CUDA_DEVICE_ORDER: "PCI_BUS_ID", CUDA_VISIBLE_DEVICES: visible.join(",") },
+  };
+}
+
+/** Exec-form health check through the image's own Python (the vLLM image has no curl guarantee). */
+export function pythonHttpCheck(port: number, path: string): string[] {
+  return ["CMD", "python3", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${path}', timeout=5)`];
+}
