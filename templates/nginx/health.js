@@ -1,0 +1,48 @@
+/**
+ * GET /health: asks every replica of the models the key may use, now, and reports per model how
+ * many answer. Open-source nginx has no active health checks (gateway-notes.md "Streaming and
+ * retries"), so this is a live probe with ngx.fetch, bounded by js_fetch_timeout in nginx.conf.
+ * External providers are listed but not probed (a probe would need their key and cost a call).
+ */
+
+/** @param {{url: string, host: string}} probe */
+function probe(probe) {
+    return ngx.fetch(probe.url, { headers: { Host: probe.host }, max_response_body_size: 65536 })
+        .then(function (res) { return res.status === 200; }, function () { return false; });
+}
+
+/**
+ * @param {NginxHTTPRequest} r
+ * @param {any} fleet the generated fleet.js data
+ * @param {(id: string) => boolean} allowed models the caller may see
+ * @param {(r: NginxHTTPRequest, status: number, body: unknown) => void} send
+ */
+function report(r, fleet, allowed, send) {
+    const ids = fleet.order.filter(allowed);
+    const pending = [];
+    ids.forEach(function (id) {
+        fleet.models[id].probes.forEach(function (p) { pending.push(probe(p)); });
+    });
+    Promise.all(pending).then(function (answers) {
+        const models = {};
+        let next = 0;
+        let allUp = true;
+        ids.forEach(function (id) {
+            const m = fleet.models[id];
+            if (m.engine === 'external') {
+                models[id] = { engine: 'external', probed: false, tiers: m.tiers };
+                return;
+            }
+            let healthy = 0;
+            m.probes.forEach(function () { if (answers[next++]) healthy++; });
+            if (healthy === 0) allUp = false;
+            models[id] = { engine: m.engine, replicas: m.probes.length, healthy: healthy, tiers: m.tiers };
+        });
+        send(r, allUp ? 200 : 503, { status: allUp ? 'ok' : 'degraded', models: models });
+    }).catch(function (e) {
+        r.error('llm-fleet: health probe failed: ' + e.message);
+        send(r, 500, { error: { message: 'the health check failed', type: 'server_error', code: 'health_failed' } });
+    });
+}
+
+export default { report: report };
