@@ -1,0 +1,85 @@
+/**
+ * The renderer's containers (the same ones compose.yaml describes) as @pulumi/docker Container
+ * arguments, for hosts Pulumi drives through the Docker API instead of a shell: bind mounts of
+ * the node directory become named volumes (caches) and file uploads (scripts, Modelfiles),
+ * secret env files become secret env entries. Pure: dockerHost.ts adds the Outputs.
+ */
+import type { ContainerService } from "../render/service";
+import type { Artifacts } from "../render";
+
+/** Container names on the host, as Compose would prefix them. */
+export const containerName = (service: string) => `llm-fleet-${service}`;
+
+export interface ContainerUpload {
+  file: string;
+  content: string;
+  executable: boolean;
+}
+
+export interface ContainerPlan {
+  name: string;
+  image: string;
+  entrypoints: string[];
+  command: string[];
+  /** Non-secret "NAME=value" entries. */
+  envs: string[];
+  /** Env variables whose value is a named secret. */
+  secretEnv: { variable: string; secret: string }[];
+  deviceRequests: { driver: string; deviceIds: string[]; capabilities: string[] }[];
+  networkMode: "host" | "bridge";
+  ports: { internal: number; external: number }[];
+  ipcMode: "host" | undefined;
+  volumes: { volumeName: string; containerPath: string; readOnly: boolean }[];
+  uploads: ContainerUpload[];
+  healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | undefined;
+  stopTimeout: number;
+}
+
+/** Named volume for a cache directory of the node: ./cache/huggingface → llm-fleet-cache-huggingface. */
+export const cacheVolumeName = (source: string) => `llm-fleet-${source.replace(/^\.\//, "").replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`;
+
+export function containerPlan(nodeName: string, s: ContainerService, files: Artifacts): ContainerPlan {
+  if (s.bootEnvFiles.length > 0) {
+    throw new Error(
+      `DockerHost: container ${s.name} on docker node "${nodeName}" needs facts written at boot (${s.bootEnvFiles.join(", ")}), ` +
+        "which only a node with a shell has: run multi-node (Ray) replicas on aws or ssh nodes",
+    );
+  }
+  const volumes: ContainerPlan["volumes"] = [];
+  const uploads: ContainerUpload[] = [];
+  for (const m of s.mounts) {
+    const dir = m.source.replace(/^\.\//, "");
+    if (dir.startsWith("cache/")) {
+      volumes.push({ volumeName: cacheVolumeName(m.source), containerPath: m.target, readOnly: m.readOnly });
+      continue;
+    }
+    const inside = Object.keys(files).filter((path) => path.startsWith(`${dir}/`)).sort();
+    if (inside.length === 0) throw new Error(`DockerHost: container ${s.name} mounts ${m.source}, but no rendered file is there`);
+    for (const path of inside) {
+      const file = files[path]!;
+      if (file.secret) throw new Error(`DockerHost: ${path} carries a secret and cannot be uploaded as a plain file`);
+      uploads.push({ file: `${m.target}/${path.slice(dir.length + 1)}`, content: file.contents, executable: ((file.mode ?? 0o644) & 0o111) !== 0 });
+    }
+  }
+  return {
+    name: containerName(s.name),
+    image: s.image,
+    entrypoints: s.entrypoint,
+    command: s.command,
+    envs: Object.entries(s.environment)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${v}`),
+    secretEnv: s.secretEnv,
+    deviceRequests: s.gpus.length > 0 ? [{ driver: "nvidia", deviceIds: s.gpus.map(String), capabilities: ["gpu"] }] : [],
+    networkMode: s.network.mode,
+    ports: s.network.mode === "bridge" ? [{ internal: s.network.port, external: s.network.port }] : [],
+    ipcMode: s.ipcHost ? "host" : undefined,
+    volumes,
+    uploads,
+    // The same check and timings as compose.ts, so both ways of running a node behave alike.
+    healthcheck: s.healthcheck
+      ? { tests: s.healthcheck.test, interval: "30s", timeout: "10s", retries: 3, startPeriod: `${s.healthcheck.startPeriodSeconds}s` }
+      : undefined,
+    stopTimeout: s.stopGraceSeconds,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * DockerHost: a machine reached only through its Docker daemon (local socket or ssh://). The
+ * renderer's containers run as @pulumi/docker Containers: images pulled by pinned tag, GPUs as
+ * device requests, caches on named volumes, scripts and Modelfiles uploaded, secrets as secret
+ * env entries, the same health checks as compose.yaml. Ollama models are pulled and created
+ * under their fleet ids by a one-shot container that `pulumi up` waits for.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { FleetPlan, NodePlan } from "../plan/types";
+import { OLLAMA_PORT } from "../plan";
+import { IMAGES, type Artifacts } from "../render";
+import type { ContainerService } from "../render/service";
+import { modelfileName, ollamaModelsOn, ollamaTag, OLLAMA_SERVICE } from "../render/ollama";
+import { shellQuote } from "../render/templates";
+import { containerName, containerPlan } from "./dockerContainers";
+
+export interface DockerHostArgs {
+  plan: FleetPlan;
+  /** The planned node (provider "docker"). */
+  node: NodePlan;
+  /** nodeContainers(plan, node): services and the files they mount. */
+  services: ContainerService[];
+  files: Artifacts;
+  /** Secret values by name, each a secret Output. */
+  secrets: Record<string, pulumi.Input<string>>;
+}
+
+/** Time the one-shot model pull waits for the Ollama server (as templates/ollama/pull-models.sh). */
+const OLLAMA_WAIT_SECONDS = 600;
+
+export class DockerHost extends pulumi.ComponentResource {
+  /** The provider for this daemon (the gateway may run here too). */
+  readonly provider: docker.Provider;
+  /** The host's user-defined network: containers reach each other by name. */
+  readonly networkName: pulumi.Output<string>;
+  readonly containerIds: pulumi.Output<string>[];
+
+  constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm-fleet:cloud:DockerHost", name, {}, opts);
+    const { node } = args;
+    if (node.spec.provider !== "docker") throw new Error(`DockerHost: node "${node.name}" is not a docker node`);
+    this.provider = new docker.Provider(`${name}-daemon`, { host: node.spec.host, sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20"] }, { parent: this });
+    const on = { parent: this, provider: this.provider };
+    const network = new docker.Network(`${name}-network`, { name: "llm-fleet" }, on);
+    this.networkName = network.name;
+
+    const plans = args.services.map((s) => containerPlan(node.name, s, args.files));
+    const images = new Map<string, docker.RemoteImage>();
+    const image = (ref: string) => {
+      let found = images.get(ref);
+      // Kept on the host at delete: engine images are many GB and shared with other stacks.
+      if (!found) images.set(ref, (found = new docker.RemoteImage(`${name}-image-${ref.replace(/[^A-Za-z0-9.-]+/g, "-")}`, { name: ref, keepLocally: true }, on)));
+      return found;
+    };
+    const volumes = new Map<string, docker.Volume>();
+    for (const v of plans.flatMap((p) => p.volumes)) {
+      // Weights caches survive the stack: re-downloading tens of GB is the slow part of a start.
+      if (!volumes.has(v.volumeName)) volumes.set(v.volumeName, new docker.Volume(`${name}-${v.volumeName}`, { name: v.volumeName }, { ...on, retainOnDelete: true }));
+    }
+
+    const containers = plans.map((p) => {
+      const secretEnvs = p.secretEnv.map((e) => {
+        const value = args.secrets[e.secret];
+        if (value === undefined) throw new Error(`DockerHost: container ${p.name} needs secret "${e.secret}", which the stack does not have`);
+        return pulumi.interpolate`${e.variable}=${value}`;
+      });
+      return new docker.Container(
+        `${name}-${p.name}`,
+        {
+          name: p.name,
+          image: image(p.image).repoDigest,
+          entrypoints: p.entrypoints,
+          command: p.command,
+          envs: secretEnvs.length > 0 ? pulumi.secret(pulumi.all([...p.envs, ...secretEnvs])) : p.envs,
+          deviceRequests: p.deviceRequests,
+          networkMode: p.networkMode,
+          networksAdvanced: p.networkMode === "bridge" ? [{ name: network.name, aliases: [p.name] }] : undefined,
+          ports: p.ports,
+          ipcMode: p.ipcMode,
+          volumes: p.volumes.map((v) => ({ volumeName: volumes.get(v.volumeName)!.name, containerPath: v.containerPath, readOnly: v.readOnly })),
+          uploads: p.uploads,
+          healthcheck: p.healthcheck,
+          restart: "unless-stopped",
+          stopTimeout: p.stopTimeout,
+          destroyGraceSeconds: p.stopTimeout,
+          logDriver: "json-file",
+          logOpts: { "max-size": "50m", "max-file": "5" },
+        },
+        on,
+      );
+    });
+    this.containerIds = containers.map((c) => c.id);
+
+    const ollamaModels = ollamaModelsOn(args.plan, node);
+    const server = args.services.findIndex((s) => s.name === OLLAMA_SERVICE);
+    if (ollamaModels.length > 0 && server >= 0) {
+      const modelfiles = plans[server]!.uploads.filter((u) => u.file.endsWith(".Modelfile"));
+      const dir = (id: string) => modelfiles.find((u) => u.file.endsWith(`/${modelfileName(id)}`))!.file;
+      const script = [
+        "set -eu",
+        `deadline=$(( $(date +%s) + ${OLLAMA_WAIT_SECONDS} ))`,
+        `until ollama list >/dev/null 2>&1; do [ "$(date +%s)" -lt "$deadline" ] || { echo "the Ollama server did not answer within ${OLLAMA_WAIT_SECONDS} s" >&2; exit 1; }; sleep 5; done`,
+        ...ollamaModels.flatMap(({ model }) => [
+          `ollama pull ${shellQuote(ollamaTag(model))}`,
+          `ollama create ${shellQuote(model.id)} -f ${shellQuote(dir(model.id))}`,
+        ]),
+      ].join("\n");
+      // Runs to completion once per change of the models (attach), like start.sh's pull-models.sh.
+      new docker.Container(
+        `${name}-ollama-models`,
+        {
+          name: containerName("ollama-models"),
+          image: image(IMAGES.ollama).repoDigest,
+          entrypoints: ["/bin/sh", "-c"],
+          command: [script],
+          envs: [`OLLAMA_HOST=http://${plans[server]!.name}:${OLLAMA_PORT}`],
+          networksAdvanced: [{ name: network.name }],
+          uploads: modelfiles,
+          attach: true,
+          logs: true,
+          mustRun: false,
+          restart: "no",
+        },
+        { ...on, dependsOn: [containers[server]!] },
+      );
+    }
+    this.registerOutputs({ containerIds: this.containerIds, networkName: this.networkName });
+  }
+}

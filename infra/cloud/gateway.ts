@@ -1,0 +1,148 @@
+/**
+ * Gateway: nginx with the rendered router in front of the fleet, over HTTPS. On AWS (the
+ * default): a small instance with an Elastic IP, booted by the same bootstrap as a GPU node and
+ * reading its upstream keys and TLS key from Secrets Manager. On a docker node (gateway.host): a
+ * container of the official nginx image with the files uploaded and the keys as secret env.
+ * TLS: the spec's gateway.tls secrets, or a self-signed certificate for the address and domain.
+ */
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { FleetPlan, NodePlan } from "../plan/types";
+import { renderGateway, secretEnvName } from "../render/gateway";
+import { AwsGpuNode } from "./awsGpuNode";
+import type { DockerHost } from "./dockerHost";
+import { dependsOnOf } from "./dependsOn";
+import { containerName } from "./dockerContainers";
+import { GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayEnvSecrets, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
+import { Secrets } from "./secrets";
+import { SelfSignedTls } from "./selfSignedTls";
+
+/** The Deep Learning AMI's root snapshot plus the nginx image and logs. */
+export const GATEWAY_DISK_GIB = 100;
+
+export type GatewayPlacement =
+  | { kind: "aws"; amiId: pulumi.Input<string>; subnetId: pulumi.Input<string>; securityGroupIds: pulumi.Input<string>[]; instanceType: string; tags: Record<string, string> }
+  | { kind: "docker"; node: NodePlan; host: DockerHost };
+
+export interface GatewayArgs {
+  plan: FleetPlan;
+  /** Client key values by key name (secret); only their hashes are rendered. */
+  clientKeys: pulumi.Output<Record<string, string>>;
+  /** The fleet's secrets: upstream keys, the engines' key, a provided TLS certificate. */
+  secrets: Secrets;
+  /** Secrets Manager id prefix `<fleet>/<stack>`. */
+  secretIdPrefix: string;
+  placement: GatewayPlacement;
+}
+
+const isIpv4 = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
+
+export class Gateway extends pulumi.ComponentResource {
+  /** https://<domain or address> */
+  readonly url: pulumi.Output<string>;
+  /** The self-signed certificate clients must trust; undefined with a provided certificate. */
+  readonly certificatePem: pulumi.Output<string> | undefined;
+  readonly instanceId: pulumi.Output<string> | undefined;
+  readonly publicIp: pulumi.Output<string>;
+
+  constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llm-fleet:cloud:Gateway", name, {}, opts);
+    const { plan, placement } = args;
+    const domain = plan.gateway.domain;
+    const parent = { parent: this };
+    const value = (secret: string, from: Record<string, pulumi.Output<string>>) => {
+      const v = from[secret];
+      if (!v) throw new Error(`Gateway: secret "${secret}" is not in the stack`);
+      return v;
+    };
+
+    if (placement.kind === "aws") {
+      const address = new aws.ec2.Eip(`${name}-address`, { domain: "vpc", tags: { ...placement.tags, Name: `${plan.name}-gateway` } }, parent);
+      let tlsArns: Record<string, pulumi.Output<string>> = {};
+      if (!plan.gateway.tls) {
+        const cert = new SelfSignedTls(`${name}-tls`, { dnsNames: domain ? [domain] : [], ipAddresses: [address.publicIp] }, parent);
+        this.certificatePem = cert.certificatePem;
+        const stored = new Secrets(
+          `${name}-tls`,
+          {
+            prefix: args.secretIdPrefix,
+            values: { [SELF_SIGNED_TLS.certificateSecret]: cert.certificatePem, [SELF_SIGNED_TLS.keySecret]: cert.privateKeyPem },
+            generate: [],
+            storeInAws: true,
+            tags: placement.tags,
+          },
+          parent,
+        );
+        tlsArns = stored.arns;
+      }
+      const node = gatewayNodePlan(plan, placement.instanceType, GATEWAY_DISK_GIB);
+      const host = args.clientKeys.apply((keys) => renderAwsGatewayHost(plan, node, keys, args.secretIdPrefix));
+      const tls = gatewayTlsSecrets(plan);
+      const arns = [...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret].map((s) => tlsArns[s] ?? value(s, args.secrets.arns));
+      const machine = new AwsGpuNode(
+        `${name}-machine`,
+        {
+          node,
+          amiId: placement.amiId,
+          subnetId: placement.subnetId,
+          securityGroupIds: placement.securityGroupIds,
+          userData: host.apply((h) => h.files["user-data.yaml"]!.contents),
+          secretArns: arns,
+          tags: placement.tags,
+        },
+        { parent: this, dependsOn: dependsOnOf(opts) },
+      );
+      new aws.ec2.EipAssociation(`${name}-address`, { instanceId: machine.instanceId, allocationId: address.allocationId }, parent);
+      this.instanceId = machine.instanceId;
+      this.publicIp = address.publicIp;
+      this.url = domain ? pulumi.output(`https://${domain}`) : pulumi.interpolate`https://${address.publicIp}`;
+    } else {
+      const hostAddress = placement.node.address;
+      let certificate: pulumi.Output<string>;
+      let key: pulumi.Output<string>;
+      if (plan.gateway.tls) {
+        certificate = value(plan.gateway.tls.certificateSecret, args.secrets.values);
+        key = value(plan.gateway.tls.keySecret, args.secrets.values);
+      } else {
+        const names = [...(domain ? [domain] : []), ...(isIpv4(hostAddress) ? [] : [hostAddress])];
+        const cert = new SelfSignedTls(`${name}-tls`, { dnsNames: names, ipAddresses: isIpv4(hostAddress) ? [hostAddress] : [] }, parent);
+        certificate = cert.certificatePem;
+        key = cert.privateKeyPem;
+        this.certificatePem = cert.certificatePem;
+      }
+      const files = args.clientKeys.apply((keys) => renderGateway(plan, gatewayRenderOptions(keys, [DOCKER_DNS], sameHostEndpoints(plan, placement.node.name))));
+      const uploads = pulumi.secret(
+        pulumi.all([files, certificate, key]).apply(([f, c, k]) => [
+          ...Object.entries(f).map(([path, a]) => ({ file: `${NGINX_PREFIX}/${path.replace(/^gateway\//, "")}`, content: a.contents })),
+          { file: TLS_FILES.certificateFile, content: c },
+          { file: TLS_FILES.keyFile, content: k },
+        ]),
+      );
+      const envs = pulumi.secret(pulumi.all(gatewayEnvSecrets(plan).map((s) => pulumi.interpolate`${secretEnvName(s)}=${value(s, args.secrets.values)}`)));
+      const on = { parent: this, provider: placement.host.provider };
+      const after = dependsOnOf(opts);
+      const image = new docker.RemoteImage(`${name}-image`, { name: NGINX_IMAGE, keepLocally: true }, on);
+      new docker.Container(
+        `${name}-nginx`,
+        {
+          name: containerName("gateway"),
+          image: image.imageId,
+          command: ["nginx", "-g", "daemon off;"],
+          envs,
+          uploads,
+          ports: [{ internal: GATEWAY_PORT, external: GATEWAY_PORT }],
+          networksAdvanced: [{ name: placement.host.networkName }],
+          restart: "unless-stopped",
+          logDriver: "json-file",
+          logOpts: { "max-size": "50m", "max-file": "5" },
+        },
+        { ...on, dependsOn: after },
+      );
+      this.instanceId = undefined;
+      this.publicIp = pulumi.output(hostAddress);
+      this.url = pulumi.output(`https://${domain ?? hostAddress}`);
+    }
+    this.registerOutputs({ url: this.url, publicIp: this.publicIp });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The machine the gateway runs on, described the way the renderer describes engine nodes: nginx
+ * (the official image, with njs) as one container whose upstream keys come from secret env files
+ * and whose TLS files come from secrets/, so an AWS gateway boots with the very same bootstrap as
+ * a GPU node (fetch-secrets.sh, start.sh, the systemd unit, cloud-init). Pure.
+ *
+ * This is an adapter over the renderer's building blocks until infra/render offers a gateway host
+ * of its own (reported to the lead): ContainerService has no gateway role yet.
+ */
+import type { FleetPlan, NodePlan } from "../plan/types";
+import { ENGINE_API_KEY_SECRET, type Artifacts, type NodeSecret } from "../render";
+import { renderBootstrap } from "../render/bootstrap";
+import { renderUserData } from "../render/cloudinit";
+import { renderCompose } from "../render/compose";
+import { OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, type GatewayRenderOptions, type ResolveEndpoint } from "../render/gateway";
+import { engineServiceName, secretPath } from "../render/layout";
+import { OLLAMA_SERVICE } from "../render/ollama";
+import type { ContainerService } from "../render/service";
+import { containerName } from "./dockerContainers";
+
+export const GATEWAY_PORT = 443;
+/** The official image's prefix: load_module and js_import resolve against it. */
+export const NGINX_PREFIX = "/etc/nginx";
+export const NGINX_IMAGE = OFFICIAL_NGINX_IMAGE.image;
+const TLS_DIR = "/etc/llm-fleet/tls";
+export const TLS_FILES = { certificateFile: `${TLS_DIR}/certificate.pem`, keyFile: `${TLS_DIR}/key.pem` } as const;
+/** Names of the generated self-signed certificate's secrets (spec gateway.tls names a provided one). */
+export const SELF_SIGNED_TLS = { certificateSecret: "gateway-tls-certificate", keySecret: "gateway-tls-key" } as const;
+/** Secret names the program owns; a spec may not use them. */
+export const RESERVED_SECRET_NAMES = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.certificateSecret, SELF_SIGNED_TLS.keySecret];
+/** Amazon's VPC resolver: it answers for the fleet's private zone (nginx needs one for health probes). */
+export const AMAZON_DNS = "169.254.169.253";
+
+export function gatewayTlsSecrets(plan: FleetPlan): { certificateSecret: string; keySecret: string } {
+  return plan.gateway.tls ?? SELF_SIGNED_TLS;
+}
+
+/** Secrets nginx reads from its environment: upstream provider keys and the engines' key. */
+export function gatewayEnvSecrets(plan: FleetPlan): string[] {
+  const names = plan.models.flatMap((m) => (m.engine === "external" && m.apiKeySecret ? [m.apiKeySecret] : []));
+  return [...new Set([...names, ENGINE_API_KEY_SECRET])].sort();
+}
+
+/** Docker's DNS on user-defined networks: answers for container names. */
+export const DOCKER_DNS = "127.0.0.11";
+
+/**
+ * For a gateway container on a docker node: that node's engines by container name on the host's
+ * network (its address may be 127.0.0.1 from the daemon's side, which inside a container is the
+ * container itself); every other endpoint as planned.
+ */
+export function sameHostEndpoints(plan: FleetPlan, nodeName: string): ResolveEndpoint {
+  return (modelId, replicaIndex, planned) => {
+    const model = plan.models.find((m) => m.id === modelId);
+    if (!model || model.engine === "external") return planned;
+    const replica = model.replicas[replicaIndex];
+    if (!replica || replica.endpoint.node !== nodeName) return planned;
+    const service = model.engine === "ollama" ? OLLAMA_SERVICE : engineServiceName(model.engine, model.id, replica.index);
+    return { host: containerName(service), port: replica.endpoint.port };
+  };
+}
+
+export function gatewayRenderOptions(clientKeys: Record<string, string>, resolver: string[], resolveEndpoint?: ResolveEndpoint): GatewayRenderOptions {
+  return {
+    clientKeys,
+    resolveEndpoint,
+    listen: { address: "0.0.0.0", port: GATEWAY_PORT, tls: TLS_FILES },
+    nginx: "official-image",
+    user: "nginx",
+    resolver,
+    engineKeySecret: ENGINE_API_KEY_SECRET,
+    paths: { pidFile: "/tmp/nginx.pid", errorLog: "stderr", accessLog: "/dev/stdout", tempDir: "/tmp" },
+  };
+}
+
+/** The gateway machine on AWS as a node of the plan's shape (no GPUs, no placements). */
+export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: number): NodePlan {
+  return {
+    name: "gateway",
+    provider: "aws",
+    spec: { name: "gateway", provider: "aws", instanceType },
+    gpus: [],
+    address: `gateway.${plan.name}`,
+    instanceType,
+    cpu: null,
+    costPerHourUSD: 0,
+    placements: [],
+    diskGiB,
+  };
+}
+
+export function nginxService(plan: FleetPlan, gatewayFiles: string[]): ContainerService {
+  const tls = gatewayTlsSecrets(plan);
+  return {
+    name: "gateway",
+    // Not read by compose.ts or bootstrap.ts; the renderer has no gateway role yet.
+    role: "engine",
+    engine: "vllm",
+    image: NGINX_IMAGE,
+    entrypoint: ["nginx"],
+    command: ["-g", "daemon off;"],
+    environment: {},
+    secretEnv: gatewayEnvSecrets(plan).map((secret) => ({ variable: secretEnvName(secret), secret })),
+    bootEnvFiles: [],
+    gpus: [],
+    network: { mode: "bridge", port: GATEWAY_PORT },
+    mounts: [
+      ...gatewayFiles.map((f) => ({ source: `./${f}`, target: `${NGINX_PREFIX}/${f.replace(/^gateway\//, "")}`, readOnly: true })),
+      { source: `./secrets/${tls.certificateSecret}`, target: TLS_FILES.certificateFile, readOnly: true },
+      { source: `./secrets/${tls.keySecret}`, target: TLS_FILES.keyFile, readOnly: true },
+    ],
+    healthcheck: null,
+    ipcHost: false,
+    stopGraceSeconds: 30,
+  };
+}
+
+/** Every file of the AWS gateway machine, user data included; secrets only by Secrets Manager id. */
+export function renderAwsGatewayHost(plan: FleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
+  const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
+  const service = nginxService(plan, Object.keys(gateway).sort());
+  const tls = gatewayTlsSecrets(plan);
+  const names = [...new Set([...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret])].sort();
+  const secrets = names.map((name) => ({ name, path: secretPath(name), awsSecretId: `${secretIdPrefix}/${name}` }));
+  const onNode: Artifacts = {
+    ...gateway,
+    "compose.yaml": { contents: renderCompose(node, [service]) },
+    ...renderBootstrap(node, [service], secrets, null, false),
+  };
+  return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode) } }, secrets };
+}

@@ -1,0 +1,180 @@
+/**
+ * The Pulumi program: spec (llm-fleet:fleet) → plan → rendered files → resources → outputs.
+ * Every decision is made above this file (infra/plan, infra/render); here the plan's nodes become
+ * machines, the gateway goes in front, and the update waits until every model answers. A bad
+ * spec or stack config fails here, at `pulumi preview`, with the same messages as `fleet plan`.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  AwsGpuNode,
+  DEEP_LEARNING_AMI,
+  DockerHost,
+  GATEWAY_GROUP,
+  Gateway,
+  Network,
+  Readiness,
+  Secrets,
+  SshHost,
+  clusterOfNode,
+  fleetTags,
+  gatewayOnAws,
+  latestAmiId,
+  loadSettings,
+  networkLayout,
+  requiredSecretNames,
+  stageAddresses,
+  usesAws,
+} from "./cloud";
+import { planFleet, type NodePlan } from "./plan";
+import { fleetOutputs } from "./registry/outputs";
+import { ENGINE_API_KEY_SECRET, USER_DATA_FILE, nodeContainers, renderNode, secretsOfNode } from "./render";
+import { parseFleetSpec } from "./spec";
+import { FLEET_CONFIG_KEY } from "./spec/load";
+
+const stack = pulumi.getStack();
+const spec = parseFleetSpec(new pulumi.Config("llm-fleet").requireObject("fleet"), `Pulumi config ${FLEET_CONFIG_KEY} (stack ${stack})`);
+const plan = planFleet(spec);
+const settings = loadSettings(plan);
+const tags = fleetTags(plan, settings);
+const render = { stack };
+const secretIdPrefix = `${plan.name}/${stack}`;
+
+const awsNodes = plan.nodes.filter((n) => n.provider === "aws");
+/** Every node's files, rendered once. */
+const rendered = Object.fromEntries(plan.nodes.map((n) => [n.name, renderNode(plan, n.name, render)]));
+const idle = awsNodes.filter((n) => n.placements.length === 0);
+if (idle.length > 0) {
+  throw new Error(`AWS node${idle.length > 1 ? "s" : ""} ${idle.map((n) => `"${n.name}"`).join(", ")} would run no model at $${idle.reduce((s, n) => s + n.costPerHourUSD, 0)}/h: place a replica there or remove the node`);
+}
+if (!gatewayOnAws(plan) && awsNodes.length > 0) {
+  throw new Error(
+    `gateway.host is the docker node "${plan.gateway.host}", but the engines of AWS nodes (${awsNodes.map((n) => n.name).join(", ")}) are reachable only inside the fleet's VPC: run the gateway on "aws"`,
+  );
+}
+
+// Client keys are stored too, under client-keys/<name>, for apps that read them from AWS.
+const secrets = new Secrets("secrets", {
+  prefix: secretIdPrefix,
+  values: {
+    ...Object.fromEntries(requiredSecretNames(plan).map((name) => [name, settings.secrets.apply((values) => values[name]!)])),
+    ...Object.fromEntries(Object.keys(plan.gateway.keys).map((key) => [`client-keys/${key}`, settings.clientKeys.apply((keys) => keys[key]!)])),
+  },
+  generate: [ENGINE_API_KEY_SECRET],
+  storeInAws: usesAws(plan),
+  tags,
+});
+
+/** Unset: the gateway is public (every request still needs a client key). */
+const gatewayCidrs = plan.gateway.allowedCidrs ?? ["0.0.0.0/0"];
+const layout = networkLayout(plan, gatewayCidrs);
+const network = usesAws(plan)
+  ? new Network("network", {
+      fleet: plan.name,
+      vpcId: plan.spec.vpcId,
+      instanceTypes: [...awsNodes.map((n) => n.instanceType!), ...(gatewayOnAws(plan) ? [settings.gatewayInstanceType] : [])],
+      pinnedZone: settings.availabilityZone,
+      layout,
+      tags,
+    })
+  : undefined;
+const amiId = network ? latestAmiId(DEEP_LEARNING_AMI) : undefined;
+/** Stage nodes of multi-node replicas get addresses that sort in stage order (vLLM ranks Ray workers by IP). */
+const stageIps = network?.subnetCidr.apply((cidr) => stageAddresses(plan, cidr));
+
+interface Machine {
+  resource: pulumi.Resource;
+  details: Record<string, pulumi.Input<unknown>>;
+}
+const machines: Record<string, Machine> = {};
+const dockerHosts: Record<string, DockerHost> = {};
+
+function placeNode(node: NodePlan): Machine | undefined {
+  const secretsOf = () => secretsOfNode(plan, node.name, render);
+  switch (node.spec.provider) {
+    case "aws": {
+      const net = network!;
+      const cluster = clusterOfNode(layout, node.name);
+      const machine = new AwsGpuNode(`node-${node.name}`, {
+        node,
+        amiId: amiId!,
+        subnetId: net.subnetId,
+        privateIp: cluster ? stageIps!.apply((ips) => ips[node.name]!) : undefined,
+        securityGroupIds: layout.nodeGroups[node.name]!.map((g) => net.securityGroupIds[g]!),
+        placementGroup: cluster ? net.placementGroups[cluster] : undefined,
+        privateZoneId: net.privateZoneId,
+        userData: rendered[node.name]![USER_DATA_FILE]!.contents,
+        secretArns: secretsOf().map((s) => secrets.arns[s.name]!),
+        tags,
+      });
+      return { resource: machine, details: { instanceType: node.instanceType, spot: node.spec.spot ?? false, instanceId: machine.instanceId, privateIp: machine.privateIp, publicIp: machine.publicIp } };
+    }
+    case "ssh": {
+      if (node.placements.length === 0) return undefined;
+      const host = new SshHost(`node-${node.name}`, {
+        node,
+        files: rendered[node.name]!,
+        secrets: secretsOf().map((s) => ({ name: s.name, path: s.path, value: secrets.values[s.name]! })),
+        privateKey: settings.sshPrivateKey!,
+      });
+      return { resource: host, details: { host: node.spec.host } };
+    }
+    case "docker": {
+      const containers = nodeContainers(plan, node);
+      const host = new DockerHost(`node-${node.name}`, { plan, node, services: containers.services, files: containers.files, secrets: secrets.values });
+      dockerHosts[node.name] = host;
+      return { resource: host, details: { host: node.spec.host } };
+    }
+    default: {
+      const unreachable: never = node.spec;
+      return unreachable;
+    }
+  }
+}
+for (const node of plan.nodes) {
+  const machine = placeNode(node);
+  if (machine) machines[node.name] = machine;
+}
+
+const gatewayHost = plan.gateway.host ?? "aws";
+const gateway = new Gateway(
+  "gateway",
+  {
+    plan,
+    clientKeys: settings.clientKeys,
+    secrets,
+    secretIdPrefix,
+    placement: network
+      ? { kind: "aws", amiId: amiId!, subnetId: network.subnetId, securityGroupIds: [network.securityGroupIds[GATEWAY_GROUP]!], instanceType: settings.gatewayInstanceType, tags }
+      : { kind: "docker", node: plan.nodes.find((n) => n.name === gatewayHost)!, host: dockerHosts[gatewayHost]! },
+  },
+  // Upstream names must resolve when nginx starts: the nodes (and their DNS records) come first.
+  { dependsOn: Object.values(machines).map((m) => m.resource) },
+);
+
+const renderedHash = createHash("sha256").update(JSON.stringify(rendered)).digest("hex");
+const readiness = new Readiness(
+  "readiness",
+  {
+    plan,
+    url: gateway.url,
+    connectAddress: gateway.publicIp,
+    hint: gatewayOnAws(plan) ? `the gateway admits only gateway.allowedCidrs (${gatewayCidrs.join(", ")}): run pulumi up from inside them` : undefined,
+    clientKeys: settings.clientKeys,
+    certificatePem: gateway.certificatePem,
+    timeoutSeconds: settings.readinessTimeoutSeconds,
+    triggers: [renderedHash, gateway.url, ...(gateway.instanceId ? [gateway.instanceId] : []), ...Object.values(machines).flatMap((m) => (m.details.instanceId ? [m.details.instanceId] : []))],
+  },
+  { dependsOn: [gateway, secrets, ...(network ? [network] : []), ...Object.values(machines).map((m) => m.resource)] },
+);
+
+export const gatewayUrl = gateway.url;
+/** Where to point gateway.domain's DNS record (the Elastic IP, or the docker host). */
+export const gatewayAddress = gateway.publicIp;
+export const models = gateway.url.apply((url) => fleetOutputs(plan, url).models);
+export const nodes = pulumi.output(
+  Object.fromEntries(plan.nodes.map((n) => [n.name, { provider: n.provider, address: n.address, gpus: n.gpus, ...(machines[n.name]?.details ?? {}) }])),
+);
+export const costPerHourUSD = plan.totals.costPerHourUSD;
+export const clientKeys = pulumi.secret(settings.clientKeys);
+export const ready = readiness.report;

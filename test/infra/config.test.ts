@@ -1,0 +1,102 @@
+/**
+ * A bad spec or stack config fails the program when it loads — at `pulumi preview`, before any
+ * resource — with every problem at once, each with its config key and the command that fixes it.
+ */
+import { describe, expect, it } from "vitest";
+import { configIssues, type ConfigPresence } from "../../infra/cloud/settings";
+import { parseFleetSpec } from "../../infra/spec/parse";
+import { runFixture } from "./inspect";
+import { devFixture, exampleFixture, type StackFixture } from "./stacks";
+
+const withConfig = (f: StackFixture, config: Record<string, unknown>, drop: string[] = []): StackFixture => ({
+  ...f,
+  program: { ...f.program, config: Object.fromEntries(Object.entries({ ...f.program.config, ...config }).filter(([k]) => !drop.includes(k))) },
+});
+
+describe("the program refuses a bad stack before creating anything", () => {
+  it("fails on a bad spec with the messages `fleet plan` gives", async () => {
+    const f = devFixture();
+    const spec = structuredClone(f.program.config["llm-fleet:fleet"]) as { nodes: Record<string, unknown>[] };
+    spec.nodes[0]!.instanceTyp = "g6e.xlarge";
+    let expected = "";
+    try {
+      parseFleetSpec(spec);
+    } catch (err) {
+      expected = (err as Error).message.split("\n").slice(1).join("\n");
+    }
+    expect(expected).toContain('unknown field "instanceTyp"');
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": spec }))).rejects.toThrow(expected);
+  });
+
+  it("lists every config problem in one error", async () => {
+    const f = devFixture();
+    const bad = withConfig(f, { "llm-fleet:clientKeys": { app: "short" }, "llm-fleet:secrets": { "hf-tokn": "x" }, "llm-fleet:expiresAt": "tomorrow", "aws:region": "eu-west-1" });
+    const error = await runFixture(bad).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(error).toContain("Pulumi config of stack dev: 5 problems");
+    expect(error).toContain(`llm-fleet:clientKeys: no value for client key "admin" (gateway.keys)`);
+    expect(error).toContain(`llm-fleet:secrets: no value for secrets "hf-token", "openai-key"`);
+    expect(error).toContain(`llm-fleet:secrets.hf-tokn: is not named by the fleet spec`);
+    expect(error).toContain(`llm-fleet:expiresAt: "tomorrow" is not an ISO 8601 time`);
+    expect(error).toContain("aws:region: is eu-west-1 but the fleet's region is us-east-1");
+    expect(error).not.toContain("short");
+  });
+
+  it("refuses client key values the gateway would refuse, without printing them", async () => {
+    const f = devFixture();
+    const error = await runFixture(withConfig(f, { "llm-fleet:clientKeys": { app: "too-short", admin: "ck-admin-0123456789abcdef0123" } })).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(error).toContain("llm-fleet:clientKeys: gateway.keys.app: the key must be at least 16 characters");
+    expect(error).not.toContain("too-short");
+  });
+
+  it("asks for the SSH key of a fleet with ssh nodes", async () => {
+    const error = await runFixture(withConfig(exampleFixture("l4-pair-text2sql.yaml"), {}, ["llm-fleet:sshPrivateKey"])).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(error).toContain("llm-fleet:sshPrivateKey: the fleet has ssh nodes but no SSH private key");
+    expect(error).toContain("pulumi config set --secret llm-fleet:sshPrivateKey < ~/.ssh/id_ed25519");
+  });
+
+  it("refuses an AWS node that would run nothing, and a docker gateway in front of AWS engines", async () => {
+    const f = devFixture();
+    const idle = structuredClone(f.program.config["llm-fleet:fleet"]) as { nodes: unknown[] };
+    idle.nodes.push({ name: "spare", provider: "aws", instanceType: "g6.xlarge" });
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": idle }))).rejects.toThrow(/AWS node "spare" would run no model at \$0\.8048\/h/);
+
+    const mixed = structuredClone(f.program.config["llm-fleet:fleet"]) as { nodes: unknown[]; gateway: Record<string, unknown> };
+    mixed.nodes.push({ name: "edge", provider: "docker", host: "unix:///var/run/docker.sock", gpus: [] , cpu: { cores: 4, memoryGiB: 8, bandwidthGBs: 20 } });
+    mixed.gateway.host = "edge";
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": mixed }))).rejects.toThrow(/gateway.host is the docker node "edge", but the engines of AWS nodes \(gpu-l40s, gpu-l4\)/);
+  });
+});
+
+describe("configIssues (pure)", () => {
+  const plan = devFixture().plan;
+  const complete: ConfigPresence = {
+    clientKeyNames: ["app", "admin"],
+    clientKeyProblems: [],
+    secretNames: ["hf-token", "openai-key"],
+    hasSshPrivateKey: false,
+    expiresAt: undefined,
+    readinessTimeoutSeconds: undefined,
+    awsRegion: "us-east-1",
+  };
+
+  it("accepts a complete config", () => {
+    expect(configIssues(plan, complete)).toEqual([]);
+    expect(configIssues(plan, { ...complete, expiresAt: "2026-03-01T12:00:00+01:00", readinessTimeoutSeconds: 600, awsRegion: undefined })).toEqual([]);
+  });
+
+  it("refuses a generated secret given in config, and a timeout that is not a whole positive number", () => {
+    expect(configIssues(plan, { ...complete, secretNames: [...complete.secretNames!, "engine-api-key"], readinessTimeoutSeconds: Number.NaN })).toEqual([
+      { path: "llm-fleet:secrets.engine-api-key", message: "is generated by the program (the key the fleet's engines check)", fix: "remove it" },
+      { path: "llm-fleet:readinessTimeoutSeconds", message: "NaN is not a positive whole number of seconds", fix: "use e.g. 3600" },
+    ]);
+  });
+});

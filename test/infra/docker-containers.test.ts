@@ -1,0 +1,61 @@
+/** The renderer's containers as Docker API containers: what maps to what, and what is refused. */
+import { describe, expect, it } from "vitest";
+import { cacheVolumeName, containerPlan } from "../../infra/cloud/dockerContainers";
+import type { ContainerService } from "../../infra/render/service";
+
+const base: ContainerService = {
+  name: "vllm-q-r0",
+  role: "engine",
+  engine: "vllm",
+  image: "vllm/vllm-openai:v0.21.0",
+  entrypoint: ["vllm", "serve"],
+  command: ["Qwen/Qwen3-32B-AWQ", "--port", "8000"],
+  environment: { VLLM_NO_USAGE_STATS: "1", CUDA_VISIBLE_DEVICES: "1,0" },
+  secretEnv: [{ variable: "VLLM_API_KEY", secret: "engine-api-key" }],
+  bootEnvFiles: [],
+  gpus: [0, 2],
+  network: { mode: "bridge", port: 8000 },
+  mounts: [
+    { source: "./cache/huggingface", target: "/root/.cache/huggingface", readOnly: false },
+    { source: "./ray", target: "/etc/llm-fleet/ray", readOnly: true },
+  ],
+  healthcheck: { test: ["CMD", "true"], startPeriodSeconds: 3600 },
+  ipcHost: true,
+  stopGraceSeconds: 60,
+};
+const files = { "ray/x.head.sh": { contents: "#!/bin/sh\n", mode: 0o755 }, "ray/notes.txt": { contents: "n" }, "compose.yaml": { contents: "c" } };
+
+describe("containerPlan", () => {
+  it("maps GPUs, port, IPC, env, cache volumes, mounted files and the health check", () => {
+    const p = containerPlan("box", base, files);
+    expect(p).toMatchObject({
+      name: "llm-fleet-vllm-q-r0",
+      deviceRequests: [{ driver: "nvidia", deviceIds: ["0", "2"], capabilities: ["gpu"] }],
+      ports: [{ internal: 8000, external: 8000 }],
+      networkMode: "bridge",
+      ipcMode: "host",
+      envs: ["CUDA_VISIBLE_DEVICES=1,0", "VLLM_NO_USAGE_STATS=1"],
+      secretEnv: [{ variable: "VLLM_API_KEY", secret: "engine-api-key" }],
+      volumes: [{ volumeName: cacheVolumeName("./cache/huggingface"), containerPath: "/root/.cache/huggingface", readOnly: false }],
+      uploads: [
+        { file: "/etc/llm-fleet/ray/notes.txt", content: "n", executable: false },
+        { file: "/etc/llm-fleet/ray/x.head.sh", content: "#!/bin/sh\n", executable: true },
+      ],
+      healthcheck: { tests: ["CMD", "true"], interval: "30s", timeout: "10s", retries: 3, startPeriod: "3600s" },
+      stopTimeout: 60,
+    });
+    expect(cacheVolumeName("./cache/huggingface")).toBe("llm-fleet-cache-huggingface");
+  });
+
+  it("refuses containers that need boot-time facts (multi-node Ray), and mounts with nothing rendered", () => {
+    expect(() => containerPlan("box", { ...base, bootEnvFiles: ["run/network.env"] }, files)).toThrow(/docker node "box" needs facts written at boot \(run\/network.env\).*run multi-node \(Ray\) replicas on aws or ssh nodes/);
+    expect(() => containerPlan("box", { ...base, mounts: [{ source: "./ollama", target: "/x", readOnly: true }] }, files)).toThrow("mounts ./ollama, but no rendered file is there");
+  });
+
+  it("runs CPU containers without device requests and host-network ones without ports", () => {
+    const p = containerPlan("box", { ...base, gpus: [], network: { mode: "host" }, mounts: [] }, files);
+    expect(p.deviceRequests).toEqual([]);
+    expect(p.ports).toEqual([]);
+    expect(p.networkMode).toBe("host");
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Who may talk to whom: the gateway only from the allowed CIDRs, engines only from the gateway,
+ * Ray/NCCL only inside one replica, SSH from nowhere. Checked on the security group rules the
+ * program declares for the mixed-GPU example (three multi-node replicas) and the dev stack, and
+ * on the pure layout and zone choice.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { chooseZone, clusterKey, networkLayout } from "../../infra/cloud/placement";
+import { planFleet } from "../../infra/plan";
+import { clusterPorts, RAY_PORTS } from "../../infra/render";
+import { fleet, GATEWAY } from "../support/specs";
+import type { ProgramRun, RecordedResource } from "./harness";
+import { T, named, ofType, runFixture, sgId } from "./inspect";
+import { devFixture, exampleFixture } from "./stacks";
+
+const covers = (rule: RecordedResource, port: number) => Number(rule.inputs.fromPort) <= port && port <= Number(rule.inputs.toPort);
+
+describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [f.label, f] as const))("%s", (_label, f) => {
+  let run: ProgramRun;
+  let rules: RecordedResource[];
+  beforeAll(async () => {
+    run = await runFixture(f);
+    rules = ofType(run, T.ingress);
+  });
+
+  it("opens only HTTPS on the gateway to the internet side, and only from gateway.allowedCidrs", () => {
+    const open = rules.filter((r) => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined);
+    expect(open.length).toBeGreaterThan(0);
+    for (const r of open) {
+      expect(r.inputs).toMatchObject({ securityGroupId: sgId("network-gateway"), ipProtocol: "tcp", fromPort: 443, toPort: 443 });
+      expect(f.plan.gateway.allowedCidrs).toContain(r.inputs.cidrIpv4);
+    }
+  });
+
+  it("opens no engine port and no SSH to any CIDR", () => {
+    const enginePorts = f.plan.nodes.flatMap((n) => n.placements.map((p) => p.port));
+    for (const r of rules.filter((x) => x.inputs.cidrIpv4 !== undefined)) {
+      for (const port of [...enginePorts, 22]) expect(covers(r, port), `${r.name} opens ${port}`).toBe(false);
+    }
+    for (const r of rules) expect(covers(r, 22), r.name).toBe(false);
+  });
+
+  it("lets only the gateway's group reach each node's engine ports", () => {
+    for (const node of f.plan.nodes.filter((n) => n.provider === "aws")) {
+      const group = sgId(`network-node-${node.name}`);
+      const own = rules.filter((r) => r.inputs.securityGroupId === group);
+      const ports = [...new Set(node.placements.filter((p) => p.stage === 0).map((p) => p.port))];
+      expect(own.map((r) => r.inputs.fromPort).sort()).toEqual(ports.sort());
+      for (const r of own) expect(r.inputs).toMatchObject({ referencedSecurityGroupId: sgId("network-gateway"), toPort: r.inputs.fromPort });
+      expect(named(run, T.instance, `node-${node.name}`).inputs.vpcSecurityGroupIds).toContain(group);
+    }
+  });
+
+  it("keeps Ray and NCCL ports inside each multi-node replica: its own group, on exactly its instances", () => {
+    const rayRules = rules.filter((r) => covers(r, RAY_PORTS.gcs) || covers(r, RAY_PORTS.minWorker) || covers(r, 40000));
+    const multiNode = f.plan.models.flatMap((m) => m.replicas.filter((r) => new Set(r.nodes).size > 1).map((r) => ({ key: clusterKey(m.id, r.index), nodes: r.nodes })));
+    expect(rayRules.length).toBe(multiNode.length * 3);
+    for (const r of rayRules) expect(r.inputs.referencedSecurityGroupId).toBe(r.inputs.securityGroupId);
+    for (const { key, nodes } of multiNode) {
+      const group = sgId(`network-${key}`);
+      const withGroup = ofType(run, T.instance).filter((i) => (i.inputs.vpcSecurityGroupIds as string[]).includes(group)).map((i) => i.name);
+      expect(withGroup.sort()).toEqual(nodes.map((n) => `node-${n}`).sort());
+      const pg = named(run, T.placementGroup, `network-${key}`);
+      expect(pg.inputs.strategy).toBe("cluster");
+      for (const n of nodes) expect(named(run, T.instance, `node-${n}`).inputs.placementGroup).toBe(`network-${key}-1234567`);
+    }
+    if (multiNode.length === 0) expect(ofType(run, T.placementGroup)).toHaveLength(0);
+  });
+
+  it("lets every group reach out (images, weights, SSM, Secrets Manager) and nothing else in", () => {
+    const groups = ofType(run, T.sg).map((g) => sgId(g.name));
+    const egress = ofType(run, T.egress);
+    expect(egress.map((e) => e.inputs.securityGroupId).sort()).toEqual([...groups].sort());
+    for (const e of egress) expect(e.inputs).toMatchObject({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" });
+  });
+});
+
+describe("networkLayout (pure)", () => {
+  const nodes = [
+    { name: "a", provider: "aws", instanceType: "g6e.xlarge" },
+    { name: "b", provider: "aws", instanceType: "g6e.xlarge" },
+    { name: "box", provider: "ssh", host: "ops@box", gpus: ["L40S"] },
+  ];
+  const model = (id: string, replicaNodes: string[]) => ({ id, engine: "vllm", source: { hf: "Qwen/Qwen3-32B-AWQ" }, quantization: "awq", replicas: [{ nodes: replicaNodes }] });
+
+  it("gives a two-node replica one group whose every cluster port admits only itself", () => {
+    const layout = networkLayout(planFleet(fleet(nodes.slice(0, 2), [model("q", ["a", "b"])])), ["10.0.0.0/8"]);
+    const key = clusterKey("q", 0);
+    expect(layout.clusters).toEqual({ [key]: ["a", "b"] });
+    expect(layout.nodeGroups).toEqual({ a: ["node-a", key], b: ["node-b", key] });
+    const cluster = layout.rules.filter((r) => r.group === key);
+    expect(cluster.map((r) => [r.fromPort, r.toPort])).toEqual(clusterPorts().map((p) => [p.from, p.to]));
+    for (const r of cluster) expect(r.source).toEqual({ group: key });
+    expect(layout.rules.filter((r) => "cidr" in r.source)).toEqual([{ group: "gateway", fromPort: 443, toPort: 443, source: { cidr: "10.0.0.0/8" }, description: "gateway https from 10.0.0.0/8" }]);
+  });
+
+  it("refuses a replica that spans AWS and a host of your own, naming it", () => {
+    const plan = planFleet(fleet(nodes, [model("q", ["a", "box"])]));
+    expect(() => networkLayout(plan, [])).toThrow(/model "q" replica 0 spans AWS and non-AWS nodes \(box\)/);
+  });
+
+  it("has no gateway rule at all when no CIDR is allowed", () => {
+    const plan = planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])], { gateway: { ...GATEWAY, allowedCidrs: [] } }));
+    expect(networkLayout(plan, []).rules.filter((r) => r.group === "gateway")).toEqual([]);
+  });
+});
+
+describe("chooseZone (pure)", () => {
+  const offers = (zone: string, ...types: string[]) => types.map((instanceType) => ({ zone, instanceType }));
+  it("takes the first zone by name that offers every type", () => {
+    const offerings = [...offers("us-east-1a", "g6e.xlarge"), ...offers("us-east-1c", "g6e.xlarge", "g5.xlarge"), ...offers("us-east-1b", "g6e.xlarge", "g5.xlarge")];
+    expect(chooseZone(["us-east-1c", "us-east-1a", "us-east-1b"], offerings, ["g5.xlarge", "g6e.xlarge"])).toBe("us-east-1b");
+  });
+  it("says where each type is offered when no zone has them all", () => {
+    const offerings = [...offers("us-east-1a", "g6e.xlarge"), ...offers("us-east-1b", "p5.48xlarge")];
+    expect(() => chooseZone(["us-east-1a", "us-east-1b"], offerings, ["g6e.xlarge", "p5.48xlarge"])).toThrow(
+      "no availability zone offers every instance type of the fleet (g6e.xlarge, p5.48xlarge); g6e.xlarge: us-east-1a; p5.48xlarge: us-east-1b. Use types offered in one zone",
+    );
+  });
+  it("keeps a pinned zone only if it offers every type", () => {
+    const offerings = offers("us-east-1a", "g6e.xlarge");
+    expect(chooseZone(["us-east-1a"], offerings, ["g6e.xlarge"], "us-east-1a")).toBe("us-east-1a");
+    expect(() => chooseZone(["us-east-1a"], offerings, ["g6e.xlarge", "t3.small"], "us-east-1a")).toThrow(/does not offer t3.small; .*t3.small: nowhere in this region/);
+  });
+});
