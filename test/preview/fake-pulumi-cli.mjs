@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// A stand-in `pulumi` executable for testing scripts/preview/automation.ts through the real
+// Automation API (which drives the CLI as a child process). It keeps stacks in the JSON file named
+// by FAKE_PULUMI_STATE, records every command line, and answers the commands the preview backend
+// uses the way the Pulumi CLI does (same JSON shapes, same "no stack named" error the Automation
+// API turns into StackNotFoundError). The real CLI is not installable here.
+import * as fs from "node:fs";
+
+const stateFile = process.env.FAKE_PULUMI_STATE;
+const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
+const argv = process.argv.slice(2).filter((a) => a !== "--non-interactive");
+state.commands.push(argv);
+
+const save = () => fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+const fail = (message, code = 255) => {
+  save();
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(code);
+};
+const flag = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const stackName = () => flag("--stack");
+const stack = (name = stackName()) => state.stacks[name] ?? fail(`no stack named '${name}' found`);
+const print = (value) => process.stdout.write(typeof value === "string" ? value : JSON.stringify(value));
+const masked = (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.secret ? "[secret]" : o.value]));
+const history = [{ version: 1, kind: "update", startTime: "2026-03-01T10:00:00Z", endTime: "2026-03-01T10:01:00Z", message: "", environment: {}, config: {}, result: "succeeded" }];
+
+const [a, b] = argv;
+if (a === "version") print("v3.270.0\n");
+else if (a === "stack" && b === "ls") print(Object.entries(state.stacks).map(([name, s]) => ({ name, current: false, resourceCount: s.resources, updateInProgress: false })));
+else if (a === "stack" && b === "select") stack();
+else if (a === "stack" && b === "init") {
+  if (state.stacks[argv[2]]) fail(`stack '${argv[2]}' already exists`);
+  state.stacks[argv[2]] = { local: {}, deployed: null, resources: 0, outputs: {} };
+} else if (a === "stack" && b === "rm") {
+  const name = argv.at(-1);
+  if (stack(name).resources > 0) fail(`'${name}' still has resources; removal rejected. Destroy them first`);
+  delete state.stacks[name];
+} else if (a === "stack" && b === "output") print(argv.includes("--show-secrets") ? Object.fromEntries(Object.entries(stack().outputs).map(([k, o]) => [k, o.value])) : masked(stack().outputs));
+else if (a === "stack" && b === "history") print(history);
+else if (a === "config" && b === "set-all") Object.assign((stack().local ??= {}), JSON.parse(flag("--json")));
+else if (a === "config" && b === "rm-all") {
+  const s = stack();
+  for (const key of argv.slice(2).filter((x) => !x.startsWith("--") && x !== stackName())) delete s.local[key];
+} else if (a === "config" && b === "refresh") {
+  const s = stack();
+  if (!s.deployed) fail(`no previous deployment for stack '${stackName()}'`);
+  s.local = structuredClone(s.deployed);
+} else if (a === "config" && argv.includes("--json")) print(stack().local ?? {});
+else if (a === "up") {
+  const s = stack();
+  if (!s.local?.["llm-fleet:fleet"]) fail(`Stack '${stackName()}' is missing configuration value 'fleet'`);
+  s.deployed = structuredClone(s.local);
+  s.resources = 4;
+  s.outputs = state.programOutputs;
+  print(`Updating (${stackName()})\n`);
+} else if (a === "destroy") {
+  const s = stack();
+  if (!s.local?.["llm-fleet:fleet"]) fail(`Stack '${stackName()}' is missing configuration value 'fleet'`);
+  s.resources = 0;
+  s.outputs = {};
+  print(`Destroying (${stackName()})\n`);
+} else fail(`fake pulumi: unexpected command: ${argv.join(" ")}`, 3);
+save();
