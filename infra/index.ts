@@ -43,16 +43,6 @@ const secretIdPrefix = `${plan.name}/${stack}`;
 const awsNodes = plan.nodes.filter((n) => n.provider === "aws");
 /** Every node's files, rendered once. */
 const rendered = Object.fromEntries(plan.nodes.map((n) => [n.name, renderNode(plan, n.name, render)]));
-const idle = awsNodes.filter((n) => n.placements.length === 0);
-if (idle.length > 0) {
-  throw new Error(`AWS node${idle.length > 1 ? "s" : ""} ${idle.map((n) => `"${n.name}"`).join(", ")} would run no model at $${idle.reduce((s, n) => s + n.costPerHourUSD, 0)}/h: place a replica there or remove the node`);
-}
-if (!gatewayOnAws(plan) && awsNodes.length > 0) {
-  throw new Error(
-    `gateway.host is the docker node "${plan.gateway.host}", but the engines of AWS nodes (${awsNodes.map((n) => n.name).join(", ")}) are reachable only inside the fleet's VPC: run the gateway on "aws"`,
-  );
-}
-
 // Client keys are stored too, under client-keys/<name>, for apps that read them from AWS.
 const secrets = new Secrets("secrets", {
   prefix: secretIdPrefix,

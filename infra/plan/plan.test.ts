@@ -216,3 +216,10 @@ describe("properties", () => {
     );
   });
 });
+
+describe("idle machines", () => {
+  it("refuses an AWS node that runs no model", () => {
+    const issues = issuesOf(() => fleet([awsNode("used", "g6.xlarge"), awsNode("idle", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["used"] }])]));
+    expect(issues).toEqual([{ path: "nodes[1]", message: 'AWS node "idle" runs no model but would be billed by the hour', fix: "place a replica on it or remove the node" }]);
+  });
+});

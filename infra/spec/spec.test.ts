@@ -88,3 +88,26 @@ describe("FleetSpec parsing", () => {
     expect(found.find((i) => i.path === "models[0].quantization")?.fix).toMatch(/use one of "bf16"/);
   });
 });
+
+describe("placement rules the machines impose", () => {
+  const node = (name: string, provider: string) =>
+    provider === "aws" ? { name, provider, instanceType: "g6e.xlarge" } : provider === "ssh" ? { name, provider, host: `ops@${name}`, gpus: ["L40S"] } : { name, provider, host: `ssh://ops@${name}`, gpus: ["L40S"] };
+  const pipeline = (nodes: string[]) => [{ id: "m", engine: "vllm", source: { hf: "Qwen/Qwen3-32B-AWQ" }, quantization: "awq", replicas: [{ nodes }] }];
+
+  it("refuses a pipeline that mixes AWS instances with own hosts", () => {
+    const found = issues({ name: "t", nodes: [node("cloud", "aws"), node("desk", "ssh")], models: pipeline(["cloud", "desk"]), gateway: GATEWAY });
+    expect(found).toEqual([expect.objectContaining({ path: "models[0].replicas[0].nodes", message: "mixes AWS instances with your own hosts in one pipeline" })]);
+  });
+  it("refuses a docker node as a pipeline stage", () => {
+    const found = issues({ name: "t", nodes: [node("one", "docker"), node("two", "docker")], models: pipeline(["one", "two"]), gateway: GATEWAY });
+    expect(found[0]!.message).toMatch(/docker node cannot be a pipeline stage/);
+  });
+  it("refuses a docker-hosted gateway in front of AWS nodes", () => {
+    const found = issues({ name: "t", nodes: [node("cloud", "aws"), node("desk", "docker")], models: pipeline(["cloud"]), gateway: { ...GATEWAY, host: "desk" } });
+    expect(found).toEqual([expect.objectContaining({ path: "gateway.host", fix: 'run the gateway on "aws" (remove gateway.host)' })]);
+  });
+  it("reserves the node name gateway", () => {
+    const found = issues({ name: "t", nodes: [node("gateway", "aws")], models: pipeline(["gateway"]), gateway: GATEWAY });
+    expect(found[0]).toMatchObject({ path: "nodes[0].name" });
+  });
+});

@@ -7,8 +7,11 @@ export function validateReferences(spec: FleetSpec): SpecIssue[] {
   const nodeNames = new Set<string>();
   spec.nodes.forEach((n, i) => {
     if (nodeNames.has(n.name)) issues.push({ path: `nodes[${i}].name`, message: `"${n.name}" is used by two nodes`, fix: "give every node its own name" });
+    // Rendered files go to out/<stack>/<node>/… next to out/<stack>/gateway/….
+    if (n.name === "gateway") issues.push({ path: `nodes[${i}].name`, message: '"gateway" is reserved for the gateway\'s own files', fix: "name the node something else, e.g. gateway-box" });
     nodeNames.add(n.name);
   });
+  const providerOf = new Map(spec.nodes.map((n) => [n.name, n.provider]));
 
   // Model ids and aliases share one namespace: the gateway routes on them.
   const modelNames = new Map<string, string>();
@@ -49,10 +52,22 @@ export function validateReferences(spec: FleetSpec): SpecIssue[] {
       if (m.engine !== "vllm" && r.nodes.length > 1) {
         issues.push({ path: `${base}.nodes`, message: `${m.engine} runs a replica on one machine; ${r.nodes.length} nodes given`, fix: "use one node per replica (add replicas for more throughput), or engine vllm for multi-node pipelines" });
       }
+      const providers = new Set(r.nodes.map((n) => providerOf.get(n)).filter(Boolean));
+      if (r.nodes.length > 1 && providers.has("aws") && providers.size > 1) {
+        issues.push({ path: `${base}.nodes`, message: "mixes AWS instances with your own hosts in one pipeline", fix: "Ray and NCCL need every stage on one private network: put all its nodes on AWS, or all on your own hosts" });
+      }
+      if (r.nodes.length > 1 && providers.has("docker")) {
+        issues.push({ path: `${base}.nodes`, message: "a docker node cannot be a pipeline stage: Ray needs the host's network and a systemd-managed start order", fix: "use ssh nodes (or AWS) for multi-node replicas" });
+      }
       if (m.engine !== "vllm" && r.layerSplit) {
         issues.push({ path: `${base}.layerSplit`, message: `${m.engine} has no pipeline stages to split`, fix: "remove layerSplit (llama.cpp and Ollama split layers across one node's GPUs themselves)" });
       }
     });
+  });
+
+  const used = new Set(spec.models.flatMap((m) => (m.engine === "external" ? [] : m.replicas.flatMap((r) => r.nodes))));
+  spec.nodes.forEach((n, i) => {
+    if (n.provider === "aws" && !used.has(n.name)) issues.push({ path: `nodes[${i}]`, message: `AWS node "${n.name}" runs no model but would be billed by the hour`, fix: "place a replica on it or remove the node" });
   });
 
   for (const [id, tiers] of Object.entries(spec.fallbacks ?? {})) {
@@ -83,6 +98,10 @@ export function validateReferences(spec: FleetSpec): SpecIssue[] {
     const host = spec.nodes.find((n) => n.name === g.host);
     if (!host) issues.push({ path: "gateway.host", message: `no node named "${g.host}"`, fix: 'use "aws" or the name of a docker node' });
     else if (host.provider !== "docker") issues.push({ path: "gateway.host", message: `node "${g.host}" is a ${host.provider} node`, fix: 'run the gateway on "aws" or on a docker node' });
+    const awsNodes = spec.nodes.filter((n) => n.provider === "aws").map((n) => n.name);
+    if (host && awsNodes.length > 0) {
+      issues.push({ path: "gateway.host", message: `the engines of AWS nodes (${awsNodes.join(", ")}) are reachable only inside the fleet's VPC, not from docker node "${g.host}"`, fix: 'run the gateway on "aws" (remove gateway.host)' });
+    }
   }
   return issues;
 }

@@ -67,12 +67,12 @@ describe("the program refuses a bad stack before creating anything", () => {
     const f = devFixture();
     const idle = structuredClone(f.program.config["llm-fleet:fleet"]) as { nodes: unknown[] };
     idle.nodes.push({ name: "spare", provider: "aws", instanceType: "g6.xlarge" });
-    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": idle }))).rejects.toThrow(/AWS node "spare" would run no model at \$0\.8048\/h/);
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": idle }))).rejects.toThrow(/nodes\[2\]: AWS node "spare" runs no model but would be billed by the hour/);
 
     const mixed = structuredClone(f.program.config["llm-fleet:fleet"]) as { nodes: unknown[]; gateway: Record<string, unknown> };
     mixed.nodes.push({ name: "edge", provider: "docker", host: "unix:///var/run/docker.sock", gpus: [] , cpu: { cores: 4, memoryGiB: 8, bandwidthGBs: 20 } });
     mixed.gateway.host = "edge";
-    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": mixed }))).rejects.toThrow(/gateway.host is the docker node "edge", but the engines of AWS nodes \(gpu-l40s, gpu-l4\)/);
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": mixed }))).rejects.toThrow(/gateway\.host: the engines of AWS nodes \(gpu-l40s, gpu-l4\) are reachable only inside the fleet's VPC, not from docker node "edge"/);
   });
 });
 

@@ -94,11 +94,6 @@ describe("networkLayout (pure)", () => {
     expect(layout.rules.filter((r) => "cidr" in r.source)).toEqual([{ group: "gateway", fromPort: 443, toPort: 443, source: { cidr: "10.0.0.0/8" }, description: "gateway https from 10.0.0.0/8" }]);
   });
 
-  it("refuses a replica that spans AWS and a host of your own, naming it", () => {
-    const plan = planFleet(fleet(nodes, [model("q", ["a", "box"])]));
-    expect(() => networkLayout(plan, [])).toThrow(/model "q" replica 0 spans AWS and non-AWS nodes \(box\)/);
-  });
-
   it("has no gateway rule at all when no CIDR is allowed", () => {
     const plan = planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])], { gateway: { ...GATEWAY, allowedCidrs: [] } }));
     expect(networkLayout(plan, []).rules.filter((r) => r.group === "gateway")).toEqual([]);

@@ -1,0 +1,120 @@
+/**
+ * The context of templates/nginx/nginx.conf.hbs: every value already computed and quoted, so the
+ * template is layout only. Limits, CORS, static error bodies and tier locations are decided here.
+ */
+import type { FleetPlan } from "../../plan/types";
+import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
+import { hostPort, type GatewayRouting } from "./tiers";
+
+/** Defaults of the spec's gateway section (schema.ts: maxBodyMiB 8, readTimeoutSeconds 300). */
+export const DEFAULT_MAX_BODY_MIB = 8;
+export const DEFAULT_READ_TIMEOUT_SECONDS = 300;
+/** Connecting to a replica is quick or it is down; fail fast so the next replica or tier answers. */
+const CONNECT_TIMEOUT_SECONDS = 3;
+
+const underscore = (name: string) => name.replace(/-/g, "_");
+
+/** A static error answered by nginx itself (no njs): `return <status> '<body>'`. */
+interface StaticError {
+  location: string;
+  status: number;
+  body: string;
+}
+
+function errorBody(type: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: { message, type, code } });
+  // The body sits in a single-quoted nginx string where "$name" is a variable: only $fleet_model may appear.
+  if (body.includes("'") || /\$(?!fleet_model\b)/.test(body)) throw new Error(`error body not safe for nginx: ${body}`);
+  return body;
+}
+
+/** Errors nginx answers before or instead of the router; each has an OpenAI-style body. */
+function staticErrors(maxBodyMiB: number): StaticError[] {
+  const e = (status: number, type: string, code: string, message: string): StaticError => ({
+    location: `@fleet_${status}`,
+    status,
+    body: errorBody(type, code, message),
+  });
+  return [
+    e(400, "invalid_request_error", "bad_request", "the HTTP request is malformed"),
+    e(413, "invalid_request_error", "request_too_large", `the request body is larger than ${maxBodyMiB} MiB`),
+    e(429, "rate_limit_error", "rate_limit_exceeded", "too many requests for this key or address; retry after the Retry-After seconds"),
+    e(500, "server_error", "gateway_error", "the gateway failed to handle the request"),
+    e(502, "server_error", "upstream_unavailable", "no upstream could be reached"),
+    e(503, "server_error", "upstream_unavailable", "model $fleet_model: every tier failed before answering"),
+    e(504, "timeout_error", "upstream_timeout", "model $fleet_model: the upstream did not answer in time"),
+  ];
+}
+
+function checkOrigin(origin: string): string {
+  if (origin === "*" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) return origin;
+  throw new Error(`gateway.corsOrigins: "${origin}" is not an origin; use scheme://host[:port] such as https://app.example.com, or "*"`);
+}
+
+function cors(origins: string[]) {
+  if (origins.length === 0) return null;
+  const checked = origins.map(checkOrigin);
+  return { origins: checked.filter((o) => o !== "*"), any: checked.includes("*") };
+}
+
+export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: NormalizedOptions) {
+  const g = plan.gateway;
+  const maxBodyMiB = g.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB;
+  const readTimeoutSeconds = g.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS;
+  const ipRetryAfter = Math.ceil(60 / g.perIp.requestsPerMinute);
+
+  const rateClasses = Object.entries(g.rateClasses).map(([name, rc]) => ({
+    name,
+    id: underscore(name),
+    rate: `${rc.requestsPerMinute}r/m`,
+    burst: rc.burst,
+    concurrency: rc.concurrency,
+    // A slot frees every 60/rpm seconds; the per-IP limit may be the one that refused.
+    retryAfterSeconds: Math.max(Math.ceil(60 / rc.requestsPerMinute), ipRetryAfter),
+  }));
+
+  const tierLocations = [...routing.chains.values()].flat().map((t) => ({
+    name: t.name,
+    comment: `${t.modelId} tier ${t.tier}: ${t.tier === 0 ? (t.upstream.engine === "external" ? "its provider" : "its own replicas") : `model ${t.upstream.modelId}`}${t.upstream.engine === "external" ? " (external)" : ""}`,
+    tier: t.tier,
+    servedModelId: t.upstream.modelId,
+    upstreamModel: JSON.stringify(t.upstream.upstreamModel),
+    secretEnv: t.upstream.secretEnv ?? "",
+    pass: `${t.upstream.tls ? "https" : "http"}://${t.upstream.name}${t.upstream.basePath}$fleet_endpoint`,
+    hostHeader: t.upstream.hostHeader,
+    tls: t.upstream.tls ? { name: t.upstream.sslName!, trustedCertificate: o.trustedCertificate } : null,
+    tries: t.tries,
+    onFailure: t.onFailure,
+    onTimeout: t.onTimeout,
+  }));
+  for (const t of tierLocations) {
+    if (/["\\$]/.test(t.upstreamModel.slice(1, -1))) throw new Error(`${t.comment}: the upstream model name may not contain quotes, backslashes or $`);
+  }
+
+  const listen = o.listen;
+  return {
+    fleetName: plan.name,
+    loadModule: NJS_MODULE_PATH[o.nginx],
+    user: o.user,
+    workerProcesses: String(o.workerProcesses),
+    workerConnections: o.workerConnections,
+    workerFiles: 2 * o.workerConnections,
+    paths: o.paths,
+    secretEnv: [...new Set(routing.upstreams.map((u) => u.secretEnv).filter((e): e is string => e !== null))].sort(),
+    listen: { address: hostPort(listen.address, listen.port), tls: listen.tls ?? null },
+    maxBody: `${Math.ceil(maxBodyMiB * 1024)}k`,
+    readTimeout: `${readTimeoutSeconds}s`,
+    connectTimeout: `${CONNECT_TIMEOUT_SECONDS}s`,
+    probeTimeout: `${o.probeTimeoutSeconds}s`,
+    resolver: o.resolver.length > 0 ? o.resolver.join(" ") : null,
+    perIp: { rate: `${g.perIp.requestsPerMinute}r/m`, burst: g.perIp.burst, retryAfterSeconds: ipRetryAfter },
+    rateClasses,
+    cors: cors(g.corsOrigins ?? []),
+    tierIndexes: Array.from({ length: routing.tierCount }, (_, k) => k),
+    upstreams: routing.upstreams.map((u) => ({ name: u.name, modelId: u.modelId, servers: u.servers, keepalive: 32 })),
+    maxFails: o.passiveHealth.maxFails,
+    failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
+    tierLocations,
+    staticErrors: staticErrors(maxBodyMiB),
+  };
+}

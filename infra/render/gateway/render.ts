@@ -1,0 +1,31 @@
+/**
+ * renderGateway: FleetPlan → the gateway's files under gateway/: nginx.conf, the njs router
+ * (router.js, health.js: static, from templates/nginx/) and fleet.js (the fleet's data for the
+ * router). Pure apart from reading its templates; key values are hashed, secrets never read.
+ */
+import type { FleetPlan } from "../../plan/types";
+import { readTemplateFile, renderTemplate, type Artifacts } from "../templates";
+import { secretEnvName } from "./env";
+import { buildNginxContext } from "./nginx-context";
+import { normalizeOptions, type GatewayRenderOptions } from "./options";
+import { buildRouterConfig } from "./router-config";
+import { buildRouting } from "./tiers";
+
+export function renderGateway(plan: FleetPlan, options: GatewayRenderOptions): Artifacts {
+  const o = normalizeOptions(options);
+  const routing = buildRouting(plan, o);
+  const config = buildRouterConfig(plan, routing, o.clientKeys);
+  return {
+    "gateway/nginx.conf": { contents: renderTemplate("nginx/nginx.conf.hbs", buildNginxContext(plan, routing, o)) },
+    "gateway/fleet.js": { contents: renderTemplate("nginx/fleet.js.hbs", { fleetName: plan.name, config }) },
+    "gateway/router.js": { contents: readTemplateFile("nginx/router.js") },
+    "gateway/health.js": { contents: readTemplateFile("nginx/health.js") },
+  };
+}
+
+/** Environment variables nginx must be started with: every upstream key the tiers send. */
+export function gatewaySecretEnv(plan: FleetPlan, engineKeySecret?: string): string[] {
+  const names = plan.models.flatMap((m) => (m.engine === "external" && m.apiKeySecret ? [m.apiKeySecret] : []));
+  if (engineKeySecret) names.push(engineKeySecret);
+  return [...new Set(names)].map(secretEnvName).sort();
+}

@@ -1,0 +1,97 @@
+/**
+ * The data the njs router reads (rendered as gateway/fleet.js): keys by SHA-256 digest, models
+ * with their names, limits, first tier and health probes, and path routes. Keys are hashed here
+ * and nowhere else; a key value never leaves this function.
+ */
+import { createHash } from "node:crypto";
+import type { FleetPlan } from "../../plan/types";
+import type { GatewayRouting } from "./tiers";
+
+export interface RouterKey {
+  name: string;
+  rateClass: string;
+  /** Model ids, or "*" for all. */
+  models: string[] | "*";
+}
+
+export interface RouterModel {
+  engine: string;
+  aliases: string[];
+  maxOutputTokens: number | null;
+  contextLength: number | null;
+  /** Named location of tier 0. */
+  entry: string;
+  /** Fallback model ids, in order. */
+  tiers: string[];
+  probes: { url: string; host: string }[];
+}
+
+export interface RouterConfig {
+  keys: Record<string, RouterKey>;
+  models: Record<string, RouterModel>;
+  /** Every id and alias → model id. */
+  names: Record<string, string>;
+  /** Path route → model id. */
+  routes: Record<string, string>;
+  /** Model ids in spec order (listings). */
+  order: string[];
+}
+
+export const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+
+/** Keys shorter than this are refused: they would be guessable. */
+export const MIN_KEY_LENGTH = 16;
+
+export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, string>): Record<string, RouterKey> {
+  const problems: string[] = [];
+  const keys: Record<string, RouterKey> = {};
+  for (const [name, spec] of Object.entries(plan.gateway.keys)) {
+    const value = clientKeys[name];
+    if (value === undefined) {
+      problems.push(`gateway.keys.${name}: no key value given`);
+      continue;
+    }
+    if (value.length < MIN_KEY_LENGTH || /\s/.test(value)) {
+      problems.push(`gateway.keys.${name}: the key must be at least ${MIN_KEY_LENGTH} characters without spaces (e.g. openssl rand -hex 24)`);
+      continue;
+    }
+    const digest = sha256Hex(value);
+    const other = keys[digest];
+    if (other) {
+      problems.push(`gateway.keys.${name}: has the same value as key "${other.name}"; every key needs its own value`);
+      continue;
+    }
+    keys[digest] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models] };
+  }
+  for (const name of Object.keys(clientKeys)) {
+    if (!plan.gateway.keys[name]) problems.push(`client key "${name}" is not in gateway.keys`);
+  }
+  if (problems.length > 0) throw new Error(`gateway keys: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n  ${problems.join("\n  ")}`);
+  return keys;
+}
+
+export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>): RouterConfig {
+  const models: Record<string, RouterModel> = {};
+  const names: Record<string, string> = {};
+  for (const m of plan.models) {
+    const chain = routing.chains.get(m.id)!;
+    models[m.id] = {
+      engine: m.engine,
+      aliases: [...m.aliases],
+      maxOutputTokens: m.maxOutputTokens,
+      contextLength: m.contextLength,
+      entry: chain[0]!.name,
+      tiers: [...m.tiers],
+      probes: chain[0]!.upstream.probes,
+    };
+    names[m.id] = m.id;
+    for (const a of m.aliases) names[a] = m.id;
+  }
+  return {
+    keys: hashClientKeys(plan, clientKeys),
+    models,
+    names,
+    routes: { ...(plan.gateway.routes ?? {}) },
+    order: plan.models.map((m) => m.id),
+  };
+}

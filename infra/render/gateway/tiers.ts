@@ -1,0 +1,165 @@
+/**
+ * Upstreams and failover chains. Each model that anything routes to gets one nginx upstream
+ * (its replicas, or its external provider); each model a client may name gets a chain of named
+ * locations, tier 0 = its own upstream, then its fallbacks in order. Tiers cannot be servers of
+ * one upstream: all servers of an upstream get the same headers and body, while each tier has its
+ * own model name and key (gateway-notes.md "Streaming and retries").
+ */
+import type { Engine, ServedEngine } from "../../spec/schema";
+import type { ExternalModelPlan, FleetPlan, ModelPlan } from "../../plan/types";
+import { secretEnvName } from "./env";
+import type { NormalizedOptions, UpstreamTarget } from "./options";
+
+export interface GatewayUpstream {
+  /** nginx upstream block name. */
+  name: string;
+  modelId: string;
+  engine: Engine;
+  tls: boolean;
+  /** TLS server name to send and verify (external providers), else null. */
+  sslName: string | null;
+  /** Host header value sent upstream. */
+  hostHeader: string;
+  /** Path prefix before /chat/completions etc.: "/v1", or the provider URL's path. */
+  basePath: string;
+  servers: { address: string; weight: number }[];
+  /** The `model` this upstream expects in the body. */
+  upstreamModel: string;
+  /** Environment variable with the key for this upstream, or null to send none. */
+  secretEnv: string | null;
+  /** Live health probes (served engines only). */
+  probes: { url: string; host: string }[];
+}
+
+export interface TierLocation {
+  /** Named location, "@fleet_<model>_t<tier>". */
+  name: string;
+  /** The model the client asked for. */
+  modelId: string;
+  tier: number;
+  upstream: GatewayUpstream;
+  /** Where a failure before the first byte goes: the next tier, or the final error. */
+  onFailure: string;
+  onTimeout: string;
+  /** proxy_next_upstream_tries: each replica once. */
+  tries: number;
+}
+
+/** The final answers of a chain: the static 503 and 504 locations of nginx-context.ts. */
+export const UNAVAILABLE_LOCATION = "@fleet_503";
+export const TIMEOUT_LOCATION = "@fleet_504";
+
+/** Health endpoint per engine (vLLM and llama-server: /health, 503 while loading; Ollama has none). */
+const HEALTH_PATH: { [engine in ServedEngine]: string } = {
+  vllm: "/health",
+  llamacpp: "/health",
+  ollama: "/api/version",
+};
+
+/** Host header per engine: Ollama on loopback answers 403 to non-local hosts (gateway-notes.md). */
+const ENGINE_HOST_HEADER: { [engine in ServedEngine]: string } = {
+  vllm: "$proxy_host",
+  llamacpp: "$proxy_host",
+  ollama: "localhost",
+};
+
+const slug = (id: string) => id.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 40);
+
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Host names and IPs only: these land in nginx.conf unquoted. */
+function checkHost(host: string, where: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new Error(`${where}: "${host}" is not a host name or IP address`);
+  return host;
+}
+
+function externalTarget(m: ExternalModelPlan): { planned: UpstreamTarget; basePath: string; hostHeader: string } {
+  const url = new URL(m.url);
+  const tls = url.protocol === "https:";
+  const port = url.port ? Number(url.port) : tls ? 443 : 80;
+  const basePath = url.pathname.replace(/\/+$/, "");
+  if (!/^[A-Za-z0-9/._~-]*$/.test(basePath)) throw new Error(`models.${m.id}.url: path "${basePath}" has characters the gateway cannot pass through; use a plain path such as /v1`);
+  return { planned: { host: url.hostname, port, tls }, basePath, hostHeader: url.host };
+}
+
+function buildUpstream(m: ModelPlan, index: number, options: NormalizedOptions): GatewayUpstream {
+  const name = `fleet_${index}_${slug(m.id)}`;
+  if (m.engine === "external") {
+    const target = externalTarget(m);
+    const r = options.resolveEndpoint(m.id, 0, target.planned);
+    const tls = r.tls ?? target.planned.tls;
+    return {
+      name, modelId: m.id, engine: m.engine, tls,
+      sslName: tls ? target.planned.host : null,
+      hostHeader: target.hostHeader,
+      basePath: target.basePath,
+      servers: [{ address: hostPort(checkHost(r.host, `models.${m.id}`), r.port), weight: 1 }],
+      upstreamModel: m.upstreamModel,
+      secretEnv: m.apiKeySecret ? secretEnvName(m.apiKeySecret) : null,
+      probes: [],
+    };
+  }
+  const engine = m.engine;
+  const resolved = m.replicas.map((rep, i) => {
+    const r = options.resolveEndpoint(m.id, i, { host: rep.endpoint.host, port: rep.endpoint.port, tls: false });
+    return { address: hostPort(checkHost(r.host, `models.${m.id}.replicas[${i}]`), r.port), weight: rep.weight };
+  });
+  const hostHeader = ENGINE_HOST_HEADER[engine];
+  return {
+    name, modelId: m.id, engine, tls: false, sslName: null, hostHeader,
+    basePath: "/v1",
+    servers: resolved,
+    // Served engines are launched with the model id as their served name.
+    upstreamModel: m.id,
+    secretEnv: options.engineKeySecret ? secretEnvName(options.engineKeySecret) : null,
+    probes: resolved.map((s) => ({ url: `http://${s.address}${HEALTH_PATH[engine]}`, host: hostHeader.startsWith("$") ? s.address : hostHeader })),
+  };
+}
+
+export interface GatewayRouting {
+  upstreams: GatewayUpstream[];
+  /** Per model id, its chain (tier 0 first). */
+  chains: Map<string, TierLocation[]>;
+  /** Highest tier index + 1 over all chains (one body/auth variable per tier index). */
+  tierCount: number;
+}
+
+export function buildRouting(plan: FleetPlan, options: NormalizedOptions): GatewayRouting {
+  const byId = new Map(plan.models.map((m) => [m.id, m]));
+  const upstreams = new Map<string, GatewayUpstream>();
+  const upstreamOf = (id: string): GatewayUpstream => {
+    let u = upstreams.get(id);
+    if (!u) {
+      const m = byId.get(id);
+      if (!m) throw new Error(`fallbacks: no model "${id}" in the plan`);
+      u = buildUpstream(m, plan.models.indexOf(m), options);
+      upstreams.set(id, u);
+    }
+    return u;
+  };
+
+  const chains = new Map<string, TierLocation[]>();
+  let tierCount = 1;
+  plan.models.forEach((m, index) => {
+    const targets = [m.id, ...m.tiers].map(upstreamOf);
+    tierCount = Math.max(tierCount, targets.length);
+    const names = targets.map((_, k) => `@fleet_${index}_t${k}`);
+    chains.set(
+      m.id,
+      targets.map((u, k) => ({
+        name: names[k]!,
+        modelId: m.id,
+        tier: k,
+        upstream: u,
+        onFailure: names[k + 1] ?? UNAVAILABLE_LOCATION,
+        onTimeout: names[k + 1] ?? TIMEOUT_LOCATION,
+        tries: Math.max(1, u.servers.length),
+      })),
+    );
+  });
+  // Upstreams in plan order, so the rendered file reads like the spec.
+  const ordered = plan.models.map((m) => upstreams.get(m.id)).filter((u): u is GatewayUpstream => u !== undefined);
+  return { upstreams: ordered, chains, tierCount };
+}
