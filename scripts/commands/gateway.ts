@@ -1,0 +1,131 @@
+/**
+ * `fleet gateway --spec FILE|--stack NAME --port N [--out DIR]`: renders the gateway and runs the
+ * system nginx (Debian's, with the njs module) in the foreground on 127.0.0.1:N. Client keys come
+ * from LLM_FLEET_KEY_<NAME>, upstream keys from LLM_FLEET_SECRET_<NAME>; neither is written or
+ * printed. Ctrl-C stops nginx.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { planFleet } from "../../infra/plan";
+import { gatewaySecretEnv, keyEnvName, renderGateway } from "../../infra/render/gateway";
+import type { Artifacts } from "../../infra/render/templates";
+import type { FleetSpec } from "../../infra/spec/schema";
+import { parseCommandArgs, specFromValues } from "../args";
+
+/** Writes rendered files under `dir`, creating folders; returns the absolute paths. */
+export function writeArtifacts(artifacts: Artifacts, dir: string): string[] {
+  return Object.entries(artifacts).map(([rel, a]) => {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, a.contents, { mode: a.mode ?? 0o644 });
+    return file;
+  });
+}
+
+/** nginx in the foreground with `prefix` as its prefix (the folder of nginx.conf, router.js …). */
+export function nginxArgs(prefix: string, extra: string[] = []): string[] {
+  return ["-p", prefix, "-c", path.join(prefix, "nginx.conf"), "-e", "stderr", ...extra];
+}
+export const NGINX_FOREGROUND = ["-g", "daemon off;"];
+
+/** Key values from the environment, or the names of the variables that are missing. */
+export function clientKeysFromEnv(spec: FleetSpec, env: NodeJS.ProcessEnv): { keys: Record<string, string>; missing: string[] } {
+  const keys: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const name of Object.keys(spec.gateway.keys)) {
+    const value = env[keyEnvName(name)];
+    if (value) keys[name] = value;
+    else missing.push(`${keyEnvName(name)} (the key clients send for gateway key "${name}")`);
+  }
+  return { keys, missing };
+}
+
+/** DNS servers of this machine, for health probes of upstreams named by host name. */
+function systemResolvers(): string[] {
+  try {
+    return fs
+      .readFileSync("/etc/resolv.conf", "utf8")
+      .split("\n")
+      .map((l) => /^\s*nameserver\s+([0-9a-fA-F.:]+)\s*$/.exec(l)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map((s) => (s.includes(":") ? `[${s}]` : s));
+  } catch {
+    return [];
+  }
+}
+
+/** nginx can open /dev/stdout for its access log unless stdout is a socket (ENXIO). */
+function stdoutOpenable(): boolean {
+  try {
+    return !fs.fstatSync(1).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+const USAGE = "usage: fleet gateway --spec FILE.yaml | --stack NAME --port N [--out DIR]";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { port: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`fleet gateway: --port must be a port number (1-65535)\n${USAGE}`);
+    return 2;
+  }
+  const { spec, label } = specFromValues(values);
+  const { keys, missing } = clientKeysFromEnv(spec, process.env);
+  if (missing.length > 0) {
+    console.error(`fleet gateway: set ${missing.length === 1 ? "this environment variable" : "these environment variables"}:\n  ${missing.join("\n  ")}`);
+    return 1;
+  }
+  const plan = planFleet(spec);
+  const unsetSecrets = gatewaySecretEnv(plan).filter((e) => !process.env[e]);
+  if (unsetSecrets.length > 0) {
+    console.error(`fleet gateway: warning: ${unsetSecrets.join(", ")} not set; tiers that need ${unsetSecrets.length === 1 ? "it" : "them"} are called without a key`);
+  }
+
+  let artifacts: Artifacts;
+  try {
+    artifacts = renderGateway(plan, {
+      clientKeys: keys,
+      listen: { address: "127.0.0.1", port },
+      nginx: "debian",
+      resolver: systemResolvers(),
+      paths: { pidFile: "nginx.pid", errorLog: "stderr", accessLog: stdoutOpenable() ? "/dev/stdout" : "access.log", tempDir: "." },
+    });
+  } catch (err) {
+    console.error(`fleet gateway: ${(err as Error).message}`);
+    return 1;
+  }
+  const outDir = typeof values.out === "string" ? path.resolve(values.out) : fs.mkdtempSync(path.join(os.tmpdir(), "llm-fleet-gateway-"));
+  writeArtifacts(artifacts, outDir);
+  const prefix = path.join(outDir, "gateway");
+  console.error(`fleet gateway: ${label}: http://127.0.0.1:${port}/v1 (config in ${prefix}); Ctrl-C stops it`);
+
+  const nginx = spawn("nginx", [...nginxArgs(prefix), ...NGINX_FOREGROUND], { stdio: "inherit" });
+  // Ctrl-C reaches nginx too (same process group); a kill of this process is passed on.
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    nginx.kill("SIGTERM");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const code = await new Promise<number>((resolve) => {
+    nginx.on("error", (err) => {
+      console.error(`fleet gateway: cannot run nginx: ${err.message} (install nginx and libnginx-mod-http-js: scripts/ensure-system-deps.sh)`);
+      resolve(1);
+    });
+    nginx.on("exit", (c, signal) => resolve(c ?? (signal ? 0 : 1)));
+  });
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
+  if (typeof values.out !== "string") fs.rmSync(outDir, { recursive: true, force: true });
+  return stopping ? 0 : code;
+}

@@ -1,0 +1,143 @@
+/**
+ * renderGateway without traffic: every example fleet passes the real `nginx -t` (which also
+ * compiles the njs modules), for both nginx flavors; keys appear only as digests and secrets
+ * only as variable names; bad input fails with a message that names the fix.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { planFleet } from "../../infra/plan";
+import type { FleetPlan } from "../../infra/plan/types";
+import { keyEnvName, NJS_MODULE_PATH, OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, sha256Hex, type GatewayRenderOptions } from "../../infra/render/gateway";
+import { loadSpecFile } from "../../infra/spec/load";
+import { KEYS, testPlan } from "./fleets";
+import { nginxTest } from "./harness";
+
+const EXAMPLES = path.resolve(__dirname, "../../examples");
+const exampleFiles = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml"));
+
+/** Keys for every key name of a plan. */
+const keysFor = (plan: FleetPlan) => Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
+
+/** nginx -t resolves upstream host names: names that exist only in the fleet's network become loopback. */
+const offline: GatewayRenderOptions["resolveEndpoint"] = (_id, _i, planned) => (/^[0-9.]+$/.test(planned.host) ? planned : { ...planned, host: "127.0.0.1" });
+
+const render = (plan: FleetPlan, o: Partial<GatewayRenderOptions> = {}) =>
+  renderGateway(plan, { clientKeys: keysFor(plan), listen: { address: "127.0.0.1", port: 8080 }, resolveEndpoint: offline, ...o });
+
+/** The named location `name` of a rendered nginx.conf. */
+function locationBlock(conf: string, name: string): string {
+  const start = conf.indexOf(`location ${name} {`);
+  expect(start, `location ${name}`).toBeGreaterThan(-1);
+  return conf.slice(start, conf.indexOf("\n        }", start));
+}
+
+describe("nginx -t accepts the rendered gateway", () => {
+  it.each(exampleFiles)("of examples/%s (Debian nginx + njs 0.7.9)", (file) => {
+    const files = render(planFleet(loadSpecFile(path.join(EXAMPLES, file))));
+    const result = nginxTest(files);
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
+  });
+
+  it("for the official image, whose njs module is loaded from the prefix's modules/", () => {
+    const files = render(testPlan(), { nginx: "official-image" });
+    expect(files["gateway/nginx.conf"]!.contents).toMatch(/^load_module modules\/ngx_http_js_module\.so;$/m);
+    // The image's workers run as its "nginx" user (not present on this machine, so not in nginx -t).
+    expect(render(testPlan(), { nginx: "official-image", user: "nginx" })["gateway/nginx.conf"]!.contents).toMatch(/^user nginx;$/m);
+    expect(OFFICIAL_NGINX_IMAGE).toEqual({ image: "nginx:1.28.1", njs: "0.9.4" });
+    // Same config, with the Debian module standing in at the image's path.
+    const result = nginxTest(files, (prefix) => {
+      fs.mkdirSync(path.join(prefix, "modules"));
+      fs.symlinkSync(NJS_MODULE_PATH.debian, path.join(prefix, NJS_MODULE_PATH["official-image"]));
+    });
+    expect(result.ok, result.output).toBe(true);
+  });
+
+  it("with TLS on the listener", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gw-tls-"));
+    try {
+      const cert = path.join(dir, "cert.pem");
+      const key = path.join(dir, "key.pem");
+      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+      expect(made.status, made.stderr).toBe(0);
+      const files = render(testPlan(), { listen: { address: "127.0.0.1", port: 8443, tls: { certificateFile: cert, keyFile: key } } });
+      expect(files["gateway/nginx.conf"]!.contents).toContain("listen 127.0.0.1:8443 ssl;");
+      const result = nginxTest(files);
+      expect(result.ok, result.output).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("secrets", () => {
+  it("holds SHA-256 digests of client keys, never a key, for any key values", () => {
+    const plan = testPlan();
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ minLength: 16, maxLength: 64 }).filter((s) => !/\s/.test(s)), { minLength: 4, maxLength: 4 }), (values) => {
+        const clientKeys = Object.fromEntries(Object.keys(KEYS).map((name, i) => [name, values[i]!]));
+        const files = render(plan, { clientKeys });
+        const all = Object.values(files).map((f) => f.contents).join("\n");
+        for (const key of values) {
+          expect(all).not.toContain(key);
+          expect(files["gateway/fleet.js"]!.contents).toContain(sha256Hex(key));
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("names upstream secrets only as environment variables that njs reads", () => {
+    const conf = render(testPlan())["gateway/nginx.conf"]!.contents;
+    expect(conf).toMatch(/^env LLM_FLEET_SECRET_CLOUD_KEY;$/m);
+    expect(locationBlock(conf, "@fleet_0_t2")).toContain('set $fleet_tier_secret "LLM_FLEET_SECRET_CLOUD_KEY";');
+    expect(secretEnvName("openai-key")).toBe("LLM_FLEET_SECRET_OPENAI_KEY");
+    expect(keyEnvName("chat-app")).toBe("LLM_FLEET_KEY_CHAT_APP");
+  });
+});
+
+describe("failover chain", () => {
+  it("goes own replicas → each fallback in order → 503/504, each tier with its own name, key and TLS", () => {
+    const plan = planFleet(loadSpecFile(path.join(EXAMPLES, "cpu-llamacpp-fallback.yaml")));
+    const conf = render(plan)["gateway/nginx.conf"]!.contents;
+    const t0 = locationBlock(conf, "@fleet_0_t0");
+    expect(t0).toContain('set $fleet_tier_model "qwen2.5-7b-cpu";');
+    expect(t0).toContain('set $fleet_tier_secret "";');
+    expect(t0).toContain("error_page 401 403 429 500 502 503 = @fleet_0_t1;");
+    const t1 = locationBlock(conf, "@fleet_0_t1");
+    expect(t1).toContain('set $fleet_tier_model "gpt-4o-mini";');
+    expect(t1).toContain("proxy_pass https://fleet_2_cloud_chat/v1$fleet_endpoint;");
+    expect(t1).toContain("proxy_set_header Host api.openai.com;");
+    expect(t1).toContain("proxy_ssl_name api.openai.com;");
+    expect(t1).toContain("proxy_ssl_verify on;");
+    expect(t1).toContain("proxy_set_header Authorization $fleet_auth_1;");
+    const t2 = locationBlock(conf, "@fleet_0_t2");
+    expect(t2).toContain('set $fleet_tier_model "Qwen/Qwen2.5-7B-Instruct-Turbo";');
+    expect(t2).toContain("error_page 401 403 429 500 502 503 = @fleet_503;");
+    expect(t2).toContain("error_page 504 = @fleet_504;");
+    // Streaming settings apply to every tier (server level, no location overrides them).
+    expect(conf).toContain("proxy_buffering off;");
+    expect(conf).toContain("proxy_read_timeout 900s;");
+    expect(conf).not.toMatch(/location[^{]*\{[^}]*proxy_buffering on/);
+  });
+});
+
+describe("refusals", () => {
+  const plan = testPlan();
+  it.each([
+    ["a key without a value", { app: KEYS.app, coder: KEYS.coder }, /gateway\.keys\.tight: no key value given/],
+    ["a short key", { ...KEYS, tight: "short" }, /gateway\.keys\.tight: the key must be at least 16 characters/],
+    ["two keys with one value", { ...KEYS, tight: KEYS.app }, /gateway\.keys\.tight: has the same value as key "app"/],
+    ["a key the spec does not have", { ...KEYS, extra: "sk-extra-0123456789abcdef" }, /client key "extra" is not in gateway\.keys/],
+  ])("refuses %s", (_what, clientKeys, message) => {
+    expect(() => render(plan, { clientKeys })).toThrow(message);
+  });
+
+  it("refuses a CORS origin that is not an origin", () => {
+    expect(() => render(testPlan({ corsOrigins: ["https://ok.example.com", "https://x.example.com/path"] }))).toThrow(/corsOrigins: "https:\/\/x\.example\.com\/path" is not an origin/);
+  });
+});
