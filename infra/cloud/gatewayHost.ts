@@ -19,6 +19,11 @@ import type { ContainerService } from "../render/service";
 import { containerName } from "./dockerContainers";
 
 export const GATEWAY_PORT = 443;
+
+/** The gateway runs on a small AWS instance unless gateway.host names a docker node. */
+export function gatewayOnAws(plan: FleetPlan): boolean {
+  return (plan.gateway.host ?? "aws") === "aws";
+}
 /** The official image's prefix: load_module and js_import resolve against it. */
 export const NGINX_PREFIX = "/etc/nginx";
 export const NGINX_IMAGE = OFFICIAL_NGINX_IMAGE.image;

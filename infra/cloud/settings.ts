@@ -9,7 +9,9 @@ import { FleetSpecError, type SpecIssue } from "../spec/errors";
 import type { FleetPlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET } from "../render";
 import { hashClientKeys } from "../render/gateway/router-config";
-import { RESERVED_SECRET_NAMES } from "./gatewayHost";
+import { RESERVED_SECRET_NAMES, gatewayOnAws } from "./gatewayHost";
+
+export { gatewayOnAws };
 
 export const CONFIG_NAMESPACE = "llm-fleet";
 
@@ -54,9 +56,6 @@ export function usesAws(plan: FleetPlan): boolean {
   return plan.nodes.some((n) => n.provider === "aws") || gatewayOnAws(plan);
 }
 
-export function gatewayOnAws(plan: FleetPlan): boolean {
-  return (plan.gateway.host ?? "aws") === "aws";
-}
 
 /** What the stack config holds, as far as checking needs (names only, never values). */
 export interface ConfigPresence {

@@ -13,16 +13,7 @@ import { gatewaySecretEnv, keyEnvName, renderGateway } from "../../infra/render/
 import type { Artifacts } from "../../infra/render/templates";
 import type { FleetSpec } from "../../infra/spec/schema";
 import { parseCommandArgs, specFromValues } from "../args";
-
-/** Writes rendered files under `dir`, creating folders; returns the absolute paths. */
-export function writeArtifacts(artifacts: Artifacts, dir: string): string[] {
-  return Object.entries(artifacts).map(([rel, a]) => {
-    const file = path.join(dir, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, a.contents, { mode: a.mode ?? 0o644 });
-    return file;
-  });
-}
+import { writeArtifacts } from "../write-artifacts";
 
 /** nginx in the foreground with `prefix` as its prefix (the folder of nginx.conf, router.js …). */
 export function nginxArgs(prefix: string, extra: string[] = []): string[] {
@@ -104,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const outDir = typeof values.out === "string" ? path.resolve(values.out) : fs.mkdtempSync(path.join(os.tmpdir(), "llm-fleet-gateway-"));
-  writeArtifacts(artifacts, outDir);
+  writeArtifacts(outDir, artifacts);
   const prefix = path.join(outDir, "gateway");
   console.error(`fleet gateway: ${label}: http://127.0.0.1:${port}/v1 (config in ${prefix}); Ctrl-C stops it`);
 

@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-const fleet = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/fleet.ts", ...args], { encoding: "utf8", timeout: 60_000 });
+const fleet = (...args: string[]) => fleetWithEnv({}, ...args);
+const fleetWithEnv = (env: Record<string, string>, ...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "scripts/fleet.ts", ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
 
 describe("fleet plan", () => {
   it("prints the dev stack as a table per model and node", () => {
@@ -30,6 +32,23 @@ describe("fleet plan", () => {
     ]);
     expect(plan.totals.costPerHourUSD).toBeCloseTo(13.2788, 3);
     expect(JSON.stringify(plan)).not.toContain('"spec"');
+  });
+
+  it("--out renders every node's files, and the gateway when the client keys are in the environment", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-out-"));
+    const without = fleet("plan", "--stack", "dev", "--out", out);
+    expect(without.status).toBe(0);
+    expect(without.stdout).toMatch(/gateway\/ not rendered: .* set LLM_FLEET_KEY_APP .*, LLM_FLEET_KEY_ADMIN/);
+    expect(fs.existsSync(path.join(out, "gpu-l40s", "compose.yaml"))).toBe(true);
+    expect(fs.existsSync(path.join(out, "gateway"))).toBe(false);
+
+    const keys = { LLM_FLEET_KEY_APP: "app-key-0123456789abcdef0123456789", LLM_FLEET_KEY_ADMIN: "admin-key-0123456789abcdef01234567" };
+    const withKeys = fleetWithEnv(keys, "plan", "--stack", "dev", "--out", out);
+    expect(withKeys.status).toBe(0);
+    expect(fs.readFileSync(path.join(out, "gateway", "nginx.conf"), "utf8")).toMatch(/js_import/);
+    const everything = fs.readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => fs.readFileSync(path.join(e.parentPath, e.name), "utf8")).join("\n");
+    for (const key of Object.values(keys)) expect(everything).not.toContain(key);
+    expect(withKeys.stdout + withKeys.stderr).not.toContain(keys.LLM_FLEET_KEY_APP);
   });
 
   it("exits 1 with every reason on stderr for an impossible spec", () => {

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import type { FleetPlan } from "../../infra/plan/types";
 import { renderGateway, type GatewayRenderOptions } from "../../infra/render/gateway";
 import type { Artifacts } from "../../infra/render/templates";
-import { NGINX_FOREGROUND, nginxArgs, writeArtifacts } from "../../scripts/commands/gateway";
+import { NGINX_FOREGROUND, nginxArgs } from "../../scripts/commands/gateway";
+import { writeArtifacts } from "../../scripts/write-artifacts";
 import { CLOUD_SECRET, KEYS } from "./fleets";
 
 export interface AccessLogEntry {
@@ -98,7 +99,7 @@ process.once("exit", () => {
 export function nginxTest(files: Artifacts, setup?: (prefix: string) => void): { ok: boolean; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gw-t-"));
   try {
-    writeArtifacts(files, dir);
+    writeArtifacts(dir, files);
     setup?.(path.join(dir, "gateway"));
     const r = spawnSync("nginx", [...nginxArgs(path.join(dir, "gateway")), "-t", "-q"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", [CLOUD_SECRET.env]: "x" } });
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
@@ -132,7 +133,7 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
     });
   const files = render(plan, renderOptions);
   patch?.(files);
-  writeArtifacts(files, dir);
+  writeArtifacts(dir, files);
   const prefix = path.join(dir, "gateway");
   const child = spawn("nginx", [...nginxArgs(prefix), ...NGINX_FOREGROUND], {
     env: { PATH: process.env.PATH ?? "", [CLOUD_SECRET.env]: CLOUD_SECRET.value, ...env },
@@ -181,7 +182,7 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
         .filter((l) => l.trim() !== "")
         .map((l) => JSON.parse(l) as AccessLogEntry),
     errorLog: () => `${stderr}${read("error.log")}`,
-    rewrite: (p, o = {}) => void writeArtifacts(render(p, { ...renderOptions, ...o }), dir),
+    rewrite: (p, o = {}) => void writeArtifacts(dir, render(p, { ...renderOptions, ...o })),
     async reload() {
       const workersBefore = childPids(child.pid!);
       child.kill("SIGHUP");
