@@ -213,6 +213,9 @@ function api(r) {
     }
 }
 
+/** Sampling fields only the fleet's own engines take (vLLM, llama.cpp), never sent to a provider. */
+const ENGINE_ONLY_FIELDS = ['top_k', 'min_p', 'repetition_penalty', 'repeat_penalty'];
+
 /**
  * The body for the current tier: `model` set to the tier's upstream name ($fleet_tier_model, set
  * in the tier's location). A js_set variable is cached per request, so each tier index has its own
@@ -225,6 +228,8 @@ function tierBody(r) {
     if (r.variables.fleet_requested === target) return text;
     const body = JSON.parse(text);
     body.model = target;
+    // OpenAI-style providers answer 400 to unknown fields, which would turn a failover into a failure.
+    if (r.variables.fleet_tier_external === '1') ENGINE_ONLY_FIELDS.forEach(function (f) { delete body[f]; });
     return JSON.stringify(body);
 }
 

@@ -124,6 +124,13 @@ describe("failover tiers", () => {
     expect(JSON.stringify(forwarded.headers)).not.toContain(KEYS.app);
   });
 
+  it("drops the engine-only sampling fields when it fails over to an external provider", async () => {
+    for (const e of [...all("chat"), ...all("coder")]) e.setFault({ kind: "status", status: 500 });
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat", { temperature: 0.2, top_p: 0.9, top_k: 20, min_p: 0.05, repetition_penalty: 1.05 }) });
+    expect(r.status).toBe(200);
+    expect(received("cloud")[0]!.json).toEqual({ model: "provider/chat-large", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 0.9 });
+  });
+
   it("fails a stream over before its first byte, and the client sees one clean stream", async () => {
     for (const e of all("chat")) e.setFault({ kind: "close" });
     const stream = await openai().chat.completions.create({ model: "chat", stream: true, messages: [{ role: "user", content: "hi" }] });

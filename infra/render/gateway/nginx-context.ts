@@ -80,6 +80,7 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     servedModelId: t.upstream.modelId,
     upstreamModel: JSON.stringify(t.upstream.upstreamModel),
     secretEnv: t.upstream.secretEnv ?? "",
+    external: t.upstream.engine === "external" ? "1" : "",
     pass: `${t.upstream.tls ? "https" : "http"}://${t.upstream.name}${t.upstream.basePath}$fleet_endpoint`,
     hostHeader: t.upstream.hostHeader,
     tls: t.upstream.tls ? { name: t.upstream.sslName!, trustedCertificate: o.trustedCertificate } : null,
