@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ENGINES } from "../spec/schema";
+import { REFERENCE_DIR } from "../../test/support/reference";
 import {
   findGpu,
   findInstanceType,
@@ -23,8 +24,7 @@ import {
   type ModelArch,
 } from "./index";
 
-/** The shared reference data the catalog is copied from; the tests read it so the two cannot drift. */
-const REFERENCE_DIR = path.resolve(__dirname, "../../../shared/reference");
+/** The reference data the catalog is copied from (reference/): the tests read it so the two cannot drift. */
 function readReference<T>(file: string): T {
   return JSON.parse(readFileSync(path.join(REFERENCE_DIR, file), "utf8")) as T;
 }

@@ -1,5 +1,5 @@
 /**
- * GPUs the planner knows. Numbers come from ../shared/reference/gpus.json (which names its upstream
+ * GPUs the planner knows. Numbers come from reference/gpus.json (which names its upstream
  * sources) unless the source text says otherwise.
  *
  * memoryMiB is what the driver reports (nvidia-smi / torch total), not the marketed size: vLLM's

@@ -1,6 +1,6 @@
 /**
  * AWS GPU instance types of the families the catalog deploys to, every size, copied from
- * ../shared/reference/aws-instances.json (families g5, g6, g6e, p4d, p4de, p5).
+ * reference/aws-instances.json (families g5, g6, g6e, p4d, p4de, p5).
  *
  * - vcpu, memoryGiB, gpuCount: EC2 DescribeInstanceTypes as published by Karpenter (reference source
  *   "karpenter-instance-types": github:aws/karpenter-provider-aws@692ccdd0 website/content/en/preview/

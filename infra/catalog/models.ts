@@ -1,6 +1,6 @@
 /**
  * Model architectures the planner knows, keyed by Hugging Face repo id, plus the GGUF files and Ollama
- * tags that quantize them. Every shape comes from ../shared/reference/model-configs.json, which names the
+ * tags that quantize them. Every shape comes from reference/model-configs.json, which names the
  * config.json copy it read; catalog.test.ts compares this table with that file so the two cannot drift.
  *
  * headDim is config `head_dim` when set, else hidden_size / num_attention_heads (memory-math.md §a.7).

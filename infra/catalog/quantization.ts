@@ -1,6 +1,6 @@
 /**
  * Weight formats and KV cache element types: how many bits a weight or a KV element costs, and how each
- * engine spells them. Sources: ../shared/reference/memory-math.md (§a.7 KV dtypes, §e quantized weights),
+ * engine spells them. Sources: reference/memory-math.md (§a.7 KV dtypes, §e quantized weights),
  * vllm-serve-args.json, llama-server-args.json, llama-server-observed.md and ollama.json.
  *
  * GGUF bits per weight are effective rates of real files, not the nominal block rates: a llama.cpp "_M"

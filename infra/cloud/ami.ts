@@ -2,7 +2,7 @@
  * Which machine image each AWS instance boots. GPU nodes: the AWS Deep Learning Base OSS Nvidia
  * Driver GPU AMI (Ubuntu 24.04) — NVIDIA driver, Docker with the Compose plugin, the NVIDIA
  * Container Toolkit and the AWS CLI preinstalled, which is everything the rendered bootstrap
- * (bin/start.sh, bin/fetch-secrets.sh) assumes. Source: ../shared/reference/aws-instances.json
+ * (bin/start.sh, bin/fetch-secrets.sh) assumes. Source: reference/aws-instances.json
  * notes.ami (DLAMI release notes; the SSM parameter path there is unverified, so the name filter
  * is used, as that note advises).
  */

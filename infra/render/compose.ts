@@ -1,7 +1,7 @@
 /**
  * compose.yaml of a node: every container of the node as a Compose service. Built as data and
  * serialised by the yaml library (quoting is its job, not a template's); the template adds the
- * header. Validated against ../shared/reference/compose-spec.json in test/render.
+ * header. Validated against reference/compose-spec.json in test/render.
  *
  * Why Compose per node rather than one systemd unit per `docker run`:
  * - one format for all three providers: a `docker` node is a Docker daemon we reach over its

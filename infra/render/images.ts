@@ -1,6 +1,6 @@
 /**
  * Engine container images, pinned in one place. Each tag is the release whose command line the
- * reference flag lists in ../shared/reference/ describe (or the closest verified tag before it);
+ * reference flag lists in reference/ describe (or the closest verified tag before it);
  * test/render checks every flag we emit against those lists, so a tag bump starts there.
  */
 import type { ServedEngine } from "../spec/schema";

@@ -1,6 +1,6 @@
 /**
  * llama.cpp server: the `llama-server` command line and container of a replica. Every option
- * is in ../shared/reference/llama-server-args.json (checked in test/render); values are the
+ * is in reference/llama-server-args.json (checked in test/render); values are the
  * plan's. Values always follow their option as the next argument (no --flag=value form there).
  */
 import type { ReplicaPlan, ServedModelPlan } from "../plan/types";

@@ -1,6 +1,6 @@
 /**
  * vLLM: the `vllm serve` command line, environment and container of a replica. Every flag is
- * in ../shared/reference/vllm-serve-args.json (test/render checks it); the numbers come from
+ * in reference/vllm-serve-args.json (test/render checks it); the numbers come from
  * the plan, never from here.
  */
 import type { ReplicaPlan, ServedModelPlan } from "../plan/types";

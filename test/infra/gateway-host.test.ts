@@ -17,6 +17,7 @@ import { gatewayNodePlan, renderAwsGatewayHost, SELF_SIGNED_TLS } from "../../in
 import { NODE_ROOT } from "../../infra/render";
 import { secretEnvName } from "../../infra/render/gateway";
 import { devFixture, exampleFixture } from "./stacks";
+import { REFERENCE_DIR } from "../support/reference";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llm-fleet-gateway-host-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ const run = (cmd: string, args: string[]) => {
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addMetaSchema({ ...draft07, $id: "https://json-schema.org/draft-07/schema" });
-const validateCompose = ajv.compile(JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../shared/reference/compose-spec.json"), "utf8")) as object);
+const validateCompose = ajv.compile(JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, "compose-spec.json"), "utf8")) as object);
 
 describe.each([devFixture(), exampleFixture("cpu-llamacpp-fallback.yaml")].map((f) => [f.label, f] as const))("%s", (_label, f) => {
   const node = gatewayNodePlan(f.plan, "t3.small", 100);

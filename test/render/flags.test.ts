@@ -1,6 +1,6 @@
 /**
  * Every engine flag and environment variable we render exists in the engines' real lists
- * (../shared/reference/): vllm-serve-args.json, llama-server-args.json, ollama.json. Values with
+ * (reference/): vllm-serve-args.json, llama-server-args.json, ollama.json. Values with
  * fixed choices are checked too. Ray's `ray start` options are checked against the documented list.
  */
 import { describe, expect, it } from "vitest";

@@ -11,7 +11,9 @@ import { renderFleet, type Artifacts } from "../../infra/render";
 import { GATEWAY, fleet, sshGpuNode } from "../support/specs";
 
 export const REPO = path.resolve(__dirname, "../..");
-export const REFERENCE_DIR = path.resolve(REPO, "../shared/reference");
+import { REFERENCE_DIR } from "../support/reference";
+
+export { REFERENCE_DIR };
 
 export function reference<T>(file: string): T {
   return JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, file), "utf8")) as T;

@@ -1,6 +1,6 @@
 /**
  * A small OpenAI-compatible test server that behaves like a real llama-server as observed in
- * ../shared/reference/llama-server-observed.md: /health is 503 while "loading" then 200,
+ * reference/llama-server-observed.md: /health is 503 while "loading" then 200,
  * /v1/models needs no key, chat/completions check a Bearer key (401 with the engine's body) and
  * answer ANY model name with their own served name (so tests prove the gateway refuses unknown
  * models, because the engine never will). Faults are switched on per test; every request is
