@@ -5,12 +5,17 @@
  */
 import { FleetSpecError } from "../infra/spec/errors";
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  plan: { summary: "plan a fleet: table or --json; --out DIR also renders every artifact", load: () => import("./commands/plan.js") },
-  render: { summary: "render every artifact of a fleet to --out DIR", load: () => import("./commands/render.js") },
-  gateway: { summary: "render the gateway and run nginx in the foreground on 127.0.0.1:--port", load: () => import("./commands/gateway.js") },
-  registry: { summary: "write the typed model registry (registry.ts, registry.json)", load: () => import("./commands/registry.js") },
-  preview: { summary: "preview environments: up | down | sweep", load: () => import("./commands/preview.js") },
+interface Command {
+  run(argv: string[]): Promise<number>;
+}
+
+// Loaded on demand (require, not import(): the CLI is CommonJS, and `npx fleet` runs it through tsx's require hook).
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  plan: { summary: "plan a fleet: table or --json; --out DIR also renders every artifact", load: async () => require("./commands/plan") as Command },
+  render: { summary: "render every artifact of a fleet to --out DIR", load: async () => require("./commands/render") as Command },
+  gateway: { summary: "render the gateway and run nginx in the foreground on 127.0.0.1:--port", load: async () => require("./commands/gateway") as Command },
+  registry: { summary: "write the typed model registry (registry.ts, registry.json)", load: async () => require("./commands/registry") as Command },
+  preview: { summary: "preview environments: up | down | sweep", load: async () => require("./commands/preview") as Command },
 };
 
 function usage(): string {

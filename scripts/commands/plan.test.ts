@@ -17,6 +17,13 @@ describe("fleet plan", () => {
     expect(r.stdout).toMatch(/gpu-l4\s+aws\s+g6\.xlarge\s+L4/);
   });
 
+  it("runs as the package's `fleet` bin, without a build", () => {
+    const r = spawnSync(process.execPath, ["scripts/fleet.js", "plan", "--stack", "dev"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^fleet dev \(stack dev\)/m);
+  });
+
   it("prints the plan as JSON with the documented fields", () => {
     const r = fleet("plan", "--spec", "examples/mixed-gpu-vllm.yaml", "--json");
     expect(r.status).toBe(0);
