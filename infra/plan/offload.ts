@@ -156,7 +156,11 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   const secondsPerToken =
     f.gpuLayers.reduce((t, n, i) => t + (n * w.layerActive + (i === gpus.length - 1 && f.outputOnGpu ? w.lmHead : 0)) / (gpus[i]!.gpu.bandwidthGBs * 1e9), 0) +
     (f.cpuLayers * w.layerActive + (f.outputOnGpu ? 0 : w.lmHead)) / ((cpuBandwidth ?? Infinity) * 1e9);
-  const quantizedKv = input.kvCacheDtype === "q8_0" || input.kvCacheDtype === "q4_0";
+  // Flash attention always: without it the compute buffer also holds the attention scores,
+  // n_ctx × n_ubatch × n_head × 4 bytes (4.3 GB for a 64-head model at 32k), which the memory model
+  // above does not reserve; and a quantized V cache requires it (llama-server-observed.md §7).
+  // llama.cpp runs it on CUDA and CPU alike.
+  const flashAttention = true;
   const kvFlag = KV_CACHE_FLAG_VALUE[engine][input.kvCacheDtype] ?? "f16";
   if (f.cpuLayers > 0 && gpus.length > 0) notes.push(`${f.cpuLayers} of ${arch.numLayers} layers in RAM: decode is bound by CPU memory bandwidth`);
 
@@ -194,10 +198,10 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
             batchSize: BATCH_SIZE,
             ubatchSize: UBATCH_SIZE,
             cacheType: kvFlag,
-            flashAttention: quantizedKv,
+            flashAttention,
           },
         }
-      : { ollama: { numGpu: nGpuLayers, numCtx: pad(perSlot), numParallel: parallel, kvCacheType: kvFlag, flashAttention: quantizedKv } }),
+      : { ollama: { numGpu: nGpuLayers, numCtx: pad(perSlot), numParallel: parallel, kvCacheType: kvFlag, flashAttention } }),
   };
 }
 

@@ -154,7 +154,7 @@ describe("llama.cpp and Ollama offload", () => {
     expect(r.gpuLayers).toBe(0);
     expect(r.decodeTokensPerSecond).toBeGreaterThan(8);
     expect(r.decodeTokensPerSecond).toBeLessThan(15); // 51.2 GB/s over ~4.6 GB of Q4_K_M weights
-    expect(r.llamacpp).toMatchObject({ ctxSize: 16384, parallel: 2, threads: 8, nGpuLayers: 0 });
+    expect(r.llamacpp).toMatchObject({ ctxSize: 16384, parallel: 2, threads: 8, nGpuLayers: 0, flashAttention: true });
   });
   it("refuses a model that fits neither VRAM nor RAM", () => {
     const issues = issuesOf(() =>
