@@ -1,8 +1,8 @@
 /**
  * An in-memory PreviewBackend that behaves like the Pulumi CLI where the orchestration depends
  * on it: a stack's local config (Pulumi.<stack>.yaml) is separate from the config of its last
- * update; `up` and `destroy` fail without llm-fleet:fleet in the local config (Pulumi.yaml declares
- * it without a default); `stack rm` refuses while resources remain; a fresh CI runner has no
+ * update; `up` and `destroy` fail without llm-fleet:fleet in the local config (the program requires
+ * it: requireObject); `stack rm` refuses while resources remain; a fresh CI runner has no
  * local config for stacks it did not create (`freshCheckout()`).
  */
 import * as fs from "node:fs";
