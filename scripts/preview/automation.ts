@@ -2,9 +2,11 @@
  * PreviewBackend over Pulumi's Automation API: a LocalWorkspace on the repository root (the
  * llm-fleet project and its Pulumi.yaml), driving the Pulumi CLI the way `pulumi` commands would.
  */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PreviewError } from "./errors";
-import type { ConfigJson, OnOutput, OutputEntry, PreviewBackend, StackInfo } from "./backend";
+import type { ConfigEntry, ConfigJson, OnOutput, OutputEntry, PreviewBackend, StackInfo } from "./backend";
 
 export const PROJECT_NAME = "llm-fleet";
 
@@ -50,8 +52,13 @@ class AutomationBackend implements PreviewBackend {
   async replaceConfig(stack: string, config: ConfigJson): Promise<void> {
     const stale = Object.keys(await this.workspace.getAllConfig(stack)).filter((key) => !(key in config));
     if (stale.length > 0) await this.workspace.removeAllConfig(stack, stale);
-    // set-all --json keeps objects as objects (llm-fleet:fleet) and secrets as secrets.
-    await this.workspace.setAllConfigJson(stack, JSON.stringify(config));
+    // Plain entries in one set-all --json, which keeps objects as objects (llm-fleet:fleet). Its
+    // JSON is a command-line argument, visible in the runner's process list: no secret goes in it.
+    const plain = Object.fromEntries(Object.entries(config).filter(([, entry]) => !entry.secret));
+    if (Object.keys(plain).length > 0) await this.workspace.setAllConfigJson(stack, JSON.stringify(plain));
+    for (const [key, entry] of Object.entries(config)) {
+      if (entry.secret) await setSecretFromStdin(this.workspace, stack, key, secretText(entry));
+    }
   }
 
   async up(stack: string, onOutput: OnOutput): Promise<Record<string, OutputEntry>> {
@@ -65,5 +72,52 @@ class AutomationBackend implements PreviewBackend {
 
   async removeStack(stack: string): Promise<void> {
     await this.workspace.removeStack(stack);
+  }
+}
+
+/**
+ * A secret's value as one string. Objects (llm-fleet:clientKeys, llm-fleet:secrets) become their
+ * JSON, stored as one secret string: how the stacks' own files hold them (`pulumi config set
+ * --secret llm-fleet:clientKeys '{"app":"…"}'`), and what the program reads back identically with
+ * getSecretObject/getObject (infra/cloud/settings.ts), which parse the string. Not `--path` per
+ * leaf: the CLI turns a leaf that reads "true", "false" or an integer into a boolean or number.
+ */
+function secretText(entry: ConfigEntry): string {
+  return entry.objectValue !== undefined ? JSON.stringify(entry.objectValue) : (entry.value ?? "");
+}
+
+/**
+ * `pulumi config set --secret --stack STACK KEY` with the value on stdin, never on the command
+ * line. Pulumi's CLI reference (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/):
+ * "If a value is not present on the command line, pulumi will prompt for the value. Multi-line
+ * values may be set by piping a file to standard in." The CLI reads all of stdin when it is not a
+ * terminal (even with --non-interactive) and removes one trailing newline, so one is added here:
+ * a value's own trailing newline (a PEM key's) survives.
+ *
+ * Run the way LocalWorkspace.runPulumiCmd runs its commands: the workspace's CLI, in its workDir,
+ * with PULUMI_HOME and the workspace's envVars over this process's environment, the CLI's own
+ * directory first on PATH when it is an absolute path, and PULUMI_AUTOMATION_API=true.
+ * A failure names the stack and key, never the value.
+ */
+async function setSecretFromStdin(workspace: LocalWorkspace, stack: string, key: string, value: string): Promise<void> {
+  const command = workspace.pulumiCommand.command;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
+  if (path.isAbsolute(command)) env.PATH = `${path.dirname(command)}${path.delimiter}${workspace.envVars.PATH ?? process.env.PATH ?? ""}`;
+  env.PULUMI_AUTOMATION_API = "true";
+  const args = ["config", "set", "--secret", "--non-interactive", "--stack", stack, key];
+  const failed = (why: string) => new PreviewError(`${stack}: pulumi config set --secret ${key} failed: ${why}`);
+  const { code, signal, stderr } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: workspace.workDir, env, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", (err) => reject(failed(err.message)));
+    child.on("close", (code, signal) => resolve({ code, signal, stderr }));
+    child.stdin.on("error", () => {}); // EPIPE when the CLI exits without reading: its exit status says why
+    child.stdin.end(`${value}\n`);
+  });
+  if (code !== 0) {
+    const message = value === "" ? stderr.trim() : stderr.split(value).join("[secret]").trim();
+    throw failed(`${signal ? `killed by ${signal}` : `exit code ${code}`}${message ? `\n  ${message}` : ""}`);
   }
 }

@@ -25,10 +25,15 @@ const devConfig: ConfigJson = { ...configFromStackFile(path.join(ROOT, "Pulumi.d
 interface State {
   stacks: Record<string, { local: ConfigJson | null; deployed: ConfigJson | null; resources: number; outputs: Record<string, unknown> }>;
   commands: string[][];
+  /** Every command line exactly as the CLI got it. */
+  argv: string[][];
+  failConfigSet?: string[];
   programOutputs: Record<string, { value: unknown; secret: boolean }>;
 }
 const state = (): State => JSON.parse(fs.readFileSync(stateFile, "utf8")) as State;
 const commands = () => state().commands.map((c) => c.join(" "));
+/** The secrets among `values` that some command line carried, in any argument, whole or in part. */
+const onCommandLines = (values: string[]) => values.filter((v) => state().argv.some((args) => args.some((arg) => arg.includes(v))));
 const lines: string[] = [];
 const deps = async (now = "2026-03-01T10:00:00.000Z"): Promise<PreviewDeps> => ({ backend: await automationBackend(workDir), now: () => new Date(now), log: (l) => lines.push(l), output: () => {} });
 
@@ -42,6 +47,7 @@ beforeAll(() => {
   const initial: State = {
     stacks: { dev: { local: devConfig, deployed: devConfig, resources: 9, outputs: {} } },
     commands: [],
+    argv: [],
     programOutputs: { gatewayUrl: { value: fleet.gatewayUrl, secret: false }, models: { value: fleet.models, secret: false }, clientKeys: { value: { app: "ck-dev" }, secret: true } },
   };
   fs.writeFileSync(stateFile, JSON.stringify(initial));
@@ -62,7 +68,7 @@ describe("the Automation API backend", () => {
     await expect(automationBackend(other)).rejects.toThrow(/Pulumi.yaml is project "something-else", not llm-fleet/);
   });
 
-  it("up: reads the base's config, creates the stack, sets its whole config in one set-all, runs up, reads the outputs", async () => {
+  it("up: reads the base's config, creates the stack, sets its plain config in one set-all and each secret from stdin, runs up, reads the outputs", async () => {
     const before = state().commands.length;
     const result = await previewUp(await deps(), { name: "pr-7", base: "dev", ttlMs: parseTtl("24h"), env: { LLM_FLEET_KEY_APP: "ck-preview" } });
     expect(result.outputs).toEqual(fleet);
@@ -75,6 +81,7 @@ describe("the Automation API backend", () => {
       "stack init preview-pr-7",
       "config --show-secrets --json --stack preview-pr-7",
       expect.stringMatching(/^config set-all --stack preview-pr-7 --json \{/),
+      "config set --secret --stack preview-pr-7 llm-fleet:clientKeys",
       "stack select --stack preview-pr-7",
       "up --yes --skip-preview --exec-kind auto.local --stack preview-pr-7",
       "stack output --json --stack preview-pr-7",
@@ -84,7 +91,9 @@ describe("the Automation API backend", () => {
     const config = state().stacks["preview-pr-7"]!.deployed!;
     expect((config[FLEET_CONFIG_KEY]!.objectValue as { name: string }).name).toBe("preview-pr-7");
     expect(config["llm-fleet:expiresAt"]).toEqual({ value: "2026-03-02T10:00:00.000Z", secret: false });
-    expect(config["llm-fleet:clientKeys"]).toEqual({ value: '{"app":"ck-preview","admin":"ck-admin"}', objectValue: { app: "ck-preview", admin: "ck-admin" }, secret: true });
+    // One secret string holding the JSON, as `pulumi config set --secret llm-fleet:clientKeys '{…}'` stores it.
+    expect(config["llm-fleet:clientKeys"]).toEqual({ value: '{"app":"ck-preview","admin":"ck-admin"}', secret: true });
+    expect(onCommandLines(["ck-preview", "ck-admin"])).toEqual([]);
   });
 
   it("up again: selects the stack, removes config the base no longer has, updates", async () => {
@@ -129,5 +138,66 @@ describe("the Automation API backend", () => {
     ]);
     expect(Object.keys(state().stacks).sort()).toEqual(["dev", "preview-new"]);
     expect(state().stacks.dev!.resources).toBe(9);
+  });
+
+  it("replaceConfig: plain entries go in set-all, secrets through stdin only, and read back as given", async () => {
+    const backend = await automationBackend(workDir);
+    const stack = "preview-secrets";
+    await backend.selectOrCreate(stack);
+    const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n";
+    const keys = { app: "ck-3f9a1c", admin: "123456" };
+    const secrets = { "hf-token": "hf_QwErTy 'quoted' \"and\" spaced" };
+    const asked: ConfigJson = {
+      "aws:region": { value: "eu-west-1", secret: false },
+      "llm-fleet:fleet": { value: '{"name":"preview-secrets"}', objectValue: { name: "preview-secrets" }, secret: false },
+      "llm-fleet:clientKeys": { value: JSON.stringify(keys), objectValue: keys, secret: true },
+      "llm-fleet:secrets": { value: JSON.stringify(secrets), objectValue: secrets, secret: true },
+      "llm-fleet:sshPrivateKey": { value: pem, secret: true },
+      "llm-fleet:providerKey": { value: "sk-provider-0001", secret: true },
+    };
+    const before = state().commands.length;
+    await backend.replaceConfig(stack, asked);
+
+    expect(commands().slice(before)).toEqual([
+      `config --show-secrets --json --stack ${stack}`,
+      `config set-all --stack ${stack} --json ${JSON.stringify({ "aws:region": asked["aws:region"], "llm-fleet:fleet": asked["llm-fleet:fleet"] })}`,
+      `config set --secret --stack ${stack} llm-fleet:clientKeys`,
+      `config set --secret --stack ${stack} llm-fleet:secrets`,
+      `config set --secret --stack ${stack} llm-fleet:sshPrivateKey`,
+      `config set --secret --stack ${stack} llm-fleet:providerKey`,
+    ]);
+    const secretValues = [...Object.values(keys), ...Object.values(secrets), "hf_QwErTy", "b3BlbnNzaC1rZXktdjE", "sk-provider-0001"];
+    expect(onCommandLines(secretValues)).toEqual([]);
+
+    // Plain entries exactly as asked; secrets as secret strings, objects as their JSON (which the
+    // program's getSecretObject parses back to the same object), multi-line values byte for byte.
+    const stored = await backend.getAllConfig(stack);
+    expect(stored).toEqual({
+      "aws:region": asked["aws:region"],
+      "llm-fleet:fleet": asked["llm-fleet:fleet"],
+      "llm-fleet:clientKeys": { value: JSON.stringify(keys), secret: true },
+      "llm-fleet:secrets": { value: JSON.stringify(secrets), secret: true },
+      "llm-fleet:sshPrivateKey": { value: pem, secret: true },
+      "llm-fleet:providerKey": { value: "sk-provider-0001", secret: true },
+    });
+    expect(JSON.parse(stored["llm-fleet:clientKeys"]!.value!)).toEqual(keys);
+    expect(JSON.parse(stored["llm-fleet:secrets"]!.value!)).toEqual(secrets);
+
+    // A failed set names the stack and the key; the value stays out even when the CLI quotes it.
+    const s = state();
+    s.failConfigSet = ["llm-fleet:providerKey"];
+    fs.writeFileSync(stateFile, JSON.stringify(s));
+    const error = await backend.replaceConfig(stack, asked).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(error?.message).toMatch(/^preview-secrets: pulumi config set --secret llm-fleet:providerKey failed: exit code 255/);
+    expect(error?.message).toContain("[secret]");
+    expect(error?.message).not.toContain("sk-provider-0001");
+
+    const cleared = state();
+    delete cleared.failConfigSet;
+    fs.writeFileSync(stateFile, JSON.stringify(cleared));
+    await backend.removeStack(stack);
   });
 });

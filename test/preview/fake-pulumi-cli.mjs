@@ -3,13 +3,17 @@
 // Automation API (which drives the CLI as a child process). It keeps stacks in the JSON file named
 // by FAKE_PULUMI_STATE, records every command line, and answers the commands the preview backend
 // uses the way the Pulumi CLI does (same JSON shapes, same "no stack named" error the Automation
-// API turns into StackNotFoundError). The real CLI is not installable here.
+// API turns into StackNotFoundError). `config set KEY` with no value on the command line reads it
+// from stdin and drops one trailing newline, as the CLI does when stdin is not a terminal.
+// `commands` holds each command line without --non-interactive, `argv` each one exactly as given.
+// The real CLI is not installable here.
 import * as fs from "node:fs";
 
 const stateFile = process.env.FAKE_PULUMI_STATE;
 const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
 const argv = process.argv.slice(2).filter((a) => a !== "--non-interactive");
 state.commands.push(argv);
+(state.argv ??= []).push(process.argv.slice(2));
 
 const save = () => fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
 const fail = (message, code = 255) => {
@@ -41,7 +45,15 @@ else if (a === "stack" && b === "init") {
 } else if (a === "stack" && b === "output") print(argv.includes("--show-secrets") ? Object.fromEntries(Object.entries(stack().outputs).map(([k, o]) => [k, o.value])) : masked(stack().outputs));
 else if (a === "stack" && b === "history") print(history);
 else if (a === "config" && b === "set-all") Object.assign((stack().local ??= {}), JSON.parse(flag("--json")));
-else if (a === "config" && b === "rm-all") {
+else if (a === "config" && b === "set") {
+  if (argv.includes("--path")) fail("fake pulumi: config set --path is not modelled", 3);
+  const positional = argv.slice(2).filter((x, i, all) => !x.startsWith("--") && all[i - 1] !== "--stack");
+  const [key, ...rest] = positional;
+  const value = rest.length > 0 ? rest.join(" ") : fs.readFileSync(0, "utf8").replace(/\n$/, "");
+  // A CLI error that quotes the value, to check that the caller's error does not repeat it.
+  if (state.failConfigSet?.includes(key)) fail(`failed to encrypt '${value}' for ${key}`);
+  (stack().local ??= {})[key] = { value, secret: argv.includes("--secret") };
+} else if (a === "config" && b === "rm-all") {
   const s = stack();
   for (const key of argv.slice(2).filter((x) => !x.startsWith("--") && x !== stackName())) delete s.local[key];
 } else if (a === "config" && b === "refresh") {
