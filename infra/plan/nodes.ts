@@ -94,7 +94,7 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
       costPerHourUSD,
       instanceType,
       address: nodeAddress(spec.name, node),
-      freeGpuBytes: gpus.map((g) => g.memoryMiB * MiB),
+      freeGpuBytes: gpus.map((g) => (g.memoryMiB - (node.provider === "aws" ? 0 : (node.gpuMemoryInUseMiB ?? 0))) * MiB),
       freeRamBytes: cpu ? cpu.memoryGiB * 1024 * MiB - OS_RESERVED_RAM_BYTES : Infinity,
       nextPort: 8000,
     });

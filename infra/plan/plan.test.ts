@@ -223,3 +223,17 @@ describe("idle machines", () => {
     expect(issues).toEqual([{ path: "nodes[1]", message: 'AWS node "idle" runs no model but would be billed by the hour', fix: "place a replica on it or remove the node" }]);
   });
 });
+
+describe("GPUs shared with a desktop", () => {
+  const coder = { id: "coder", engine: "ollama", source: { ollama: "deepseek-coder:33b" }, contextLength: 8192, replicas: [{ nodes: ["box"] }] };
+  it("plans around the VRAM other programs hold", () => {
+    const free = served(fleet([sshGpuNode("box", ["RTX 4090"], { cores: 8, memoryGiB: 64, bandwidthGBs: 80 })], [coder]), "coder").replicas[0]!;
+    const busy = served(fleet([{ ...sshGpuNode("box", ["RTX 4090"], { cores: 8, memoryGiB: 64, bandwidthGBs: 80 }), gpuMemoryInUseMiB: 5000 }], [coder]), "coder").replicas[0]!;
+    expect(free.gpuLayers).toBe(63);
+    expect(busy.gpuLayers).toBeLessThan(63);
+  });
+  it("lets vLLM refuse a utilization the free memory cannot give, as vLLM does at start", () => {
+    const issues = issuesOf(() => fleet([{ ...sshGpuNode("box", ["RTX 4090"]), gpuMemoryInUseMiB: 4000 }], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }])]));
+    expect(issues[0]!.message).toMatch(/GPU 0 of box has 20\.\d+ GiB free .* vLLM needs 21\.\d+ GiB free at start/);
+  });
+});

@@ -58,6 +58,11 @@ const hostNodeCommon = {
   address: z.string().optional(),
   /** What the machine costs per hour, if you want it in the totals. @default 0 */
   costPerHourUSD: z.number().nonnegative().optional(),
+  /**
+   * VRAM per GPU that other programs already hold on this machine (a desktop's display and
+   * compositor typically take 300–1000 MiB): the engines plan around it. @default 0
+   */
+  gpuMemoryInUseMiB: z.number().int().nonnegative().optional(),
 };
 
 export const SshNodeSpec = z.strictObject({
