@@ -4,29 +4,17 @@
  * tier failed, 504 on timeout, and what happens when a stream breaks after its first byte.
  */
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CLOUD_SECRET, closeEngines, KEYS, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
-import { call, chat, sleep, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLOUD_SECRET, closeEngines, KEYS, resolveTo, startEngines, testPlan } from "./fleets";
+import { call, chat, type GatewayProcess, liveGateway, sleep, startGateway, waitFor } from "./harness";
 
-let engines: EngineSet;
-let gw: GatewayProcess;
-const api = (path: string) => `${gw.url}${path}`;
+// No passive health here (max_fails=0): every test starts with every replica in rotation.
+// Passive health has its own gateway below.
+const live = liveGateway({ gateway: { passiveHealth: { maxFails: 0 } } });
+const api = live.api;
 const openai = () => new OpenAI({ apiKey: KEYS.app, baseURL: api("/v1"), maxRetries: 0 });
-const all = (id: string) => engines[id]!;
+const all = (id: string) => live.engines[id]!;
 const received = (id: string) => all(id).flatMap((e) => e.requests);
-
-beforeAll(async () => {
-  const plan = testPlan();
-  engines = await startEngines(plan);
-  // No passive health here (max_fails=0): every test starts with every replica in rotation.
-  // Passive health has its own gateway below.
-  gw = await startGateway(plan, { resolveEndpoint: resolveTo(engines), passiveHealth: { maxFails: 0 } });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await closeEngines(engines);
-});
-beforeEach(() => resetEngines(engines));
 
 describe("another replica of the same model", () => {
   it.each([
@@ -71,7 +59,7 @@ describe("another replica of the same model", () => {
 describe("passive health (max_fails / fail_timeout)", () => {
   let passive: GatewayProcess;
   beforeAll(async () => {
-    passive = await startGateway(testPlan(), { resolveEndpoint: resolveTo(engines), passiveHealth: { maxFails: 2, failTimeoutSeconds: 30 } });
+    passive = await startGateway(testPlan(), { resolveEndpoint: resolveTo(live.engines), passiveHealth: { maxFails: 2, failTimeoutSeconds: 30 } });
   });
   afterAll(async () => passive?.stop());
 
@@ -153,7 +141,7 @@ describe("failover tiers", () => {
     expect(received("chat").length).toBe(2);
     expect(received("coder").length).toBe(1);
     expect(received("cloud").length).toBe(1);
-    const entry = await waitFor(() => gw.accessLog().find((l) => l.request_id === r.headers.get("x-request-id")));
+    const entry = await waitFor(() => live.gw.accessLog().find((l) => l.request_id === r.headers.get("x-request-id")));
     expect(entry).toMatchObject({ status: "503", model: "chat" });
     expect(entry.upstream_status.split(/[,:] /)).toHaveLength(4);
   });
@@ -168,7 +156,7 @@ describe("failover tiers", () => {
 
 describe("upstream keys", () => {
   it("treats a tier that refuses the gateway's key as failed: 503 for the client, the cause in the error log", async () => {
-    const noSecret = await startGateway(testPlan(), { resolveEndpoint: resolveTo(engines), env: { [CLOUD_SECRET.env]: "" } });
+    const noSecret = await startGateway(testPlan(), { resolveEndpoint: resolveTo(live.engines), env: { [CLOUD_SECRET.env]: "" } });
     try {
       for (const e of [...all("chat"), ...all("coder")]) e.setFault({ kind: "status", status: 503 });
       const r = await call(`${noSecret.url}/v1/chat/completions`, { key: KEYS.app, body: chat("chat") });
@@ -180,7 +168,7 @@ describe("upstream keys", () => {
     }
   });
 
-  it("sends the fleet's engine key to its own engines when one is configured", async () => {
+  it("sends the fleet's engine key to its own live.engines when one is configured", async () => {
     const engineKey = { env: "LLM_FLEET_SECRET_ENGINE_KEY", value: "sk-engine-0123456789abcdef" };
     const plan = testPlan();
     const keyed = await startEngines(plan, { apiKey: engineKey.value });
@@ -221,7 +209,7 @@ describe("a stream that breaks after its first byte", () => {
 describe("timeouts", () => {
   let slow: GatewayProcess;
   beforeAll(async () => {
-    slow = await startGateway(testPlan({ readTimeoutSeconds: 1 }), { resolveEndpoint: resolveTo(engines) });
+    slow = await startGateway(testPlan({ readTimeoutSeconds: 1 }), { resolveEndpoint: resolveTo(live.engines) });
   });
   afterAll(async () => slow?.stop());
 

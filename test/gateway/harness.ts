@@ -13,7 +13,9 @@ import { renderGateway, type GatewayRenderOptions } from "../../infra/render/gat
 import type { Artifacts } from "../../infra/render/templates";
 import { NGINX_FOREGROUND, nginxArgs } from "../../scripts/commands/gateway";
 import { writeArtifacts } from "../../scripts/write-artifacts";
-import { CLOUD_SECRET, KEYS } from "./fleets";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import type { FakeEngineOptions } from "../support/fake-engine";
+import { CLOUD_SECRET, KEYS, closeEngines, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
 
 export interface AccessLogEntry {
   request_id: string;
@@ -224,3 +226,31 @@ export const chat = (model: string | undefined, extra: Record<string, unknown> =
   messages: [{ role: "user", content: "hi" }],
   ...extra,
 });
+
+/**
+ * A test file's gateway in front of the test fleet: engines and nginx started before its tests,
+ * stopped after them, engine faults and records reset before each test.
+ */
+export function liveGateway(options: { engines?: Partial<FakeEngineOptions>; gateway?: Omit<StartGatewayOptions, "resolveEndpoint"> } = {}) {
+  let engines: EngineSet | undefined;
+  let gw: GatewayProcess | undefined;
+  beforeAll(async () => {
+    const plan = testPlan();
+    engines = await startEngines(plan, options.engines);
+    gw = await startGateway(plan, { ...options.gateway, resolveEndpoint: resolveTo(engines) });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await closeEngines(engines);
+  });
+  beforeEach(() => resetEngines(engines!));
+  return {
+    get engines(): EngineSet {
+      return engines!;
+    },
+    get gw(): GatewayProcess {
+      return gw!;
+    },
+    api: (path: string) => `${gw!.url}${path}`,
+  };
+}

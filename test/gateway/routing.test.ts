@@ -3,25 +3,13 @@
  * of loopback test servers that (like llama-server) answer any model name.
  */
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { closeEngines, KEYS, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
-import { call, chat, startGateway, type GatewayProcess } from "./harness";
+import { describe, expect, it } from "vitest";
+import { KEYS } from "./fleets";
+import { call, chat, liveGateway } from "./harness";
 
-let engines: EngineSet;
-let gw: GatewayProcess;
-const api = (path: string) => `${gw.url}${path}`;
+const live = liveGateway();
+const api = live.api;
 const client = (apiKey: string, base = "/v1") => new OpenAI({ apiKey, baseURL: api(base), maxRetries: 0 });
-
-beforeAll(async () => {
-  const plan = testPlan();
-  engines = await startEngines(plan);
-  gw = await startGateway(plan, { resolveEndpoint: resolveTo(engines) });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await closeEngines(engines);
-});
-beforeEach(() => resetEngines(engines));
 
 describe("auth", () => {
   it("answers 401 with an OpenAI error body without a key, with a wrong key or a malformed header", async () => {
@@ -32,7 +20,7 @@ describe("auth", () => {
       expect(r.json.error).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
       expect(r.headers.get("www-authenticate")).toBe("Bearer");
     }
-    expect(engines.chat!.every((e) => e.requests.length === 0)).toBe(true);
+    expect(live.engines.chat!.every((e) => e.requests.length === 0)).toBe(true);
   });
 
   it("answers 401 before revealing anything, even on /v1/models and unknown paths", async () => {
@@ -42,7 +30,7 @@ describe("auth", () => {
 
   it("never forwards the client's key to an engine", async () => {
     await client(KEYS.app).chat.completions.create({ model: "chat", messages: [{ role: "user", content: "hi" }] });
-    const seen = engines.chat!.flatMap((e) => e.requests);
+    const seen = live.engines.chat!.flatMap((e) => e.requests);
     expect(seen).toHaveLength(1);
     expect(seen[0]!.headers.authorization).toBeUndefined();
   });
@@ -56,7 +44,7 @@ describe("routing by model", () => {
     const byAlias = await c.chat.completions.create({ model: "chat-latest", messages: [{ role: "user", content: "hi" }] });
     expect(byAlias.model).toBe("chat");
     // The engine gets the model id it serves, not the alias.
-    expect(engines.chat!.flatMap((e) => e.requests).map((r) => r.json?.model)).toEqual(["chat", "chat"]);
+    expect(live.engines.chat!.flatMap((e) => e.requests).map((r) => r.json?.model)).toEqual(["chat", "chat"]);
   });
 
   it("streams through the openai client", async () => {
@@ -72,8 +60,8 @@ describe("routing by model", () => {
     expect(done.model).toBe("coder");
     const emb = await c.embeddings.create({ model: "sql", input: "x" });
     expect(emb.data[0]!.embedding).toHaveLength(3);
-    expect(engines.coder![0]!.requests[0]!.path).toBe("/v1/completions");
-    expect(engines.sql![0]!.requests[0]!.path).toBe("/v1/embeddings");
+    expect(live.engines.coder![0]!.requests[0]!.path).toBe("/v1/completions");
+    expect(live.engines.sql![0]!.requests[0]!.path).toBe("/v1/embeddings");
   });
 
   it("answers an unknown model with 404 listing the models this key may use, and never asks an engine", async () => {
@@ -81,7 +69,7 @@ describe("routing by model", () => {
     expect(r.status).toBe(404);
     expect(r.json.error).toMatchObject({ type: "not_found_error", code: "model_not_found" });
     expect(r.json.error.message).toBe('model "gpt-4" does not exist; available: coder, sql');
-    expect(Object.values(engines).flat().every((e) => e.requests.length === 0)).toBe(true);
+    expect(Object.values(live.engines).flat().every((e) => e.requests.length === 0)).toBe(true);
   });
 
   it("answers a model the key may not use with 403", async () => {
@@ -93,7 +81,7 @@ describe("routing by model", () => {
 
   it("balances over replicas by weight (3:1)", async () => {
     for (let i = 0; i < 40; i++) expect((await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") })).status).toBe(200);
-    const [heavy, light] = engines.chat!.map((e) => e.requests.length);
+    const [heavy, light] = live.engines.chat!.map((e) => e.requests.length);
     expect(heavy! + light!).toBe(40);
     expect(heavy).toBeGreaterThanOrEqual(27);
     expect(heavy).toBeLessThanOrEqual(33);
@@ -116,7 +104,7 @@ describe("client errors", () => {
     const r = await post(body);
     expect(r.status).toBe(400);
     expect(r.json.error).toMatchObject({ type: "invalid_request_error", code });
-    expect(Object.values(engines).flat().every((e) => e.requests.length === 0)).toBe(true);
+    expect(Object.values(live.engines).flat().every((e) => e.requests.length === 0)).toBe(true);
   });
 
   it("accepts max_tokens at the limit", async () => {
@@ -159,7 +147,7 @@ describe("path routes", () => {
     const r = await call(api("/text2sql"), { key: KEYS.coder, body: chat(undefined) });
     expect(r.status).toBe(200);
     expect(r.json.model).toBe("sql");
-    expect(engines.sql![0]!.requests[0]!.json?.model).toBe("sql");
+    expect(live.engines.sql![0]!.requests[0]!.json?.model).toBe("sql");
   });
 
   it("works as an OpenAI base URL, and its /v1/models lists only its model", async () => {

@@ -3,25 +3,13 @@
  * the headers a proxy in front needs; and a config reload during a stream lets the stream finish.
  */
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { closeEngines, KEYS, resetEngines, resolveTo, startEngines, testPlan, testSpec, type EngineSet } from "./fleets";
-import { call, chat, startGateway, type GatewayProcess } from "./harness";
+import { describe, expect, it } from "vitest";
+import { KEYS, testPlan, testSpec } from "./fleets";
+import { call, chat, liveGateway } from "./harness";
 
 const WORDS = ["one", " two", " three", " four", " five", " six"];
-let engines: EngineSet;
-let gw: GatewayProcess;
-
-beforeAll(async () => {
-  const plan = testPlan();
-  // Without the engine's X-Accel-Buffering hint (as vLLM): the gateway's own settings must stream.
-  engines = await startEngines(plan, { reply: WORDS, accelBufferingHeader: false });
-  gw = await startGateway(plan, { resolveEndpoint: resolveTo(engines) });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await closeEngines(engines);
-});
-beforeEach(() => resetEngines(engines));
+// Without the engine's X-Accel-Buffering hint (as vLLM): the gateway's own settings must stream.
+const live = liveGateway({ engines: { reply: WORDS, accelBufferingHeader: false } });
 
 interface Received {
   atMs: number;
@@ -48,7 +36,7 @@ async function readStream(res: Response): Promise<Received[]> {
 const contentOf = (event: string) => (event === "[DONE]" ? null : (JSON.parse(event).choices[0]?.delta?.content as string | null | undefined) ?? null);
 
 function streamRequest(model: string, headers: Record<string, string> = {}) {
-  return fetch(`${gw.url}/v1/chat/completions`, {
+  return fetch(`${live.gw.url}/v1/chat/completions`, {
     method: "POST",
     headers: { Authorization: `Bearer ${KEYS.app}`, "Content-Type": "application/json", ...headers },
     body: JSON.stringify(chat(model, { stream: true })),
@@ -57,7 +45,7 @@ function streamRequest(model: string, headers: Record<string, string> = {}) {
 
 describe("streaming", () => {
   it("passes every chunk through as it comes, none held back or merged", async () => {
-    for (const e of engines.chat!) e.setChunkDelay(120);
+    for (const e of live.engines.chat!) e.setChunkDelay(120);
     const started = performance.now();
     const res = await streamRequest("chat");
     const reads = await readStream(res);
@@ -80,11 +68,11 @@ describe("streaming", () => {
     const events = (await readStream(res)).flatMap((r) => r.events);
     expect(events.at(-1)).toBe("[DONE]");
     // The upstream was not asked for compression either.
-    expect(engines.coder![0]!.requests[0]!.headers["accept-encoding"]).toBeUndefined();
+    expect(live.engines.coder![0]!.requests[0]!.headers["accept-encoding"]).toBeUndefined();
   });
 
   it("carries usage chunks (stream_options.include_usage) to the openai client", async () => {
-    const c = new OpenAI({ apiKey: KEYS.app, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const c = new OpenAI({ apiKey: KEYS.app, baseURL: `${live.gw.url}/v1`, maxRetries: 0 });
     const stream = await c.chat.completions.create({ model: "chat", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] });
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined;
@@ -99,7 +87,7 @@ describe("streaming", () => {
 
 describe("reload during a stream", () => {
   it("lets the stream finish on the old workers while new requests get the new config", async () => {
-    for (const e of engines.chat!) e.setChunkDelay(250);
+    for (const e of live.engines.chat!) e.setChunkDelay(250);
     const res = await streamRequest("chat");
     const reader = readStream(res);
     await new Promise((r) => setTimeout(r, 300));
@@ -109,11 +97,11 @@ describe("reload during a stream", () => {
     const plan = testPlan({
       keys: { ...testSpec().gateway.keys, late: { models: ["coder"], rateClass: "std" } },
     });
-    expect((await call(`${gw.url}/v1/models`, { key: lateKey })).status).toBe(401);
-    gw.rewrite(plan, { clientKeys: keys });
-    await gw.reload();
+    expect((await call(`${live.gw.url}/v1/models`, { key: lateKey })).status).toBe(401);
+    live.gw.rewrite(plan, { clientKeys: keys });
+    await live.gw.reload();
     // An idle keepalive connection to an old worker is closed by the reload: a GET may need a second try.
-    const listModels = () => call(`${gw.url}/v1/models`, { key: lateKey });
+    const listModels = () => call(`${live.gw.url}/v1/models`, { key: lateKey });
     const after = await listModels().catch(listModels);
     expect(after.json.data.map((m: { id: string }) => m.id)).toEqual(["coder"]);
     const events = (await reader).flatMap((r) => r.events);

@@ -1,22 +1,10 @@
 /** /health (live per-replica probes), /healthz, CORS for configured origins, and the JSON access log. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { closeEngines, KEYS, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
-import { call, chat, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { describe, expect, it } from "vitest";
+import { KEYS } from "./fleets";
+import { call, chat, liveGateway, waitFor } from "./harness";
 
-let engines: EngineSet;
-let gw: GatewayProcess;
-const api = (path: string) => `${gw.url}${path}`;
-
-beforeAll(async () => {
-  const plan = testPlan();
-  engines = await startEngines(plan);
-  gw = await startGateway(plan, { resolveEndpoint: resolveTo(engines) });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await closeEngines(engines);
-});
-beforeEach(() => resetEngines(engines));
+const live = liveGateway();
+const api = live.api;
 
 describe("/healthz and /health", () => {
   it("answers /healthz without a key", async () => {
@@ -33,7 +21,7 @@ describe("/healthz and /health", () => {
   });
 
   it("asks each replica now: a loading replica and a dead one do not count", async () => {
-    const [a, b] = engines.chat!;
+    const [a, b] = live.engines.chat!;
     a!.setLoading(true);
     let r = await call(api("/health"), { key: KEYS.app });
     expect(r.status).toBe(200);
@@ -96,15 +84,15 @@ describe("access log", () => {
     const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat-latest") });
     const denied = await call(api("/v1/chat/completions"), { key: "sk-wrong-0000000000000000", body: chat("chat") });
     const id = r.headers.get("x-request-id")!;
-    const line = await waitFor(() => gw.accessLog().find((l) => l.request_id === id));
-    const ports = engines.chat!.map((e) => `127.0.0.1:${e.port}`);
+    const line = await waitFor(() => live.gw.accessLog().find((l) => l.request_id === id));
+    const ports = live.engines.chat!.map((e) => `127.0.0.1:${e.port}`);
     expect(line).toMatchObject({ key: "app", method: "POST", uri: "/v1/chat/completions", model: "chat", served_by: "chat", tier: "0", status: "200", upstream_status: "200" });
     expect(ports).toContain(line.upstream);
     expect(Number(line.request_time)).toBeGreaterThanOrEqual(0);
     expect(Number(line.upstream_header_time)).toBeGreaterThanOrEqual(0);
-    const deniedLine = await waitFor(() => gw.accessLog().find((l) => l.request_id === denied.headers.get("x-request-id")));
+    const deniedLine = await waitFor(() => live.gw.accessLog().find((l) => l.request_id === denied.headers.get("x-request-id")));
     expect(deniedLine).toMatchObject({ key: "-", status: "401", model: "" });
-    const all = JSON.stringify(gw.accessLog()) + gw.errorLog();
+    const all = JSON.stringify(live.gw.accessLog()) + live.gw.errorLog();
     for (const key of Object.values(KEYS)) expect(all).not.toContain(key);
     expect(all).not.toContain("sk-wrong-0000000000000000");
   });
