@@ -98,9 +98,8 @@ export function nginxService(plan: FleetPlan, gatewayFiles: string[]): Container
   const tls = gatewayTlsSecrets(plan);
   return {
     name: "gateway",
-    // Not read by compose.ts or bootstrap.ts; the renderer has no gateway role yet.
-    role: "engine",
-    engine: "vllm",
+    role: "gateway",
+    engine: null,
     image: NGINX_IMAGE,
     entrypoint: ["nginx"],
     command: ["-g", "daemon off;"],

@@ -17,12 +17,13 @@ export interface Mount {
   readOnly: boolean;
 }
 
-export type ServiceRole = "engine" | "ray-head" | "ray-worker";
+export type ServiceRole = "engine" | "ray-head" | "ray-worker" | "gateway";
 
 export interface ContainerService {
   name: string;
   role: ServiceRole;
-  engine: ServedEngine;
+  /** The engine it runs; null for the gateway's nginx. */
+  engine: ServedEngine | null;
   image: string;
   entrypoint: string[];
   command: string[];
