@@ -23,6 +23,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 3350, // reference/gpus.json, glennklockwood.com/garden/processors/h100 (3.35 TB/s)
     bf16Tflops: 989.4, // reference/gpus.json: datasheet 1,979 sparse / 2
     fp8: true, // Hopper
+    computeCapability: 9.0, // Hopper (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} H100-SXM: https://glennklockwood.com/garden/processors/h100`,
       `${REF} H100-SXM: https://archive-lib.hpctech.co.jp/gpuproduct/nvidia-h100.html (NVIDIA datasheet reproduction)`,
@@ -39,6 +40,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 1555, // reference/gpus.json, glennklockwood.com/garden/processors/A100 (NVIDIA A100 datasheet)
     bf16Tflops: 312, // reference/gpus.json: dense BF16 (624 sparse)
     fp8: false, // Ampere: no FP8 tensor cores
+    computeCapability: 8.0, // Ampere (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} A100-40GB: https://glennklockwood.com/garden/processors/A100`,
       `${REF} A100-40GB: https://www.thundercompute.com/blog/nvidia-a100-specs-full-guide`,
@@ -53,6 +55,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 2039, // reference/gpus.json, thundercompute.com A100 guide (SXM 80GB; PCIe 80GB is 1,935)
     bf16Tflops: 312, // reference/gpus.json: "FLOPS were the same" as 40GB (glennklockwood.com)
     fp8: false, // Ampere
+    computeCapability: 8.0, // Ampere (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} A100-80GB: https://www.thundercompute.com/blog/nvidia-a100-specs-full-guide`,
       `${REF} A100-80GB: https://glennklockwood.com/garden/processors/A100`,
@@ -70,6 +73,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 864, // reference/gpus.json: NVIDIA L40/L40S datasheet reproduction (mullet.se), omegaco.ae
     bf16Tflops: 362.05, // reference/gpus.json: datasheet dense figure (733 sparse)
     fp8: true, // Ada
+    computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} L40S: https://www.mullet.se/product.html?product_id=355414 (NVIDIA L40/L40S datasheet reproduction)`,
       `${REF} L40S: https://omegaco.ae/shop/gpu-cards-edge-ai/nvidia-l40s`,
@@ -86,6 +90,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 600, // reference/gpus.json: baseten.co A10 vs A10G ("memory bandwidth of 600 gigabytes per second")
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (the A10's 125 is not the A10G's)
     fp8: false, // Ampere
+    computeCapability: 8.6, // Ampere (NVIDIA CUDA GPUs list)
     sources: [`${REF} A10G: https://www.baseten.co/blog/nvidia-a10-vs-a10g-for-ml-model-inference/`],
   },
   L4: {
@@ -97,6 +102,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 300, // reference/gpus.json: NVIDIA L4 datasheet as quoted by grokipedia.com; sourcecode.com
     bf16Tflops: 121, // reference/gpus.json: datasheet 242 sparse / 2
     fp8: true, // Ada
+    computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} L4: https://grokipedia.com/page/NVIDIA_L4_vs_L40S (quoting the NVIDIA L4 datasheet)`,
       `${REF} L4: https://store.sourcecode.com/en-us/bg-bucket-compare/125/9820`,
@@ -111,6 +117,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 320, // NVIDIA T4 product page spec (320 GB/s GDDR6), not in reference/gpus.json
     bf16Tflops: null, // Turing has no BF16 tensor cores; no source in reference/gpus.json
     fp8: false, // Turing
+    computeCapability: 7.5, // Turing (NVIDIA CUDA GPUs list)
     sources: [
       "NVIDIA T4 product page spec (16 GB GDDR6, 320 GB/s), not in reference/gpus.json",
       "reference/aws-instances.json g4dn: 'Each GPU has 16 GiB of GDDR6 memory' (awsdocs-ec2-ug-2023)",
@@ -127,6 +134,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 936, // reference/gpus.json: gpu_poor gpu_config.json (third-party), GA102 whitepaper named
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (GA102 whitepaper Appendix A not captured)
     fp8: false, // Ampere
+    computeCapability: 8.6, // Ampere (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} RTX-3090: github:RahulSChand/gpu_poor@ad2fc0e:src/gpu_config.json`,
       `${REF} RTX-3090: https://github.com/vllm-project/vllm/issues/10517`,
@@ -141,6 +149,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 1008, // reference/gpus.json: waredb.com, third-party copy of NVIDIA spec (384-bit, 21 Gbps)
     bf16Tflops: 165.15, // reference/gpus.json: dense BF16 with FP32 accumulate (third-party copies of the Ada whitepaper)
     fp8: true, // Ada
+    computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} RTX-4090: https://waredb.com/processor/nvidia-geforce-rtx-4090`,
       `${REF} RTX-4090: https://holynerdvana.blogspot.com/2022/10/nvidia-geforce-rtx-4090-specifications.html`,
@@ -155,6 +164,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 896, // NVIDIA RTX 5070 Ti spec (16 GB GDDR7, 256-bit, 28 Gbps), not in reference/gpus.json (NOT FOUND there)
     bf16Tflops: null, // reference/gpus.json: NOT FOUND
     fp8: true, // Blackwell
+    computeCapability: 12.0, // Blackwell (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} RTX-5070-Ti: https://github.com/vllm-project/vllm/issues/34076`,
       "NVIDIA GeForce RTX 5070 Ti product page spec (896 GB/s), not in reference/gpus.json",
@@ -171,6 +181,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bandwidthGBs: 1792, // NVIDIA RTX 5090 spec (32 GB GDDR7, 512-bit, 28 Gbps), not in reference/gpus.json
     bf16Tflops: null, // not in reference/gpus.json
     fp8: true, // Blackwell
+    computeCapability: 12.0, // Blackwell (NVIDIA CUDA GPUs list)
     sources: [
       `${REF} other_reported_totals: https://github.com/vllm-project/vllm/issues/34076`,
       "NVIDIA GeForce RTX 5090 product page spec (1792 GB/s), not in reference/gpus.json",

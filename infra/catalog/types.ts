@@ -33,6 +33,8 @@ export interface Gpu {
   bf16Tflops: number | null;
   /** Hardware FP8 (Ada, Hopper, Blackwell): vLLM fp8 weights and fp8 KV cache run natively. */
   fp8: boolean;
+  /** CUDA compute capability (NVIDIA's CUDA GPUs list): vLLM's Marlin kernels (AWQ/GPTQ) need ≥ 8.0. */
+  computeCapability: number;
   sources: string[];
 }
 

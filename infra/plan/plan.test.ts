@@ -237,3 +237,14 @@ describe("GPUs shared with a desktop", () => {
     expect(issues[0]!.message).toMatch(/GPU 0 of box has 20\.\d+ GiB free .* vLLM needs 21\.\d+ GiB free at start/);
   });
 });
+
+describe("GPU generations", () => {
+  it("refuses AWQ on a T4: vLLM's Marlin kernels need compute capability 8.0", () => {
+    const issues = issuesOf(() => fleet([sshGpuNode("old", ["T4", "T4"])], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["old"] }], { quantization: "awq" })]));
+    expect(issues).toEqual([expect.objectContaining({ path: "models[0].quantization", message: expect.stringMatching(/Marlin kernels, which need compute capability 8\.0; T4 is 7\.5/) })]);
+  });
+  it("refuses fp8 weights on Ampere", () => {
+    const issues = issuesOf(() => fleet([awsNode("amp", "g5.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["amp"] }], { quantization: "fp8" })]));
+    expect(issues[0]).toMatchObject({ path: "models[0].quantization", message: expect.stringMatching(/fp8 weights need FP8 tensor cores; A10G has none/) });
+  });
+});

@@ -78,6 +78,11 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
   if (pp > 1 && input.catalogKey && findModel(input.catalogKey)?.supportsPipelineParallel === false) {
     issues.push({ path: `${path}.nodes`, message: "vLLM does not implement pipeline parallelism for this architecture", fix: "serve it on one node" });
   }
+  if (quant.vllmQuantization?.endsWith("_marlin")) {
+    // awq_marlin / gptq_marlin kernels need compute capability 8.0 (Ampere) or newer.
+    const old = stages.flatMap((s) => s.gpus).filter((g) => g.gpu.computeCapability < 8);
+    if (old.length) issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.quantization`, message: `${input.quantization} runs on vLLM's Marlin kernels, which need compute capability 8.0; ${[...new Set(old.map((g) => `${g.gpu.id} is ${g.gpu.computeCapability}`))].join(", ")}`, fix: "use fp16 weights or a GGUF quantization with engine llamacpp on these GPUs, or Ampere or newer GPUs" });
+  }
   if (quant.needsFp8Hardware) {
     const old = stages.flatMap((s) => s.gpus).filter((g) => !g.gpu.fp8);
     if (old.length) issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.quantization`, message: `fp8 weights need FP8 tensor cores; ${[...new Set(old.map((g) => g.gpu.id))].join(", ")} has none`, fix: "use awq or gptq, or Ada/Hopper GPUs (L4, L40S, H100)" });
