@@ -43,7 +43,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
     const resolved = resolveModel(m, path, issues);
     if (!resolved) return null;
     const replicas = m.replicas.map((replica, j) => {
-      const input = { ...resolved, model: m, path: `${path}.replicas[${j}]`, replica, index: j, nodes, nodeIndex, issues };
+      const input = { ...resolved, model: m, path: `${path}.replicas[${j}]`, modelPath: path, replica, index: j, nodes, nodeIndex, issues };
       const engine = m.engine;
       switch (engine) {
         case "vllm":

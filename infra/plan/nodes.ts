@@ -62,11 +62,10 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
     if (node.provider === "aws") {
       const t = findInstanceType(node.instanceType);
       if (!t) {
-        const family = node.instanceType.split(".")[0];
         issues.push({
           path: `${path}.instanceType`,
           message: `"${node.instanceType}" is not a GPU instance type the catalog knows`,
-          fix: `use a g5, g6, g6e, p4d, p4de or p5 type, e.g. g6e.xlarge (L40S), g5.xlarge (A10G), g6.xlarge (L4)${family ? "" : ""}`,
+          fix: `use a g5, g6, g6e, p4d, p4de or p5 type, e.g. g6e.xlarge (L40S), g5.xlarge (A10G), g6.xlarge (L4)`,
         });
         return;
       }

@@ -40,7 +40,6 @@ interface Fit {
 
 export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ollama"): ReplicaPlan | null {
   const { model, path, replica, arch, weights: w, issues } = input;
-  const modelPath = path.replace(/\.replicas\[\d+\]$/, "");
   const before = issues.length;
   const node = input.nodes.get(replica.nodes[0]!)!;
   const gpuIdx = replica.gpus ?? node.gpus.map((_, k) => k);
@@ -88,7 +87,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   if (model.contextLength !== undefined) {
     perSlot = model.contextLength;
     if (perSlot > maxPos) {
-      issues.push({ path: `${modelPath}.contextLength`, message: `${perSlot} is beyond the model's trained maximum of ${maxPos} tokens (llama-server only warns and degrades)`, fix: `use at most ${maxPos}` });
+      issues.push({ path: `${input.modelPath}.contextLength`, message: `${perSlot} is beyond the model's trained maximum of ${maxPos} tokens (llama-server only warns and degrades)`, fix: `use at most ${maxPos}` });
       return null;
     }
   } else {

@@ -21,6 +21,8 @@ export interface ReplicaInput extends ResolvedModel {
   model: ServedModelSpec;
   /** Spec path of the replica, e.g. models[1].replicas[0]. */
   path: string;
+  /** Spec path of its model, e.g. models[1]. */
+  modelPath: string;
   replica: ReplicaSpec;
   index: number;
   nodes: Map<string, ResolvedNode>;
@@ -44,7 +46,7 @@ function sourceQuantization(m: ServedModelSpec): Quantization | undefined {
   const s = m.source;
   if ("gguf" in s) {
     const known = GGUF_FILES[`${s.gguf.repo}/${s.gguf.file}`]?.quant;
-    const named = GGUF_TYPE_IN_NAME.exec(s.gguf.file)?.[1]?.toUpperCase().replace("_K_M", "_K_M");
+    const named = GGUF_TYPE_IN_NAME.exec(s.gguf.file)?.[1]?.toUpperCase();
     return known ?? (named as Quantization | undefined);
   }
   if ("ollama" in s) return OLLAMA_TAGS[s.ollama]?.quant;

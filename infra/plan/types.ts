@@ -4,7 +4,6 @@
  */
 import type { GpuId, KvCacheDtype, ModelArch, Quantization } from "../catalog/types";
 import type {
-  Engine,
   ExternalModelSpec,
   FleetSpec,
   GatewaySpec,
@@ -188,4 +187,3 @@ export interface FleetPlan {
   totals: { costPerHourUSD: number; gpus: number; models: number; replicas: number; nodes: number };
 }
 
-export type { Engine };

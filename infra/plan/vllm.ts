@@ -81,11 +81,11 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
   if (quant.vllmQuantization?.endsWith("_marlin")) {
     // awq_marlin / gptq_marlin kernels need compute capability 8.0 (Ampere) or newer.
     const old = stages.flatMap((s) => s.gpus).filter((g) => g.gpu.computeCapability < 8);
-    if (old.length) issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.quantization`, message: `${input.quantization} runs on vLLM's Marlin kernels, which need compute capability 8.0; ${[...new Set(old.map((g) => `${g.gpu.id} is ${g.gpu.computeCapability}`))].join(", ")}`, fix: "use fp16 weights or a GGUF quantization with engine llamacpp on these GPUs, or Ampere or newer GPUs" });
+    if (old.length) issues.push({ path: `${input.modelPath}.quantization`, message: `${input.quantization} runs on vLLM's Marlin kernels, which need compute capability 8.0; ${[...new Set(old.map((g) => `${g.gpu.id} is ${g.gpu.computeCapability}`))].join(", ")}`, fix: "use fp16 weights or a GGUF quantization with engine llamacpp on these GPUs, or Ampere or newer GPUs" });
   }
   if (quant.needsFp8Hardware) {
     const old = stages.flatMap((s) => s.gpus).filter((g) => !g.gpu.fp8);
-    if (old.length) issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.quantization`, message: `fp8 weights need FP8 tensor cores; ${[...new Set(old.map((g) => g.gpu.id))].join(", ")} has none`, fix: "use awq or gptq, or Ada/Hopper GPUs (L4, L40S, H100)" });
+    if (old.length) issues.push({ path: `${input.modelPath}.quantization`, message: `fp8 weights need FP8 tensor cores; ${[...new Set(old.map((g) => g.gpu.id))].join(", ")} has none`, fix: "use awq or gptq, or Ada/Hopper GPUs (L4, L40S, H100)" });
   }
 
   let split: number[];
@@ -147,13 +147,13 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
   if (model.contextLength !== undefined) {
     context = model.contextLength;
     if (context > maxPos) {
-      issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.contextLength`, message: `${context} is beyond the model's maximum of ${maxPos} tokens`, fix: `use at most ${maxPos}` });
+      issues.push({ path: `${input.modelPath}.contextLength`, message: `${context} is beyond the model's maximum of ${maxPos} tokens`, fix: `use at most ${maxPos}` });
     } else if (context > capacity) {
       const needGiB = (context * kvBytesPerToken(arch, input.kvCacheDtype)) / GiB;
       const fixes = [`contextLength ≤ ${capacity}`];
       if (input.kvCacheDtype !== "fp8") fixes.push("kvCacheDtype fp8 (halves KV bytes)");
       fixes.push("more or larger GPUs", util < 0.95 ? "a higher gpuMemoryUtilization" : "");
-      issues.push({ path: `${path.replace(/\.replicas\[\d+\]$/, "")}.contextLength`, message: `one ${context}-token sequence needs ${round(needGiB)} GiB of KV cache; this replica holds ${capacity} tokens (the smallest stage bounds it)`, fix: fixes.filter(Boolean).join(", or ") });
+      issues.push({ path: `${input.modelPath}.contextLength`, message: `one ${context}-token sequence needs ${round(needGiB)} GiB of KV cache; this replica holds ${capacity} tokens (the smallest stage bounds it)`, fix: fixes.filter(Boolean).join(", or ") });
     }
   } else {
     context = capacity >= maxPos ? maxPos : Math.floor(capacity / 1024) * 1024;
