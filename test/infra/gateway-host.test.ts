@@ -13,9 +13,10 @@ import addFormats from "ajv-formats";
 import draft07 from "ajv/dist/refs/json-schema-draft-07.json";
 import { parse as parseYaml } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { gatewayNodePlan, renderAwsGatewayHost, SELF_SIGNED_TLS } from "../../infra/cloud/gatewayHost";
+import { AMAZON_DNS, DOCKER_DNS, gatewayNodePlan, gatewayRenderOptions, renderAwsGatewayHost, sameHostEndpoints, SELF_SIGNED_TLS } from "../../infra/cloud/gatewayHost";
 import { NODE_ROOT } from "../../infra/render";
-import { secretEnvName } from "../../infra/render/gateway";
+import { OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName } from "../../infra/render/gateway";
+import { RESOLVE_MIN_NGINX } from "../../infra/render/gateway/nginx-context";
 import { devFixture, exampleFixture } from "./stacks";
 import { REFERENCE_DIR } from "../support/reference";
 
@@ -76,5 +77,53 @@ describe.each([devFixture(), exampleFixture("cpu-llamacpp-fallback.yaml")].map((
       const r = run("shellcheck", ["--shell=bash", file]);
       expect(r.output, s.path).toBe("");
     }
+  });
+});
+
+/** "1.28.1" ≥ "1.27.3", numerically per part. */
+const versionAtLeast = (v: string, min: string) => {
+  const [a, b] = [v, min].map((x) => x.split(".").map(Number));
+  for (let i = 0; i < 3; i++) if (a![i] !== b![i]) return a![i]! > b![i]!;
+  return true;
+};
+/** The server lines of every upstream block of an nginx.conf. */
+const serverLines = (conf: string) => [...conf.matchAll(/^\s+server (\S+)( resolve)? weight=/gm)].map((m) => ({ address: m[1]!, resolve: m[2] !== undefined }));
+
+describe("the gateway follows node replacements (nginx re-resolves upstream names)", () => {
+  it("pins an official nginx image with `resolve` for upstream servers (open source since 1.27.3)", () => {
+    const version = /^nginx:(\d+\.\d+\.\d+)$/.exec(OFFICIAL_NGINX_IMAGE.image)?.[1];
+    expect(version).toBeDefined();
+    expect(versionAtLeast(version!, RESOLVE_MIN_NGINX)).toBe(true);
+    expect(versionAtLeast("1.26.3", RESOLVE_MIN_NGINX)).toBe(false);
+  });
+
+  it.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [f.label, f] as const))(
+    "%s on AWS: every replica's node name is re-resolved through Amazon's resolver, so a replaced node's new address is used",
+    (_label, f) => {
+      const { files } = renderAwsGatewayHost(f.plan, gatewayNodePlan(f.plan, "t3.small", 20), f.clientKeys, "x/y");
+      const conf = files["gateway/nginx.conf"]!.contents;
+      expect(conf).toContain(`resolver ${AMAZON_DNS} valid=30s;`);
+      const servers = serverLines(conf);
+      const replicaAddresses = f.plan.models.filter((m) => m.engine !== "external").flatMap((m) => m.replicas.map((r) => `${r.endpoint.host}:${r.endpoint.port}`));
+      expect(replicaAddresses.length).toBeGreaterThan(0);
+      for (const address of replicaAddresses) expect(servers).toContainEqual({ address, resolve: true });
+      // Each upstream sits in shared memory (nginx refuses `resolve` otherwise).
+      expect(conf.match(/^\s+upstream \S+ \{\n\s+zone /gm)?.length).toBe(conf.match(/^\s+upstream /gm)?.length);
+    },
+  );
+
+  it("on a docker node: the engines' container names are re-resolved through Docker's DNS, IP literals are left alone", () => {
+    const f = exampleFixture("rtx-ollama.yaml");
+    const node = f.plan.gateway.host!;
+    const conf = renderGateway(f.plan, gatewayRenderOptions(f.clientKeys, [DOCKER_DNS], sameHostEndpoints(f.plan, node)))["gateway/nginx.conf"]!.contents;
+    expect(conf).toContain(`resolver ${DOCKER_DNS} valid=30s;`);
+    const servers = serverLines(conf);
+    expect(servers.length).toBeGreaterThan(0);
+    for (const s of servers) expect(s.resolve, s.address).toBe(!/^\d+\.\d+\.\d+\.\d+:/.test(s.address));
+  });
+
+  it("refuses the official-image flavor without a resolver instead of writing a config nginx would reject", () => {
+    const f = devFixture();
+    expect(() => renderGateway(f.plan, gatewayRenderOptions(f.clientKeys, []))).toThrow(/needs a resolver/);
   });
 });

@@ -14,6 +14,36 @@ const CONNECT_TIMEOUT_SECONDS = 3;
 
 const underscore = (name: string) => name.replace(/-/g, "_");
 
+/**
+ * nginx open source re-resolves an upstream server's name at run time only with `resolve`, added
+ * in 1.27.3 (nginx CHANGES 1.27.3; the upstream must sit in a shared memory `zone` and a
+ * `resolver` must be set, else nginx refuses to start). The official image is pinned above that
+ * (test/infra/gateway-host.test.ts checks); Debian's nginx (1.22 here) rejects the parameter, so
+ * only the official-image flavor gets it. Without it nginx keeps the address a name had at start,
+ * and a replaced node's new address is never used.
+ */
+export const RESOLVE_MIN_NGINX = "1.27.3";
+
+/** "host:port" names a host to resolve; "1.2.3.4:port" and "[v6]:port" are addresses. */
+function namesHost(address: string): boolean {
+  if (address.startsWith("[")) return false;
+  return !/^\d{1,3}(\.\d{1,3}){3}$/.test(address.slice(0, address.lastIndexOf(":")));
+}
+
+/** Upstream servers as the template writes them: names get `resolve` where the nginx build has it. */
+function upstreamServers(routing: GatewayRouting, o: NormalizedOptions) {
+  const upstreams = routing.upstreams.map((u) => ({
+    name: u.name,
+    modelId: u.modelId,
+    servers: u.servers.map((s) => ({ ...s, resolve: o.nginx === "official-image" && namesHost(s.address) })),
+    keepalive: 32,
+  }));
+  if (o.resolver.length === 0 && upstreams.some((u) => u.servers.some((s) => s.resolve))) {
+    throw new Error("gateway: the official-image flavor resolves upstream host names at run time and needs a resolver (GatewayRenderOptions.resolver)");
+  }
+  return upstreams;
+}
+
 /** A static error answered by nginx itself (no njs): `return <status> '<body>'`. */
 interface StaticError {
   location: string;
@@ -112,7 +142,7 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     rateClasses,
     cors: cors(g.corsOrigins ?? []),
     tierIndexes: Array.from({ length: routing.tierCount }, (_, k) => k),
-    upstreams: routing.upstreams.map((u) => ({ name: u.name, modelId: u.modelId, servers: u.servers, keepalive: 32 })),
+    upstreams: upstreamServers(routing, o),
     maxFails: o.passiveHealth.maxFails,
     failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
     tierLocations,
