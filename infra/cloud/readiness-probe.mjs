@@ -12,6 +12,7 @@
  *   LLM_FLEET_CA_PEM           PEM of the certificate to trust (self-signed); unset = system CAs
  *   LLM_FLEET_TIMEOUT_SECONDS  overall bound
  *   LLM_FLEET_INTERVAL_SECONDS pause between rounds (default 15)
+ *   LLM_FLEET_REQUEST_TIMEOUT_SECONDS  bound on one /health exchange (default 10)
  *   LLM_FLEET_HINT             a line printed with a failure (what else could be wrong)
  */
 import * as http from "node:http";
@@ -32,7 +33,6 @@ function get(url, o) {
     // SNI and the certificate check use the URL's host name even when connecting by address.
     servername: target.hostname,
     headers: { host: target.host, authorization: `Bearer ${o.key}` },
-    timeout: o.timeoutMs,
     ...(o.ca ? { ca: o.ca } : {}),
   };
   return new Promise((resolve, reject) => {
@@ -40,10 +40,19 @@ function get(url, o) {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on("error", reject);
     });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    req.on("error", reject);
+    // A bound on the whole exchange, not only on idle time (the `timeout` option): a gateway that
+    // accepts and never answers, or trickles bytes, still ends the round.
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${o.timeoutMs / 1000} s`)), o.timeoutMs);
+    req.on("error", (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
   });
 }
 
@@ -75,16 +84,17 @@ export async function modelsDown(o) {
 
 /**
  * Polls until every model is up or `timeoutSeconds` pass.
- * @param {{ url: string, probes: { key: string, models: string[] }[], ca?: string, connectAddress?: string, timeoutSeconds: number, intervalSeconds?: number, log?: (line: string) => void }} o
+ * @param {{ url: string, probes: { key: string, models: string[] }[], ca?: string, connectAddress?: string, timeoutSeconds: number, intervalSeconds?: number, requestTimeoutSeconds?: number, log?: (line: string) => void }} o
  * @returns {Promise<{ ready: boolean, down: Map<string, string>, elapsedSeconds: number }>}
  */
 export async function waitForModels(o) {
   const started = Date.now();
   const log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
   const intervalMs = (o.intervalSeconds ?? 15) * 1000;
+  const requestTimeoutMs = (o.requestTimeoutSeconds ?? 10) * 1000;
   for (;;) {
     const remainingMs = o.timeoutSeconds * 1000 - (Date.now() - started);
-    const down = await modelsDown({ ...o, requestTimeoutMs: Math.max(1000, Math.min(10000, remainingMs)) });
+    const down = await modelsDown({ ...o, requestTimeoutMs: Math.max(Math.min(1000, requestTimeoutMs), Math.min(requestTimeoutMs, remainingMs)) });
     const elapsedSeconds = Math.round((Date.now() - started) / 1000);
     if (down.size === 0) return { ready: true, down, elapsedSeconds };
     if (Date.now() - started + intervalMs > o.timeoutSeconds * 1000) return { ready: false, down, elapsedSeconds };
@@ -103,6 +113,7 @@ export async function main(env = process.env) {
     connectAddress: env.LLM_FLEET_CONNECT_ADDRESS || undefined,
     timeoutSeconds: Number(env.LLM_FLEET_TIMEOUT_SECONDS),
     intervalSeconds: env.LLM_FLEET_INTERVAL_SECONDS ? Number(env.LLM_FLEET_INTERVAL_SECONDS) : undefined,
+    requestTimeoutSeconds: env.LLM_FLEET_REQUEST_TIMEOUT_SECONDS ? Number(env.LLM_FLEET_REQUEST_TIMEOUT_SECONDS) : undefined,
   });
   const models = probes.flatMap((/** @type {{ models: string[] }} */ p) => p.models);
   if (result.ready) {

@@ -29,7 +29,8 @@ describe("SshHost (examples/l4-pair-text2sql.yaml)", () => {
 
   it("connects as the spec's user to its host with the key from secret config", () => {
     for (const c of ofType(run, T.remote)) {
-      expect(c.inputs.connection).toEqual({ host: "10.20.0.15", user: "ops", port: 22, privateKey: FAKE_SSH_KEY });
+      // dialErrorLimit and perDialTimeout: the defaults @pulumi/command 1.x fills in (10 tries of 15 s).
+      expect(c.inputs.connection).toEqual({ host: "10.20.0.15", user: "ops", port: 22, privateKey: FAKE_SSH_KEY, dialErrorLimit: 10, perDialTimeout: 15 });
       // The key makes the whole connection secret-marked in the state and in diffs.
       expect(c.plainInputs.connection).toBe(REDACTED);
     }

@@ -8,6 +8,7 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -87,6 +88,45 @@ describe("the readiness probe", () => {
     const down = await runProbe({ LLM_FLEET_GATEWAY_URL: "http://127.0.0.1:1", LLM_FLEET_PROBES: probesEnv(["a"]), LLM_FLEET_TIMEOUT_SECONDS: "1", LLM_FLEET_INTERVAL_SECONDS: "0.2" });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/a: gateway \/health: .*ECONNREFUSED/);
+  });
+
+  it("reports a gateway that accepts the connection and never answers as a timeout, and keeps polling until it answers", async () => {
+    // A gateway still booting, or a firewall that lets the SYN through: the connection opens and
+    // nothing comes back. The probe must say so and poll again until its deadline, not crash.
+    const held: net.Socket[] = [];
+    let silentLeft = 2;
+    const gw = await gatewayStandIn(KEY, () => ({ a: { replicas: 1, healthy: 1 } }));
+    const port = Number(new URL(gw.url).port);
+    const front = net.createServer((socket) => {
+      if (silentLeft > 0) {
+        silentLeft--;
+        held.push(socket); // accepted, never answered
+        return;
+      }
+      socket.pipe(net.connect(port, "127.0.0.1")).pipe(socket);
+    });
+    servers.push(front as unknown as http.Server);
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const env = { LLM_FLEET_GATEWAY_URL: url, LLM_FLEET_PROBES: probesEnv(["a"]), LLM_FLEET_INTERVAL_SECONDS: "0.1", LLM_FLEET_REQUEST_TIMEOUT_SECONDS: "0.5" };
+    try {
+      const r = await runProbe({ ...env, LLM_FLEET_TIMEOUT_SECONDS: "20" });
+      expect(r.stderr).not.toMatch(/ReferenceError|is not defined/);
+      expect(r.code).toBe(0);
+      expect(held).toHaveLength(2);
+      expect(r.stdout).toMatch(/all 1 model\(s\) answering/);
+
+      // Never answering: the deadline ends it, naming the timeout as the model's last error.
+      silentLeft = Infinity;
+      const started = Date.now();
+      const silent = await runProbe({ ...env, LLM_FLEET_TIMEOUT_SECONDS: "1.5" });
+      expect(silent.code).toBe(1);
+      expect(silent.stderr).toContain("1 of 1 model(s) did not come up within 1.5 s");
+      expect(silent.stderr).toContain("  a: gateway /health: no answer within 0.5 s");
+      expect(Date.now() - started).toBeLessThan(6000);
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 
   const openssl = (() => {
