@@ -3,11 +3,12 @@ import type { z } from "zod";
 import { FleetSpec } from "./schema";
 import { FleetSpecError, specPath, type SpecIssue } from "./errors";
 import { validateReferences } from "./validate";
+import { validateUsage } from "./validate-usage";
 
 export function parseFleetSpec(raw: unknown, origin = "fleet spec"): FleetSpec {
   const parsed = FleetSpec.safeParse(raw);
   if (!parsed.success) throw new FleetSpecError(parsed.error.issues.map(toSpecIssue), origin);
-  const issues = validateReferences(parsed.data);
+  const issues = [...validateReferences(parsed.data), ...validateUsage(parsed.data)];
   if (issues.length > 0) throw new FleetSpecError(issues, origin);
   return parsed.data;
 }

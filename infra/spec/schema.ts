@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { KV_CACHE_DTYPE_IDS, QUANTIZATION_IDS } from "../catalog/types";
+import { KeyQuota, UpstreamLimits } from "./usage";
 
 /** DNS-label names: they become host names, file names, systemd units and Pulumi resource names. */
 const name = z
@@ -149,6 +150,8 @@ const modelCommon = {
   systemPrompt: z.string().optional(),
   /** Largest `max_tokens` a client may ask for; the gateway answers 400 above it. */
   maxOutputTokens: positiveInt.optional(),
+  /** What this model's upstream allows (provider request limits, a timeout), applied wherever it serves as a tier. */
+  limits: UpstreamLimits.optional(),
 };
 
 export const ServedModelSpec = z.strictObject({
@@ -193,6 +196,10 @@ export const GatewayKey = z.strictObject({
   /** Models this key may use (ids); ["*"] for all. */
   models: z.array(z.string()).min(1),
   rateClass: z.string(),
+  /** Daily and monthly request and token quotas (UTC calendar windows); none = unlimited. Needs gateway.metering. */
+  quota: KeyQuota.optional(),
+  /** May read any key's usage (GET /v1/usage?key=NAME). @default false */
+  admin: z.boolean().optional(),
 });
 
 export const GatewaySpec = z.strictObject({
@@ -212,6 +219,13 @@ export const GatewaySpec = z.strictObject({
   maxBodyMiB: z.number().positive().optional(),
   /** Time allowed for the first byte of a reply, in seconds (slow first tokens). @default 300 */
   readTimeoutSeconds: positiveInt.optional(),
+  /**
+   * Count every request's tokens and times per key (usage log, GET /v1/usage, /metrics). Quotas
+   * and upstream request limits need it. @default false
+   */
+  metering: z.boolean().optional(),
+  /** CIDRs allowed to scrape the gateway's /metrics listener (on AWS, its own port). @default none */
+  metricsCidrs: z.array(z.string()).optional(),
   /** PEM certificate secret names; unset = self-signed. */
   tls: z.strictObject({ certificateSecret: secretName, keySecret: secretName }).optional(),
 });

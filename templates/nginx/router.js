@@ -14,6 +14,7 @@
 import crypto from 'crypto';
 import fleet from 'fleet.js';
 import health from 'health.js';
+import usage from 'usage.js';
 
 /** Client paths (after a route prefix is removed) → upstream path after the base URL. */
 const ENDPOINTS = {
@@ -172,6 +173,8 @@ function generate(r, key, pinned, endpoint) {
     r.variables.fleet_model = id;
     r.variables.fleet_requested = typeof requested === 'string' ? requested : '';
     r.variables.fleet_endpoint = endpoint;
+    if (usage.overQuota(r, key, send)) return;
+    usage.markStream(r, body, endpoint);
     // The named location forwards the body already read into memory (gateway-notes.md "Routing").
     r.internalRedirect(model.entry);
 }
@@ -200,6 +203,7 @@ function handle(r) {
         return health.report(r, fleet, function (id) { return allows(key, id); }, send);
     }
     if (has(ENDPOINTS, rest)) return generate(r, key, pinned, ENDPOINTS[rest]);
+    if (rest === '/v1/usage' && !route) return usage.usageApi(r, key, fail);
     fail(r, 404, 'not_found_error', 'unknown_endpoint', 'no endpoint ' + r.uri + '; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health');
 }
 
@@ -223,6 +227,11 @@ const ENGINE_ONLY_FIELDS = ['top_k', 'min_p', 'repetition_penalty', 'repeat_pena
  * @param {NginxHTTPRequest} r
  */
 function tierBody(r) {
+    return usage.askForUsage(r, tierModelBody(r));
+}
+
+/** @param {NginxHTTPRequest} r */
+function tierModelBody(r) {
     const target = r.variables.fleet_tier_model;
     const text = r.requestText || '';
     if (r.variables.fleet_requested === target) return text;

@@ -5,6 +5,7 @@
 import type { FleetPlan } from "../../plan/types";
 import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
 import { hostPort, type GatewayRouting } from "./tiers";
+import { tierUsage, usageNginxContext, usageSettings } from "../usage/gateway";
 
 /** Defaults of the spec's gateway section (schema.ts: maxBodyMiB 8, readTimeoutSeconds 300). */
 export const DEFAULT_MAX_BODY_MIB = 8;
@@ -103,7 +104,9 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     retryAfterSeconds: Math.max(Math.ceil(60 / rc.requestsPerMinute), ipRetryAfter),
   }));
 
+  const usage = usageSettings(plan, o.usage);
   const tierLocations = [...routing.chains.values()].flat().map((t) => ({
+    ...tierUsage(plan, t.upstream.modelId, usage),
     name: t.name,
     comment: `${t.modelId} tier ${t.tier}: ${t.tier === 0 ? (t.upstream.engine === "external" ? "its provider" : "its own replicas") : `model ${t.upstream.modelId}`}${t.upstream.engine === "external" ? " (external)" : ""}`,
     tier: t.tier,
@@ -147,5 +150,6 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
     tierLocations,
     staticErrors: staticErrors(maxBodyMiB),
+    usage: usageNginxContext(usage),
   };
 }

@@ -35,6 +35,8 @@ export interface UpstreamTarget {
  */
 export type ResolveEndpoint = (modelId: string, replicaIndex: number, planned: UpstreamTarget) => { host: string; port: number; tls?: boolean };
 
+import type { UsageRenderOptions } from "../usage/gateway";
+
 export interface GatewayRenderOptions {
   /** Client key values by key name (gateway.keys). Only their SHA-256 hex digests are rendered. */
   clientKeys: Record<string, string>;
@@ -82,6 +84,8 @@ export interface GatewayRenderOptions {
    * for `failTimeoutSeconds` (nginx max_fails / fail_timeout). @default { maxFails: 2, failTimeoutSeconds: 10 }
    */
   passiveHealth?: { maxFails?: number; failTimeoutSeconds?: number };
+  /** Usage state and the metrics listener; required when gateway.metering is on. @default none */
+  usage?: UsageRenderOptions;
 }
 
 export interface NormalizedOptions {
@@ -98,6 +102,7 @@ export interface NormalizedOptions {
   engineKeySecret: string | null;
   probeTimeoutSeconds: number;
   passiveHealth: { maxFails: number; failTimeoutSeconds: number };
+  usage: UsageRenderOptions | undefined;
 }
 
 export function normalizeOptions(o: GatewayRenderOptions): NormalizedOptions {
@@ -120,5 +125,6 @@ export function normalizeOptions(o: GatewayRenderOptions): NormalizedOptions {
     engineKeySecret: o.engineKeySecret ?? null,
     probeTimeoutSeconds: o.probeTimeoutSeconds ?? 2,
     passiveHealth: { maxFails: o.passiveHealth?.maxFails ?? 2, failTimeoutSeconds: o.passiveHealth?.failTimeoutSeconds ?? 10 },
+    usage: o.usage,
   };
 }

@@ -10,16 +10,21 @@ import { buildNginxContext } from "./nginx-context";
 import { normalizeOptions, type GatewayRenderOptions } from "./options";
 import { buildRouterConfig } from "./router-config";
 import { buildRouting } from "./tiers";
+import { renderUsageFiles } from "../usage/files";
+import { usageSettings } from "../usage/gateway";
 
 export function renderGateway(plan: FleetPlan, options: GatewayRenderOptions): Artifacts {
   const o = normalizeOptions(options);
   const routing = buildRouting(plan, o);
-  const config = buildRouterConfig(plan, routing, o.clientKeys);
+  const usage = usageSettings(plan, o.usage);
+  const config = buildRouterConfig(plan, routing, o.clientKeys, usage?.dir ?? null);
   return {
     "gateway/nginx.conf": { contents: renderTemplate("nginx/nginx.conf.hbs", buildNginxContext(plan, routing, o)) },
     "gateway/fleet.js": { contents: renderTemplate("nginx/fleet.js.hbs", { fleetName: plan.name, config }) },
     "gateway/router.js": { contents: readTemplateFile("nginx/router.js") },
     "gateway/health.js": { contents: readTemplateFile("nginx/health.js") },
+    "gateway/usage.js": { contents: readTemplateFile("nginx/usage.js") },
+    ...(usage ? renderUsageFiles(plan, usage) : {}),
   };
 }
 

@@ -12,6 +12,10 @@ export interface RouterKey {
   rateClass: string;
   /** Model ids, or "*" for all. */
   models: string[] | "*";
+  /** Has a quota: the router checks its block file (keys without one pay nothing). */
+  quota: boolean;
+  /** May read any key's usage. */
+  admin: boolean;
 }
 
 export interface RouterModel {
@@ -35,6 +39,8 @@ export interface RouterConfig {
   routes: Record<string, string>;
   /** Model ids in spec order (listings). */
   order: string[];
+  /** Usage metering (usage.js): the state directory, or null when metering is off. */
+  usage: { dir: string } | null;
 }
 
 export const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
@@ -61,7 +67,7 @@ export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, strin
       problems.push(`gateway.keys.${name}: has the same value as key "${other.name}"; every key needs its own value`);
       continue;
     }
-    keys[digest] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models] };
+    keys[digest] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
   }
   for (const name of Object.keys(clientKeys)) {
     if (!plan.gateway.keys[name]) problems.push(`client key "${name}" is not in gateway.keys`);
@@ -70,7 +76,7 @@ export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, strin
   return keys;
 }
 
-export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>): RouterConfig {
+export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
   const models: Record<string, RouterModel> = {};
   const names: Record<string, string> = {};
   for (const m of plan.models) {
@@ -93,5 +99,6 @@ export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clie
     names,
     routes: { ...(plan.gateway.routes ?? {}) },
     order: plan.models.map((m) => m.id),
+    usage: usageDir === null ? null : { dir: usageDir },
   };
 }

@@ -1,0 +1,23 @@
+/**
+ * The usage service's files, rendered beside the gateway's: gateway/usage/*.mjs (static, from
+ * templates/usage/) and gateway/usage/config.json (this fleet's keys, quotas, tier chains and
+ * limits). Run with `node gateway/usage/service.mjs gateway/usage/config.json`.
+ */
+import type { FleetPlan } from "../../plan/types";
+import { readTemplateFile, type Artifacts } from "../templates";
+import { usageServiceConfig, type UsageRenderOptions } from "./gateway";
+
+/** The service's modules, in templates/usage/. */
+export const USAGE_SERVICE_MODULES = ["service.mjs", "store.mjs", "metrics.mjs", "windows.mjs"] as const;
+
+/** Where the usage service's files land among the rendered artifacts. */
+export const USAGE_SERVICE_DIR = "gateway/usage";
+export const USAGE_SERVICE_ENTRY = `${USAGE_SERVICE_DIR}/service.mjs`;
+export const USAGE_SERVICE_CONFIG = `${USAGE_SERVICE_DIR}/config.json`;
+
+export function renderUsageFiles(plan: FleetPlan, usage: UsageRenderOptions): Artifacts {
+  const files: Artifacts = {};
+  for (const m of USAGE_SERVICE_MODULES) files[`${USAGE_SERVICE_DIR}/${m}`] = { contents: readTemplateFile(`usage/${m}`) };
+  files[USAGE_SERVICE_CONFIG] = { contents: JSON.stringify(usageServiceConfig(plan, usage), null, 2) + "\n" };
+  return files;
+}

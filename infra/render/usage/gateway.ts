@@ -1,0 +1,90 @@
+/**
+ * The usage parts of the gateway render (issue 14): what nginx.conf, fleet.js and the usage
+ * service need to meter requests, enforce quotas and provider limits, and export metrics.
+ * One place decides the names both sides use: the usage log, the socket, the block files.
+ * Pure: paths are only joined, nothing is read.
+ */
+import type { FleetPlan } from "../../plan/types";
+import type { ModelSpec } from "../../spec/schema";
+import type { KeyQuotaSpec } from "../../spec/usage";
+
+/** Where the usage state lives and where /metrics listens (not the public listener). */
+export interface UsageRenderOptions {
+  /** Absolute directory shared by nginx (writes the usage log) and the usage service (state, block files, socket). */
+  dir: string;
+  /** The metrics listener of the usage service, e.g. { host: "0.0.0.0", port: 9464 }. @default none (no /metrics) */
+  metrics?: { host: string; port: number };
+}
+
+/** The usage service's config file (gateway/usage/config.json), read by templates/usage/service.mjs. */
+export interface UsageServiceConfig {
+  fleet: string;
+  dir: string;
+  metrics: { host: string; port: number; allow: string[] } | null;
+  keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
+  /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
+  chains: Record<string, string[]>;
+  /** Per upstream model id with request limits: the limits and its block file. */
+  tierLimits: Record<string, { requestsPerMinute?: number; requestsPerDay?: number; blockFile: string }>;
+}
+
+/** Port of /metrics when `fleet gateway` is asked for one without a number, and on AWS. */
+export const DEFAULT_METRICS_PORT = 9464;
+
+const isAbsolute = (p: string) => p.startsWith("/");
+
+/** The usage settings when metering is on; an error when it is on and nothing says where its state goes. */
+export function usageSettings(plan: FleetPlan, options: UsageRenderOptions | undefined): UsageRenderOptions | null {
+  if (plan.gateway.metering !== true) return null;
+  if (!options) throw new Error("gateway.metering is on: render the gateway with a usage directory (GatewayRenderOptions.usage.dir), where nginx writes the usage log and the usage service keeps its counters");
+  if (!isAbsolute(options.dir) || /[\s;'"{}$]/.test(options.dir)) throw new Error(`usage directory "${options.dir}" must be an absolute path without spaces, quotes, braces, ; or $ (it lands in nginx.conf)`);
+  return options;
+}
+
+function specOf(plan: FleetPlan, modelId: string): ModelSpec {
+  const m = plan.spec.models.find((x) => x.id === modelId);
+  if (!m) throw new Error(`no model "${modelId}" in the spec`);
+  return m;
+}
+
+/** Block file (under <dir>/blocked/) of an upstream whose request limit is used up. */
+export function tierBlockFile(plan: FleetPlan, modelId: string): string {
+  return `tier-${plan.spec.models.findIndex((m) => m.id === modelId)}`;
+}
+
+/** What a tier location adds for its upstream: a skip check when it has request limits, its own timeout. */
+export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: UsageRenderOptions | null): { blockFile: string | null; timeout: string | null } {
+  const limits = specOf(plan, upstreamModelId).limits;
+  const counted = usage !== null && limits !== undefined && (limits.requestsPerMinute !== undefined || limits.requestsPerDay !== undefined);
+  return {
+    blockFile: counted ? tierBlockFile(plan, upstreamModelId) : null,
+    timeout: limits?.timeoutSeconds !== undefined ? `${limits.timeoutSeconds}s` : null,
+  };
+}
+
+/** nginx.conf context of the usage parts, or null when metering is off. */
+export function usageNginxContext(usage: UsageRenderOptions | null) {
+  if (!usage) return null;
+  return { dir: usage.dir, socket: `${usage.dir}/usage.sock`, blockedDir: `${usage.dir}/blocked` };
+}
+
+export function usageServiceConfig(plan: FleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
+  const keys: UsageServiceConfig["keys"] = {};
+  for (const [name, k] of Object.entries(plan.gateway.keys)) keys[name] = { quota: k.quota ?? null, admin: k.admin === true };
+  const chains: UsageServiceConfig["chains"] = {};
+  for (const m of plan.models) chains[m.id] = [m.id, ...m.tiers];
+  const tierLimits: UsageServiceConfig["tierLimits"] = {};
+  for (const m of plan.spec.models) {
+    const l = m.limits;
+    if (!l || (l.requestsPerMinute === undefined && l.requestsPerDay === undefined)) continue;
+    tierLimits[m.id] = { requestsPerMinute: l.requestsPerMinute, requestsPerDay: l.requestsPerDay, blockFile: tierBlockFile(plan, m.id) };
+  }
+  return {
+    fleet: plan.name,
+    dir: usage.dir,
+    metrics: usage.metrics ? { ...usage.metrics, allow: [...(plan.gateway.metricsCidrs ?? [])] } : null,
+    keys,
+    chains,
+    tierLimits,
+  };
+}

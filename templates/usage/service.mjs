@@ -1,0 +1,239 @@
+// @ts-check
+/**
+ * llm-fleet usage service: `node service.mjs CONFIG.json [--clock-offset-ms N]`.
+ *
+ * nginx writes one JSON line per routed request to <dir>/usage-<hour>.log (the usage log). This
+ * process reads those lines, keeps per-key and per-upstream counters and the metrics, persists
+ * them with the read offsets to <dir>/state.json (written atomically, fsync'd, every second), and
+ * publishes decisions as files nginx checks: <dir>/blocked/key-<name> (over quota) and
+ * <dir>/blocked/<tier file> (provider limit used up), each holding {"until": epoch ms}.
+ * nginx never waits for this process: when it is down, requests are served and logged, and
+ * counted when it is back. It answers GET /v1/usage on <dir>/usage.sock (nginx proxies the
+ * caller's key name to it) and /metrics on the metrics listener.
+ *
+ * --clock-offset-ms shifts this process's clock (tests put it just before a UTC midnight).
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { exposition } from "./metrics.mjs";
+import { blocks, emptyState, ingest, quotaGauges, usageReport } from "./store.mjs";
+
+/**
+ * @typedef {import("./store.mjs").StoreConfig & { dir: string, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
+ * @typedef {import("./store.mjs").UsageState} UsageState
+ */
+
+const POLL_MS = 200;
+const SAVE_MS = 1000;
+/** A fully read log file older than this, with a newer one beside it, is deleted. */
+const KEEP_READ_FILES_MS = 120_000;
+const LOG_FILE = /^usage-[0-9T-]+\.log$/;
+
+/** @param {string} file @param {string} text */
+function writeAtomic(file, text, mode = 0o640) {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, "w", mode);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** @param {string} file @returns {UsageState} */
+function loadState(file) {
+  try {
+    const s = JSON.parse(fs.readFileSync(file, "utf8"));
+    if (s && s.version === 1) return s;
+    console.error(`usage: ${file} has an unknown version; starting from zero`);
+  } catch (e) {
+    const err = /** @type {NodeJS.ErrnoException} */ (e);
+    if (err.code !== "ENOENT") console.error(`usage: cannot read ${file} (${err.message}); starting from zero`);
+  }
+  return emptyState();
+}
+
+/** IPv4 address in CIDR (IPv4-mapped IPv6 addresses included). @param {string} addr @param {string} cidr */
+export function inCidr(addr, cidr) {
+  const a = addr.replace(/^::ffff:/, "");
+  const [base, bits] = cidr.split("/");
+  /** @param {string} ip */
+  const n = (ip) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(a) || !base) return false;
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(n(a) / size) === Math.floor(n(base) / size);
+}
+
+/** @param {ServiceConfig} cfg @param {{ clockOffsetMs?: number }} [opts] */
+export function startUsageService(cfg, opts = {}) {
+  const offset = opts.clockOffsetMs ?? 0;
+  const now = () => Date.now() + offset;
+  const stateFile = path.join(cfg.dir, "state.json");
+  const blockDir = path.join(cfg.dir, "blocked");
+  fs.mkdirSync(blockDir, { recursive: true });
+  const state = loadState(stateFile);
+  let dirty = false;
+  let lastSave = 0;
+
+  /** Reads every complete line after the saved offsets, oldest file first. */
+  function readLogs() {
+    const files = fs.readdirSync(cfg.dir).filter((f) => LOG_FILE.test(f)).sort();
+    files.forEach((name, i) => {
+      const file = path.join(cfg.dir, name);
+      const from = state.files[name] ?? 0;
+      const st = fs.statSync(file);
+      if (st.size < from) state.files[name] = 0; // truncated by hand: read it again from the top
+      if (st.size > from) {
+        const fd = fs.openSync(file, "r");
+        const buf = Buffer.alloc(st.size - from);
+        try {
+          fs.readSync(fd, buf, 0, buf.length, from);
+        } finally {
+          fs.closeSync(fd);
+        }
+        const end = buf.lastIndexOf(0x0a) + 1; // only complete lines; a partial one is read next time
+        for (const line of buf.subarray(0, end).toString("utf8").split("\n")) {
+          if (!line) continue;
+          let r;
+          try {
+            r = JSON.parse(line);
+          } catch {
+            ingestInvalid();
+            continue;
+          }
+          const t = Number(r.t) * 1000 + offset;
+          ingest(state, cfg, r, Number.isFinite(t) ? t : now());
+          state.metrics.counters.llm_fleet_usage_lines_total ??= {};
+          const c = state.metrics.counters.llm_fleet_usage_lines_total;
+          c['result="ok"'] = (c['result="ok"'] ?? 0) + 1;
+        }
+        state.files[name] = from + end;
+        if (end > 0) dirty = true;
+      }
+      const last = i === files.length - 1;
+      if (!last && state.files[name] === st.size && Date.now() - st.mtimeMs > KEEP_READ_FILES_MS) {
+        fs.rmSync(file, { force: true });
+        delete state.files[name];
+        dirty = true;
+      }
+    });
+    for (const name of Object.keys(state.files)) if (!files.includes(name)) delete state.files[name];
+  }
+
+  function ingestInvalid() {
+    const c = (state.metrics.counters.llm_fleet_usage_lines_total ??= {});
+    c['result="invalid"'] = (c['result="invalid"'] ?? 0) + 1;
+  }
+
+  /** Makes blocked/ hold exactly the current blocks; `until` in real epoch ms for nginx's clock. */
+  function publishBlocks() {
+    const want = blocks(state, cfg, now());
+    for (const [file, b] of want) {
+      const text = JSON.stringify({ ...b, until: b.until - offset });
+      const p = path.join(blockDir, file);
+      let cur = "";
+      try {
+        cur = fs.readFileSync(p, "utf8");
+      } catch {
+        /* not blocked yet */
+      }
+      // nginx's workers (another user) read it.
+      if (cur !== text) writeAtomic(p, text, 0o644);
+    }
+    for (const f of fs.readdirSync(blockDir)) if (!want.has(f) && !f.endsWith(".tmp")) fs.rmSync(path.join(blockDir, f), { force: true });
+  }
+
+  function save() {
+    writeAtomic(stateFile, JSON.stringify(state));
+    dirty = false;
+    lastSave = Date.now();
+  }
+
+  function tick() {
+    try {
+      readLogs();
+      publishBlocks();
+      if (dirty && Date.now() - lastSave >= SAVE_MS) save();
+    } catch (e) {
+      console.error(`usage: ${/** @type {Error} */ (e).message}`);
+    }
+  }
+  tick();
+  const timer = setInterval(tick, POLL_MS);
+
+  /** @param {http.ServerResponse} res @param {number} status @param {unknown} body */
+  const json = (res, status, body) => {
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(body) + "\n");
+  };
+  /** @param {string} message @param {string} code */
+  const error = (message, code, type = "invalid_request_error") => ({ error: { message, type, code } });
+
+  // nginx → GET /v1/usage with X-Fleet-Key (the authenticated key's name) and X-Fleet-Admin.
+  const api = http.createServer((req, res) => {
+    tick();
+    const url = new URL(req.url ?? "/", "http://usage");
+    const caller = String(req.headers["x-fleet-key"] ?? "");
+    if (url.pathname !== "/v1/usage" || !caller) return json(res, 404, error("no such endpoint", "unknown_endpoint", "not_found_error"));
+    const admin = req.headers["x-fleet-admin"] === "1";
+    const asked = url.searchParams.get("key");
+    if (asked === "*") {
+      if (!admin) return json(res, 403, error("only an admin key may read other keys' usage", "not_admin", "permission_error"));
+      return json(res, 200, { object: "list", data: Object.keys(cfg.keys).map((k) => usageReport(state, cfg, k, now())) });
+    }
+    const key = asked ?? caller;
+    if (key !== caller && !admin) return json(res, 403, error("only an admin key may read other keys' usage", "not_admin", "permission_error"));
+    if (!cfg.keys[key]) return json(res, 404, error(`no key "${key}"`, "unknown_key", "not_found_error"));
+    json(res, 200, usageReport(state, cfg, key, now()));
+  });
+  const socket = path.join(cfg.dir, "usage.sock");
+  fs.rmSync(socket, { force: true });
+  // nginx's workers run as another user; the directory's own mode is what keeps others out.
+  api.listen(socket, () => fs.chmodSync(socket, 0o666));
+
+  /** @type {http.Server | null} */
+  let metricsServer = null;
+  if (cfg.metrics) {
+    const allow = ["127.0.0.0/8", ...cfg.metrics.allow];
+    metricsServer = http.createServer((req, res) => {
+      if (!allow.some((c) => inCidr(req.socket.remoteAddress ?? "", c))) return json(res, 403, error("not allowed from this address", "forbidden", "permission_error"));
+      if (req.url !== "/metrics") return json(res, 404, error("only /metrics here", "unknown_endpoint", "not_found_error"));
+      tick();
+      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(exposition(state.metrics, quotaGauges(state, cfg, now())));
+    });
+    metricsServer.listen(cfg.metrics.port, cfg.metrics.host);
+  }
+
+  return {
+    socket,
+    async close() {
+      clearInterval(timer);
+      tick();
+      save();
+      await Promise.all([api, metricsServer].map((s) => new Promise((resolve) => (s ? s.close(() => resolve(undefined)) : resolve(undefined)))));
+    },
+  };
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
+if (isMain) {
+  const [configFile, ...rest] = process.argv.slice(2);
+  if (!configFile) {
+    console.error("usage: node service.mjs CONFIG.json [--clock-offset-ms N]");
+    process.exit(2);
+  }
+  const i = rest.indexOf("--clock-offset-ms");
+  const clockOffsetMs = i >= 0 ? Number(rest[i + 1]) : 0;
+  /** @type {ServiceConfig} */
+  const cfg = JSON.parse(fs.readFileSync(configFile, "utf8"));
+  cfg.dir = path.resolve(path.dirname(configFile), cfg.dir);
+  const service = startUsageService(cfg, { clockOffsetMs });
+  const stop = () => void service.close().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  console.error(`usage: reading ${cfg.dir}; /v1/usage on ${service.socket}${cfg.metrics ? `; /metrics on ${cfg.metrics.host}:${cfg.metrics.port}` : ""}`);
+}

@@ -1,0 +1,24 @@
+// @ts-check
+/**
+ * UTC calendar windows of quotas and upstream limits: a day starts at 00:00 UTC, a month on the
+ * 1st at 00:00 UTC; a "minute" limit is a rolling 60 s. Pure: every function takes the time.
+ */
+
+/** @param {number} ms */
+export function dayWindow(ms) {
+  const d = new Date(ms);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  return { id: new Date(start).toISOString().slice(0, 10), start, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) };
+}
+
+/** @param {number} ms */
+export function monthWindow(ms) {
+  const d = new Date(ms);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return { id: new Date(start).toISOString().slice(0, 7), start, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+}
+
+/** @type {{ day: typeof dayWindow, month: typeof monthWindow }} */
+export const WINDOWS = { day: dayWindow, month: monthWindow };
+
+export const MINUTE_MS = 60_000;

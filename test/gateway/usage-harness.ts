@@ -1,0 +1,75 @@
+/**
+ * The usage service of a test gateway, run as in production: `node gateway/usage/service.mjs
+ * gateway/usage/config.json`, as its own process, beside the real nginx. The usage directory is
+ * made by the test and outlives nginx and the service, so restarts can be tested.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { waitFor } from "./harness";
+
+/** A usage directory nginx's workers (another user when the tests run as root) can write. */
+export function usageDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-usage-"));
+  fs.chmodSync(dir, 0o777);
+  return dir;
+}
+
+export interface UsageServiceProcess {
+  stop(): Promise<void>;
+  output(): string;
+}
+
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
+/** Starts the rendered service from a gateway prefix; ready once its socket answers. */
+export async function startUsageService(prefix: string, options: { clockOffsetMs?: number } = {}): Promise<UsageServiceProcess> {
+  const args = [path.join(prefix, "usage/service.mjs"), path.join(prefix, "usage/config.json")];
+  if (options.clockOffsetMs) args.push("--clock-offset-ms", String(options.clockOffsetMs));
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  running.add(child);
+  let out = "";
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+    running.delete(child);
+  });
+  await waitFor(() => {
+    if (dead) throw new Error(`usage service exited:\n${out}`);
+    return out.includes("usage: reading");
+  }, 10_000, "the usage service to start");
+  return {
+    output: () => out,
+    async stop() {
+      if (dead) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Usage-log lines written so far (all hourly files), parsed. */
+export function usageLog(dir: string): Record<string, string>[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^usage-.*\.log$/.test(f))
+    .sort()
+    .flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter(Boolean))
+    .map((l) => JSON.parse(l) as Record<string, string>);
+}
+
+/** Milliseconds to add to now so that the service's clock reads `secondsBefore` before the next UTC midnight. */
+export function offsetToMidnight(secondsBefore: number): number {
+  const now = Date.now();
+  const d = new Date(now);
+  const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+  return midnight - secondsBefore * 1000 - now;
+}

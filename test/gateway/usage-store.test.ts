@@ -1,0 +1,96 @@
+/** The usage store's arithmetic: UTC windows, quota blocks, provider-limit blocks, failover reasons. */
+import { describe, expect, it } from "vitest";
+// @ts-expect-error -- plain ESM modules of the usage service (JSDoc-typed, run by node as rendered)
+import { blocks, emptyState, ingest, quotaGauges, usageReport, attemptsOf } from "../../templates/usage/store.mjs";
+// @ts-expect-error -- see above
+import { dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
+// @ts-expect-error -- see above
+import { exposition } from "../../templates/usage/metrics.mjs";
+import { parseFleetSpec } from "../../infra/spec/parse";
+import { testSpec } from "./fleets";
+
+const cfg = {
+  keys: { org: { quota: { requestsPerDay: 2, tokensPerMonth: 100 }, admin: false }, free: { quota: null, admin: false } },
+  chains: { chat: ["chat", "coder", "cloud"] },
+  tierLimits: { coder: { requestsPerMinute: 2, blockFile: "tier-1" }, cloud: { requestsPerDay: 1, blockFile: "tier-2" } },
+};
+const rec = (over: Record<string, string> = {}) => ({
+  t: "0", key: "org", model: "chat", served: "chat", tier: "0", attempts: " 0", status: "200", ustatus: "200",
+  pt: "10", ct: "5", usage: "ok", ttfb: "0.1", rt: "0.2", quota: "", ...over,
+});
+const at = (iso: string) => Date.parse(iso);
+
+describe("UTC windows", () => {
+  it("a day runs from 00:00 UTC to the next 00:00 UTC; a month from the 1st, across year ends and leap days", () => {
+    expect(dayWindow(at("2026-11-27T23:59:59.999Z"))).toEqual({ id: "2026-11-27", start: at("2026-11-27T00:00:00Z"), end: at("2026-11-28T00:00:00Z") });
+    expect(monthWindow(at("2026-12-31T23:00:00Z")).end).toBe(at("2027-01-01T00:00:00Z"));
+    expect(dayWindow(at("2028-02-28T12:00:00Z")).end).toBe(at("2028-02-29T00:00:00Z"));
+    expect(monthWindow(at("2028-02-29T12:00:00Z"))).toMatchObject({ id: "2028-02", end: at("2028-03-01T00:00:00Z") });
+  });
+});
+
+describe("quotas", () => {
+  it("blocks a key at its daily request quota until the next UTC midnight, and not a key without quota", () => {
+    const s = emptyState();
+    const t = at("2026-11-27T10:00:00Z");
+    ingest(s, cfg, rec(), t);
+    expect(blocks(s, cfg, t).size).toBe(0);
+    ingest(s, cfg, rec(), t);
+    for (let i = 0; i < 5; i++) ingest(s, cfg, rec({ key: "free" }), t);
+    expect([...blocks(s, cfg, t)]).toEqual([["key-org", { until: at("2026-11-28T00:00:00Z"), window: "day", kind: "requests", limit: 2 }]]);
+    expect(blocks(s, cfg, at("2026-11-28T00:00:00Z")).size).toBe(0);
+  });
+
+  it("the monthly token quota outlasts the day: blocked until the 1st", () => {
+    const s = emptyState();
+    ingest(s, cfg, rec({ pt: "90", ct: "10" }), at("2026-11-03T10:00:00Z"));
+    expect(blocks(s, cfg, at("2026-11-04T10:00:00Z")).get("key-org")).toMatchObject({ window: "month", kind: "tokens", until: at("2026-12-01T00:00:00Z") });
+    expect(quotaGauges(s, cfg, at("2026-11-04T10:00:00Z")).llm_fleet_quota_remaining['key="org",window="month",kind="tokens"']).toBe(0);
+    expect(usageReport(s, cfg, "org", at("2026-12-01T00:00:01Z")).month).toMatchObject({ window: "2026-12", total_tokens: 0, remaining: { tokens: 100 } });
+  });
+
+  it("does not count refused, failed or unrouted requests, nor guess tokens of a reply without usage", () => {
+    const s = emptyState();
+    const t = at("2026-11-27T10:00:00Z");
+    ingest(s, cfg, rec({ quota: "day:requests", status: "429", attempts: "", ustatus: "" }), t);
+    ingest(s, cfg, rec({ status: "503", attempts: " 0 1 2", ustatus: "503 : 503 : 503" }), t);
+    ingest(s, cfg, rec({ usage: "missing", pt: "", ct: "" }), t);
+    const day = usageReport(s, cfg, "org", t).day;
+    expect(day).toMatchObject({ requests: 1, total_tokens: 0, requests_without_usage: 1 });
+  });
+});
+
+describe("provider limits and failovers", () => {
+  it("reads the tiers a request tried from $fleet_attempts and $upstream_status", () => {
+    expect(attemptsOf(rec({ attempts: " 0 1! 2", ustatus: "502, 504 : 200" }), cfg.chains.chat)).toEqual([
+      { tier: 0, model: "chat", skipped: false, status: "504" },
+      { tier: 1, model: "coder", skipped: true, status: "" },
+      { tier: 2, model: "cloud", skipped: false, status: "200" },
+    ]);
+  });
+
+  it("blocks a tier for the rest of its rolling minute, and for the day at its daily limit", () => {
+    const s = emptyState();
+    const t0 = at("2026-11-27T10:00:00Z");
+    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0);
+    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0 + 10_000);
+    expect(blocks(s, cfg, t0 + 20_000).get("tier-1")).toMatchObject({ window: "minute", until: t0 + 60_000 });
+    expect(blocks(s, cfg, t0 + 60_001).has("tier-1")).toBe(false);
+    ingest(s, cfg, rec({ attempts: " 0 1! 2", ustatus: "504 : 200" }), t0);
+    expect(blocks(s, cfg, t0).get("tier-2")).toMatchObject({ window: "day", until: at("2026-11-28T00:00:00Z") });
+    const text = exposition(s.metrics, quotaGauges(s, cfg, t0));
+    expect(text).toContain('llm_fleet_failovers_total{model="chat",from="chat",to="coder",reason="503"} 2');
+    expect(text).toContain('llm_fleet_failovers_total{model="chat",from="coder",to="cloud",reason="limit"} 1');
+    expect(text).toContain('llm_fleet_failovers_total{model="chat",from="chat",to="coder",reason="timeout"} 1');
+  });
+});
+
+describe("spec", () => {
+  it("refuses quotas and provider request limits without metering, and bad metrics CIDRs, naming each path", () => {
+    const keys = { app: { models: ["*"], rateClass: "std", quota: { tokensPerDay: 10 } }, coder: { models: ["coder"], rateClass: "std" }, tight: { models: ["chat"], rateClass: "tight" }, solo: { models: ["chat"], rateClass: "solo" } };
+    expect(() => parseFleetSpec({ ...testSpec(), gateway: { ...testSpec().gateway, keys, metricsCidrs: ["10.0.0.0/33"] } })).toThrowError(
+      /gateway\.keys\.app\.quota: a quota without metering[\s\S]*gateway\.metricsCidrs\[0\]: "10\.0\.0\.0\/33" is not an IPv4 CIDR/,
+    );
+    expect(() => parseFleetSpec({ ...testSpec(), gateway: { ...testSpec().gateway, keys: { ...keys, app: { ...keys.app, quota: {} } }, metering: true } })).toThrowError(/gateway\.keys\.app\.quota: a quota needs at least one/);
+  });
+});
