@@ -3,6 +3,7 @@
  * many answer. Open-source nginx has no active health checks (gateway-notes.md "Streaming and
  * retries"), so this is a live probe with ngx.fetch, bounded by js_fetch_timeout in nginx.conf.
  * External providers are listed but not probed (a probe would need their key and cost a call).
+ * Only models and fallback tiers the key may use are listed.
  */
 
 /** @param {{url: string, host: string}} probe */
@@ -30,13 +31,13 @@ function report(r, fleet, allowed, send) {
         ids.forEach(function (id) {
             const m = fleet.models[id];
             if (m.engine === 'external') {
-                models[id] = { engine: 'external', probed: false, tiers: m.tiers };
+                models[id] = { engine: 'external', probed: false, tiers: m.tiers.filter(allowed) };
                 return;
             }
             let healthy = 0;
             m.probes.forEach(function () { if (answers[next++]) healthy++; });
             if (healthy === 0) allUp = false;
-            models[id] = { engine: m.engine, replicas: m.probes.length, healthy: healthy, tiers: m.tiers };
+            models[id] = { engine: m.engine, replicas: m.probes.length, healthy: healthy, tiers: m.tiers.filter(allowed) };
         });
         send(r, allUp ? 200 : 503, { status: allUp ? 'ok' : 'degraded', models: models });
     }).catch(function (e) {

@@ -4,16 +4,23 @@
  * what both parse: no destructuring, spread or for-of (0.7.9 rejects them), and the body is read
  * with r.requestText (r.requestBody is gone since 0.8.0; gateway-notes.md "njs versions").
  *
- * Entry points:
- *   clientId   js_set: who is calling, for limit_req/limit_conn keys and the access log
- *   api        js_content: auth, path routes, /v1/models, /health, body checks, model routing
- *   tierBody   js_set: the body with the tier's upstream model name
- *   tierAuth   js_set: "Bearer <secret>" for the tier, read from the environment
+ * A request, phase by phase (nginx.conf):
+ *   rewrite   `clientId` (js_set, one SHA-256) names the caller; no or an unknown key is answered
+ *             401 by nginx here, before the body is read (issue 13 item 4).
+ *   preaccess limit_req / limit_conn on the caller's rate class.
+ *   content   `api` (js_content) reads the body (once, no re-encoding: body.js), routes, and
+ *             redirects to the model's first tier; `$fleet_fail_<k>` / `$fleet_timeout_<k>` say
+ *             where tier k goes when it fails: the next tier the key may use, or the final 503/504.
+ *   tiers     proxy_pass. `tierBody` (js_set) is the body for a tier that needs another `model`;
+ *             `tierAuth` (js_set) its provider key.
+ *   log       the access log line: the request's end, status, key, model and tier are known there
+ *             ($fleet_key_name, $fleet_model, $fleet_served, $fleet_tier, $status, $upstream_*).
  * No key, secret or Authorization value is ever logged or returned.
  */
 import crypto from 'crypto';
 import fleet from 'fleet.js';
 import health from 'health.js';
+import body from 'body.js';
 import usage from 'usage.js';
 
 /** Client paths (after a route prefix is removed) → upstream path after the base URL. */
@@ -23,15 +30,22 @@ const ENDPOINTS = {
     '/v1/embeddings': '/embeddings',
 };
 
-/** @param {NginxHTTPRequest} r */
-function send(r, status, body) {
+/**
+ * Sampling fields only the fleet's own engines take (vLLM and llama.cpp extensions), dropped
+ * before a request goes to an external provider: OpenAI-style providers answer 400 to unknown
+ * fields, which would turn a failover into a failure.
+ */
+const ENGINE_ONLY_FIELDS = ['top_k', 'min_p', 'repetition_penalty', 'repeat_penalty'];
+const TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens'];
+
+/** @param {NginxHTTPRequest} r @param {number} status @param {unknown} data */
+function send(r, status, data) {
     r.headersOut['Content-Type'] = 'application/json';
-    r.return(status, JSON.stringify(body) + '\n');
+    r.return(status, JSON.stringify(data) + '\n');
 }
 
 /** Every error is an OpenAI-style body: {"error":{"message","type","code"}}. */
 function fail(r, status, type, code, message) {
-    if (status === 401) r.headersOut['WWW-Authenticate'] = 'Bearer';
     send(r, status, { error: { message: message, type: type, code: code } });
 }
 
@@ -39,45 +53,37 @@ function has(obj, name) {
     return Object.prototype.hasOwnProperty.call(obj, name);
 }
 
-/** The key record for the request's Bearer token, or null. Only its SHA-256 digest is compared. */
-function lookupKey(r) {
-    const header = r.headersIn.Authorization;
-    if (!header) return null;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) return null;
-    const digest = crypto.createHash('sha256').update(m[1]).digest('hex');
-    return has(fleet.keys, digest) ? fleet.keys[digest] : null;
-}
-
 /**
- * "k:<rateClass>:<keyName>" for a known key, "ip:<addr>" otherwise, "err:<addr>" when the lookup
- * itself failed. It must always return a non-empty value: a throwing js_set leaves the variable
- * empty, and limit_req does not count empty keys (gateway-notes.md "Keys and limits"). The
- * nginx maps also treat an empty value as the client address, in case this ever throws anyway.
+ * js_set $fleet_client: "k:<rateClass>:<keyName>" for a known key, "ip:<addr>" otherwise,
+ * "err:<addr>" when the lookup itself failed. It must always return a non-empty value: a
+ * throwing js_set leaves the variable empty, and limit_req does not count empty keys
+ * (gateway-notes.md "Keys and limits"); the nginx maps also treat an empty value as the client
+ * address, in case this ever throws anyway. The only place a key is hashed (once per request).
  * @param {NginxHTTPRequest} r
  */
 function clientId(r) {
     try {
-        const key = lookupKey(r);
-        return key ? 'k:' + key.rateClass + ':' + key.name : 'ip:' + r.remoteAddress;
+        const header = r.headersIn.Authorization;
+        const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+        if (m) {
+            const digest = crypto.createHash('sha256').update(m[1]).digest('hex');
+            if (has(fleet.keys, digest)) {
+                const name = fleet.keys[digest];
+                return 'k:' + fleet.keyRights[name].rateClass + ':' + name;
+            }
+        }
+        return 'ip:' + r.remoteAddress;
     } catch (e) {
         r.error('llm-fleet: key lookup failed: ' + e.message);
         return 'err:' + r.remoteAddress;
     }
 }
 
-/** The caller's key record from $fleet_client, or null after it answered the request itself. */
+/** The caller's key (name and rights) from $fleet_client, or null after answering the request. */
 function authenticate(r) {
-    const id = r.variables.fleet_client || '';
-    if (id.indexOf('k:') === 0) {
-        const key = lookupKey(r);
-        if (key) return key;
-    }
-    if (id.indexOf('ip:') === 0) {
-        fail(r, 401, 'authentication_error', 'invalid_api_key',
-            'missing or unknown API key: send "Authorization: Bearer <key>"');
-        return null;
-    }
+    const m = /^k:[^:]*:(.+)$/.exec(r.variables.fleet_client || '');
+    if (m && has(fleet.keyRights, m[1])) return Object.assign({ name: m[1] }, fleet.keyRights[m[1]]);
+    // "ip:" never gets here (nginx answers 401 first); "err:" or empty: the lookup failed.
     fail(r, 500, 'server_error', 'key_lookup_failed', 'the gateway could not check the API key');
     return null;
 }
@@ -125,31 +131,54 @@ function unknownModel(r, key, pinned, name) {
         (names.length ? names.join(', ') : '(none for this key)'));
 }
 
-/** Positive integer, or undefined/null (engine default); anything else is a client error. */
-function tokenLimitProblem(body, limit) {
-    const fields = ['max_tokens', 'max_completion_tokens'];
-    for (let i = 0; i < fields.length; i++) {
-        const v = body[fields[i]];
+/** [code, message] when max_tokens / max_completion_tokens is not a positive integer or over the limit. */
+function tokenLimitProblem(fields, limit) {
+    for (let i = 0; i < TOKEN_FIELDS.length; i++) {
+        const v = fields[TOKEN_FIELDS[i]];
         if (v === undefined || v === null) continue;
-        if (typeof v !== 'number' || v < 1 || Math.floor(v) !== v) return fields[i] + ' must be a positive integer';
-        if (limit !== null && v > limit) return fields[i] + ' is ' + v + '; this model allows at most ' + limit;
+        if (typeof v !== 'number' || v < 1 || Math.floor(v) !== v) return ['invalid_max_tokens', TOKEN_FIELDS[i] + ' must be a positive integer'];
+        if (limit !== null && v > limit) return ['max_tokens_too_large', TOKEN_FIELDS[i] + ' is ' + v + '; this model allows at most ' + limit];
     }
     return null;
+}
+
+/**
+ * The request body as text, or null after answering. On njs 0.7.9 requestText holds the body's
+ * bytes one per character; later njs decode UTF-8, and a body that does not decode back to its own
+ * bytes could not be spliced exactly: it is refused, as the engines refuse it.
+ */
+function bodyText(r) {
+    const encoding = r.headersIn['Content-Encoding'];
+    if (encoding && !/^\s*identity\s*$/i.test(encoding)) {
+        fail(r, 415, 'invalid_request_error', 'unsupported_content_encoding', 'send the JSON body uncompressed (no Content-Encoding)');
+        return null;
+    }
+    const text = r.requestText || '';
+    const bytes = r.requestBuffer ? r.requestBuffer.length : text.length;
+    if (text.length !== bytes && Buffer.byteLength(text) !== bytes) {
+        fail(r, 400, 'invalid_request_error', 'invalid_utf8', 'the request body is not valid UTF-8');
+        return null;
+    }
+    return text;
+}
+
+/**
+ * The tiers of a model's chain this key may use, in order: a fallback model the key may not ask
+ * for itself never answers it (issue 13 item 1).
+ */
+function allowedChain(key, model) {
+    return model.chain.filter(function (t) { return allows(key, t.model); });
 }
 
 /** Checks the body, picks the model and hands the request to its first tier. */
 function generate(r, key, pinned, endpoint) {
     if (r.method !== 'POST') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use POST ' + r.uri);
-    let body;
-    try {
-        body = JSON.parse(r.requestText || '');
-    } catch (e) {
-        return fail(r, 400, 'invalid_request_error', 'invalid_json', 'the request body is not valid JSON: ' + e.message);
-    }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        return fail(r, 400, 'invalid_request_error', 'invalid_json', 'the request body must be a JSON object');
-    }
-    const requested = body.model;
+    const text = bodyText(r);
+    if (text === null) return;
+    const read = body.read(text, ['model'].concat(TOKEN_FIELDS, ENGINE_ONLY_FIELDS, usage.FIELDS));
+    if (read.duplicate) return fail(r, 400, 'invalid_request_error', 'duplicate_key', 'the request body names "' + read.duplicate + '" more than once');
+    if (read.error) return fail(r, 400, 'invalid_request_error', 'invalid_json', read.error);
+    const requested = read.fields.model;
     if (requested !== undefined && typeof requested !== 'string') {
         return fail(r, 400, 'invalid_request_error', 'invalid_model', '"model" must be a string');
     }
@@ -168,15 +197,33 @@ function generate(r, key, pinned, endpoint) {
         return fail(r, 403, 'permission_error', 'model_not_allowed', 'this API key may not use model "' + id + '"');
     }
     const model = fleet.models[id];
-    const problem = tokenLimitProblem(body, model.maxOutputTokens);
-    if (problem) return fail(r, 400, 'invalid_request_error', 'max_tokens_too_large', problem);
-    r.variables.fleet_model = id;
-    r.variables.fleet_requested = typeof requested === 'string' ? requested : '';
-    r.variables.fleet_endpoint = endpoint;
+    const problem = tokenLimitProblem(read.fields, model.maxOutputTokens);
+    if (problem) return fail(r, 400, 'invalid_request_error', problem[0], problem[1]);
+
+    const v = r.variables;
+    v.fleet_model = id;
+    v.fleet_endpoint = endpoint;
+    // Usage metering hooks (usage.js): a key over its quota stops here; a stream is asked for usage.
     if (usage.overQuota(r, key, send)) return;
-    usage.markStream(r, body, endpoint);
-    // The named location forwards the body already read into memory (gateway-notes.md "Routing").
-    r.internalRedirect(model.entry);
+    usage.markStream(r, read.fields, endpoint);
+    const chain = allowedChain(key, model);
+    const drops = ENGINE_ONLY_FIELDS.filter(function (f) { return has(read.spans, f); });
+    const edits = {
+        model: read.spans.model || null,
+        members: read.count,
+        drops: drops.map(function (f) { return read.spans[f]; }),
+        usage: usage.usageEdit(r, read.spans, text),
+    };
+    v.fleet_edits = JSON.stringify(edits);
+    for (let i = 0; i < chain.length; i++) {
+        const next = chain[i + 1];
+        v['fleet_fail_' + chain[i].tier] = next ? next.location : '@fleet_503';
+        v['fleet_timeout_' + chain[i].tier] = next ? next.location : '@fleet_504';
+    }
+    const first = chain[0];
+    // The client's bytes go as they are unless this tier needs another model name or fewer fields.
+    const same = requested === first.upstreamModel && !(first.external && drops.length > 0) && !edits.usage;
+    r.internalRedirect(same ? first.rawLocation : first.location);
 }
 
 /** The route whose prefix the URI is under: [model id, rest of the path], or null. */
@@ -207,7 +254,7 @@ function handle(r) {
     fail(r, 404, 'not_found_error', 'unknown_endpoint', 'no endpoint ' + r.uri + '; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health');
 }
 
-/** @param {NginxHTTPRequest} r */
+/** js_content. @param {NginxHTTPRequest} r */
 function api(r) {
     try {
         handle(r);
@@ -217,32 +264,20 @@ function api(r) {
     }
 }
 
-/** Sampling fields only the fleet's own engines take (vLLM, llama.cpp), never sent to a provider. */
-const ENGINE_ONLY_FIELDS = ['top_k', 'min_p', 'repetition_penalty', 'repeat_penalty'];
-
 /**
- * The body for the current tier: `model` set to the tier's upstream name ($fleet_tier_model, set
- * in the tier's location). A js_set variable is cached per request, so each tier index has its own
- * variable ($fleet_body_<tier>) bound to this function.
+ * js_set $fleet_body_<k>: the body for tier k, `model` set to the tier's upstream name
+ * ($fleet_tier_model) and, for an external provider, the engine-only fields removed; every
+ * other byte as the client sent it. js_set values are cached per request, so each tier index
+ * has its own variable.
  * @param {NginxHTTPRequest} r
  */
 function tierBody(r) {
-    return usage.askForUsage(r, tierModelBody(r));
+    const e = JSON.parse(r.variables.fleet_edits || '{"model":null,"members":0,"drops":[],"usage":null}');
+    const external = r.variables.fleet_tier_external === '1';
+    return body.splice(r.requestText || '', r.variables.fleet_tier_model || '', e, external);
 }
 
-/** @param {NginxHTTPRequest} r */
-function tierModelBody(r) {
-    const target = r.variables.fleet_tier_model;
-    const text = r.requestText || '';
-    if (r.variables.fleet_requested === target) return text;
-    const body = JSON.parse(text);
-    body.model = target;
-    // OpenAI-style providers answer 400 to unknown fields, which would turn a failover into a failure.
-    if (r.variables.fleet_tier_external === '1') ENGINE_ONLY_FIELDS.forEach(function (f) { delete body[f]; });
-    return JSON.stringify(body);
-}
-
-/** @param {NginxHTTPRequest} r */
+/** js_set $fleet_auth_<k>: "Bearer <secret>" for the tier, read from the environment. @param {NginxHTTPRequest} r */
 function tierAuth(r) {
     const name = r.variables.fleet_tier_secret;
     if (!name) return '';

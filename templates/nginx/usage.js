@@ -4,7 +4,8 @@
  *   overQuota    router hook: 429 quota_exceeded while <dir>/blocked/key-<name> says so
  *   usageApi     router hook: GET /v1/usage → the usage service (the caller's key name, admin flag)
  *   markStream   router hook: a stream whose client did not ask for usage gets it asked for
- *   askForUsage  tierBody hook: adds stream_options.include_usage to such a stream's body
+ *   usageEdit    router hook: the body edit that adds stream_options.include_usage to such a
+ *                stream ([from, to, text] on the client's bytes; router.js splices it per tier)
  *   filter       js_body_filter of tier locations: reads `usage` from the reply into $fleet_prompt_tokens,
  *                $fleet_completion_tokens and $fleet_usage (ok | missing | none), the first byte's
  *                time into $fleet_ttfb, and removes from the stream what asking for usage added
@@ -73,19 +74,28 @@ function markStream(r, body, endpoint) {
     else if (typeof so === 'object' && !Array.isArray(so) && so.include_usage !== true) r.variables.fleet_inject_usage = 'merge';
 }
 
-/** The tier's body with include_usage asked for; byte-identical otherwise. */
-function askForUsage(r, text) {
+/** Top-level body fields markStream reads (router.js reads them with its own). */
+const FIELDS = ['stream', 'stream_options'];
+
+/**
+ * The edit asking a marked stream for usage, as [from, to, text] on the client's body, or null.
+ * @param {NginxHTTPRequest} r
+ * @param {Record<string, number[]>} spans [start, valueStart, valueEnd] of top-level members
+ * @param {string} text the client's body
+ */
+function usageEdit(r, spans, text) {
     const how = r.variables.fleet_inject_usage;
-    if (!how) return text;
+    if (!how) return null;
     if (how === 'merge') {
-        const body = JSON.parse(text);
-        body.stream_options.include_usage = true;
-        return JSON.stringify(body);
+        const so = spans.stream_options;
+        const value = JSON.parse(text.slice(so[1], so[2]));
+        value.include_usage = true;
+        return [so[1], so[2], JSON.stringify(value)];
     }
     // The body is a JSON object without stream_options: one more member before its last "}".
     const end = text.lastIndexOf('}');
-    const inner = text.slice(1, end).trim();
-    return text.slice(0, end) + (inner ? ',' : '') + '"stream_options":{"include_usage":true}' + text.slice(end);
+    const inner = text.slice(text.indexOf('{') + 1, end).trim();
+    return [end, end, (inner ? ',' : '') + '"stream_options":{"include_usage":true}'];
 }
 
 const USAGE_OPEN = '"usage":{';
@@ -159,4 +169,4 @@ function filter(r, data, flags) {
     r.sendBuffer(data, flags);
 }
 
-export default { tierSkip: tierSkip, overQuota: overQuota, usageApi: usageApi, markStream: markStream, askForUsage: askForUsage, filter: filter };
+export default { tierSkip: tierSkip, overQuota: overQuota, usageApi: usageApi, markStream: markStream, usageEdit: usageEdit, FIELDS: FIELDS, filter: filter };

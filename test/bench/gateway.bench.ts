@@ -11,7 +11,7 @@ import * as os from "node:os";
 import { spawnSync } from "node:child_process";
 import { startFakeEngine } from "../support/fake-engine";
 import { KEYS, RATE_CLASSES, testPlan } from "../gateway/fleets";
-import { startGateway } from "../gateway/harness";
+import { startGateway } from "../gateway/gateway-process";
 
 const RATE_PER_S = 200;
 const RATE_SECONDS = 5;

@@ -89,7 +89,7 @@ describe("passive health (max_fails / fail_timeout)", () => {
 describe("failover tiers", () => {
   it("goes to the next tier (another fleet model) with that model's name in the body", async () => {
     for (const e of all("chat")) e.setFault({ kind: "status", status: 503 });
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.tight, body: chat("chat-latest", { temperature: 0.2 }) });
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat-latest", { temperature: 0.2 }) });
     expect(r.status).toBe(200);
     expect(r.json.model).toBe("coder");
     expect(r.headers.get("x-fleet-model")).toBe("coder");

@@ -103,11 +103,18 @@ describe("secrets", () => {
 describe("failover chain", () => {
   it("goes own replicas → each fallback in order → 503/504, each tier with its own name, key and TLS", () => {
     const plan = planFleet(loadSpecFile(path.join(EXAMPLES, "cpu-llamacpp-fallback.yaml")));
-    const conf = render(plan)["gateway/nginx.conf"]!.contents;
+    const files = render(plan);
+    const conf = files["gateway/nginx.conf"]!.contents;
+    const fleet = JSON.parse(files["gateway/fleet.js"]!.contents.replace(/^[\s\S]*?export default /, "").replace(/;\s*$/, ""));
+    // The router walks this chain, skipping tiers the key may not use; each tier says where it goes next.
+    expect(fleet.models[plan.models[0]!.id].chain.map((t: { location: string }) => t.location)).toEqual(["@fleet_0_t0", "@fleet_0_t1", "@fleet_0_t2"]);
     const t0 = locationBlock(conf, "@fleet_0_t0");
     expect(t0).toContain('set $fleet_tier_model "qwen2.5-7b-cpu";');
     expect(t0).toContain('set $fleet_tier_secret "";');
-    expect(t0).toContain("error_page 401 403 429 500 502 503 = @fleet_0_t1;");
+    expect(t0).toContain("error_page 401 403 429 500 502 503 = $fleet_fail_0;");
+    expect(t0).toContain("proxy_set_body $fleet_body_0;");
+    const raw = locationBlock(conf, "@fleet_0_t0_raw");
+    expect(raw).not.toContain("proxy_set_body");
     const t1 = locationBlock(conf, "@fleet_0_t1");
     expect(t1).toContain('set $fleet_tier_model "gpt-4o-mini";');
     expect(t1).toContain("proxy_pass https://fleet_2_cloud_chat/v1$fleet_endpoint;");
@@ -117,8 +124,10 @@ describe("failover chain", () => {
     expect(t1).toContain("proxy_set_header Authorization $fleet_auth_1;");
     const t2 = locationBlock(conf, "@fleet_0_t2");
     expect(t2).toContain('set $fleet_tier_model "Qwen/Qwen2.5-7B-Instruct-Turbo";');
-    expect(t2).toContain("error_page 401 403 429 500 502 503 = @fleet_503;");
-    expect(t2).toContain("error_page 504 = @fleet_504;");
+    expect(t2).toContain("error_page 401 403 429 500 502 503 = $fleet_fail_2;");
+    expect(t2).toContain("error_page 504 = $fleet_timeout_2;");
+    expect(conf).toContain("js_var $fleet_fail_2 @fleet_503;");
+    expect(conf).toContain("js_var $fleet_timeout_2 @fleet_504;");
     // Streaming settings apply to every tier (server level, no location overrides them).
     expect(conf).toContain("proxy_buffering off;");
     expect(conf).toContain("proxy_read_timeout 900s;");

@@ -99,7 +99,7 @@ describe("client errors", () => {
     ["a model that is not a string", chat(undefined, { model: 42 }), "invalid_model"],
     ["max_tokens over the model's limit", chat("chat", { max_tokens: 513 }), "max_tokens_too_large"],
     ["max_completion_tokens over the limit of the alias's model", chat("chat-latest", { max_completion_tokens: 10_000 }), "max_tokens_too_large"],
-    ["a fractional max_tokens", chat("chat", { max_tokens: 1.5 }), "max_tokens_too_large"],
+    ["a fractional max_tokens", chat("chat", { max_tokens: 1.5 }), "invalid_max_tokens"],
   ])("answers %s with 400 before any engine sees it", async (_what, body, code) => {
     const r = await post(body);
     expect(r.status).toBe(400);

@@ -37,7 +37,8 @@ export function usagePlan(metering: boolean): FleetPlan {
         keys: {
           admin: { models: ["*"], rateClass: "std", admin: true },
           capped: { models: ["chat"], rateClass: "std", ...(metering ? { quota: { requestsPerDay: CAPPED_REQUESTS_PER_DAY } } : {}) },
-          plain: { models: ["chat", "coder"], rateClass: "std" },
+          // Failover serves a key only models it may use (issue 13 item 1): plain may use the whole chain.
+          plain: { models: ["chat", "coder", "cloud"], rateClass: "std" },
         },
         rateClasses: { std: { requestsPerMinute: 60000, burst: 5000, concurrency: 64 } },
         perIp: { requestsPerMinute: 60000, burst: 5000 },

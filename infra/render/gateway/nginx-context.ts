@@ -45,37 +45,75 @@ function upstreamServers(routing: GatewayRouting, o: NormalizedOptions) {
   return upstreams;
 }
 
-/** A static error answered by nginx itself (no njs): `return <status> '<body>'`. */
+/** An error answered by nginx itself (no njs): `return <status> '<body>'` in an internal location. */
 interface StaticError {
-  location: string;
+  /** Statuses nginx produces that end here (494-497 are nginx's own 400s). */
+  from: number[];
   status: number;
+  /** Internal URI; error_page redirects by URI, never to a named location: a request whose line
+   * did not parse has no URI, and a redirect to a named location then fails in a loop (issue 13 item 10). */
+  location: string;
   body: string;
 }
 
 function errorBody(type: string, code: string, message: string): string {
   const body = JSON.stringify({ error: { message, type, code } });
-  // The body sits in a single-quoted nginx string where "$name" is a variable: only $fleet_model may appear.
-  if (body.includes("'") || /\$(?!fleet_model\b)/.test(body)) throw new Error(`error body not safe for nginx: ${body}`);
+  // The body sits in a single-quoted nginx string where "$name" is a variable and a backslash
+  // escapes: none may appear.
+  if (/['$\\]/.test(body)) throw new Error(`error body not safe for nginx: ${body}`);
   return body;
 }
 
-/** Errors nginx answers before or instead of the router; each has an OpenAI-style body. */
+/** Every status nginx may answer by itself, each with an OpenAI-style body. */
 function staticErrors(maxBodyMiB: number): StaticError[] {
-  const e = (status: number, type: string, code: string, message: string): StaticError => ({
-    location: `@fleet_${status}`,
+  const e = (from: number[], status: number, type: string, code: string, message: string): StaticError => ({
+    from,
     status,
+    location: `/_fleet_error/${status}`,
     body: errorBody(type, code, message),
   });
   return [
-    e(400, "invalid_request_error", "bad_request", "the HTTP request is malformed"),
-    e(413, "invalid_request_error", "request_too_large", `the request body is larger than ${maxBodyMiB} MiB`),
-    e(429, "rate_limit_error", "rate_limit_exceeded", "too many requests for this key or address; retry after the Retry-After seconds"),
-    e(500, "server_error", "gateway_error", "the gateway failed to handle the request"),
-    e(502, "server_error", "upstream_unavailable", "no upstream could be reached"),
-    e(503, "server_error", "upstream_unavailable", "model $fleet_model: every tier failed before answering"),
-    e(504, "timeout_error", "upstream_timeout", "model $fleet_model: the upstream did not answer in time"),
+    e([400, 494, 495, 496, 497], 400, "invalid_request_error", "bad_request", "the HTTP request is malformed"),
+    e([405], 405, "invalid_request_error", "method_not_allowed", "the gateway serves GET, POST and OPTIONS"),
+    e([408], 408, "invalid_request_error", "request_timeout", "the request was not received in time"),
+    e([411], 411, "invalid_request_error", "length_required", "send the body with a Content-Length"),
+    e([413], 413, "invalid_request_error", "request_too_large", `the request body is larger than ${maxBodyMiB} MiB`),
+    e([414], 414, "invalid_request_error", "uri_too_long", "the request URI is too long"),
+    e([429], 429, "rate_limit_error", "rate_limit_exceeded", "too many requests for this key or address; retry after the Retry-After seconds"),
+    e([500], 500, "server_error", "gateway_error", "the gateway failed to handle the request"),
+    e([501], 501, "invalid_request_error", "not_implemented", "the request uses an HTTP feature the gateway does not implement"),
+    e([502], 502, "server_error", "upstream_unavailable", "no upstream could be reached"),
+    e([503], 503, "server_error", "upstream_unavailable", "no upstream could answer"),
+    e([504], 504, "timeout_error", "upstream_timeout", "the upstream did not answer in time"),
+    e([505], 505, "invalid_request_error", "http_version_not_supported", "use HTTP/1.1"),
   ];
 }
+
+/** The chain's last answers (named locations, reached only with a parsed URI): they name the model. */
+function finalErrors() {
+  const body = (type: string, code: string, message: string) => {
+    const text = JSON.stringify({ error: { message, type, code } });
+    if (text.includes("'") || /\$(?!fleet_model\b)/.test(text)) throw new Error(`error body not safe for nginx: ${text}`);
+    return text;
+  };
+  return [
+    { name: "@fleet_503", status: 503, body: body("server_error", "upstream_unavailable", "model $fleet_model: every tier failed before answering") },
+    { name: "@fleet_504", status: 504, body: body("timeout_error", "upstream_timeout", "model $fleet_model: the upstream did not answer in time") },
+  ];
+}
+
+/**
+ * Response headers of engines and providers that never reach the client: cookies, the provider
+ * account's organization and project, its rate-limit counters and request ids, CDN and proxy
+ * internals (issue 13 item 3). nginx already hides Date, Server and X-Accel-*.
+ */
+const HIDDEN_RESPONSE_HEADERS = [
+  "Set-Cookie", "X-Request-Id", "Request-Id", "Via", "Alt-Svc", "Strict-Transport-Security",
+  "OpenAI-Organization", "OpenAI-Project", "OpenAI-Processing-Ms", "OpenAI-Version", "OpenAI-Model",
+  "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Requests",
+  "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset-Requests", "X-RateLimit-Reset-Tokens",
+  "Anthropic-Organization-Id", "CF-Ray", "CF-Cache-Status", "X-Envoy-Upstream-Service-Time",
+];
 
 function checkOrigin(origin: string): string {
   if (origin === "*" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) return origin;
@@ -107,7 +145,7 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
   const usage = usageSettings(plan, o.usage);
   const tierLocations = [...routing.chains.values()].flat().map((t) => ({
     ...tierUsage(plan, t.upstream.modelId, usage),
-    name: t.name,
+    variants: [{ name: t.name, raw: false }, ...(t.rawName ? [{ name: t.rawName, raw: true }] : [])],
     comment: `${t.modelId} tier ${t.tier}: ${t.tier === 0 ? (t.upstream.engine === "external" ? "its provider" : "its own replicas") : `model ${t.upstream.modelId}`}${t.upstream.engine === "external" ? " (external)" : ""}`,
     tier: t.tier,
     servedModelId: t.upstream.modelId,
@@ -118,8 +156,6 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     hostHeader: t.upstream.hostHeader,
     tls: t.upstream.tls ? { name: t.upstream.sslName!, trustedCertificate: o.trustedCertificate } : null,
     tries: t.tries,
-    onFailure: t.onFailure,
-    onTimeout: t.onTimeout,
   }));
   for (const t of tierLocations) {
     if (/["\\$]/.test(t.upstreamModel.slice(1, -1))) throw new Error(`${t.comment}: the upstream model name may not contain quotes, backslashes or $`);
@@ -149,7 +185,11 @@ export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: N
     maxFails: o.passiveHealth.maxFails,
     failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
     tierLocations,
-    staticErrors: staticErrors(maxBodyMiB),
     usage: usageNginxContext(usage),
+    staticErrors: staticErrors(maxBodyMiB).map((e) => ({ ...e, from: e.from.join(" ") })),
+    finalErrors: finalErrors(),
+    hiddenResponseHeaders: HIDDEN_RESPONSE_HEADERS,
+    unauthorizedError: errorBody("authentication_error", "invalid_api_key", "missing or unknown API key: send the header Authorization: Bearer <key>"),
+    queryError: errorBody("invalid_request_error", "query_not_allowed", "the gateway takes no query parameters here; send the API key in the Authorization header"),
   };
 }

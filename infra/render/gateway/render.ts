@@ -1,6 +1,6 @@
 /**
  * renderGateway: FleetPlan → the gateway's files under gateway/: nginx.conf, the njs router
- * (router.js, health.js: static, from templates/nginx/) and fleet.js (the fleet's data for the
+ * (router.js, body.js, health.js: static, from templates/nginx/) and fleet.js (the fleet's data for the
  * router). Pure apart from reading its templates; key values are hashed, secrets never read.
  */
 import type { FleetPlan } from "../../plan/types";
@@ -25,6 +25,7 @@ export function renderGateway(plan: FleetPlan, options: GatewayRenderOptions): A
     "gateway/health.js": { contents: readTemplateFile("nginx/health.js") },
     "gateway/usage.js": { contents: readTemplateFile("nginx/usage.js") },
     ...(usage ? renderUsageFiles(plan, usage) : {}),
+    "gateway/body.js": { contents: readTemplateFile("nginx/body.js") },
   };
 }
 

@@ -8,7 +8,6 @@ import type { FleetPlan } from "../../plan/types";
 import type { GatewayRouting } from "./tiers";
 
 export interface RouterKey {
-  name: string;
   rateClass: string;
   /** Model ids, or "*" for all. */
   models: string[] | "*";
@@ -18,20 +17,37 @@ export interface RouterKey {
   admin: boolean;
 }
 
+/** One tier of a model's chain, as the router picks it. */
+export interface RouterTier {
+  tier: number;
+  /** The model that answers (a fallback tier may be served only to keys allowed this model). */
+  model: string;
+  /** Named location that splices this tier's `model` into the body. */
+  location: string;
+  /** Tier 0: named location forwarding the client's bytes unchanged; null for other tiers. */
+  rawLocation: string | null;
+  /** The `model` this tier's upstream expects. */
+  upstreamModel: string;
+  external: boolean;
+}
+
 export interface RouterModel {
   engine: string;
   aliases: string[];
   maxOutputTokens: number | null;
   contextLength: number | null;
-  /** Named location of tier 0. */
-  entry: string;
+  /** Its own upstream (tier 0), then each fallback. */
+  chain: RouterTier[];
   /** Fallback model ids, in order. */
   tiers: string[];
   probes: { url: string; host: string }[];
 }
 
 export interface RouterConfig {
-  keys: Record<string, RouterKey>;
+  /** SHA-256 hex digest of each client key → its name. */
+  keys: Record<string, string>;
+  /** Key name → what it may do. */
+  keyRights: Record<string, RouterKey>;
   models: Record<string, RouterModel>;
   /** Every id and alias → model id. */
   names: Record<string, string>;
@@ -48,9 +64,10 @@ export const sha256Hex = (value: string) => createHash("sha256").update(value, "
 /** Keys shorter than this are refused: they would be guessable. */
 export const MIN_KEY_LENGTH = 16;
 
-export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, string>): Record<string, RouterKey> {
+export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "keys" | "keyRights"> {
   const problems: string[] = [];
-  const keys: Record<string, RouterKey> = {};
+  const keys: Record<string, string> = {};
+  const keyRights: Record<string, RouterKey> = {};
   for (const [name, spec] of Object.entries(plan.gateway.keys)) {
     const value = clientKeys[name];
     if (value === undefined) {
@@ -64,16 +81,17 @@ export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, strin
     const digest = sha256Hex(value);
     const other = keys[digest];
     if (other) {
-      problems.push(`gateway.keys.${name}: has the same value as key "${other.name}"; every key needs its own value`);
+      problems.push(`gateway.keys.${name}: has the same value as key "${other}"; every key needs its own value`);
       continue;
     }
-    keys[digest] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
+    keys[digest] = name;
+    keyRights[name] = { rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
   }
   for (const name of Object.keys(clientKeys)) {
     if (!plan.gateway.keys[name]) problems.push(`client key "${name}" is not in gateway.keys`);
   }
   if (problems.length > 0) throw new Error(`gateway keys: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n  ${problems.join("\n  ")}`);
-  return keys;
+  return { keys, keyRights };
 }
 
 export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
@@ -86,7 +104,14 @@ export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clie
       aliases: [...m.aliases],
       maxOutputTokens: m.maxOutputTokens,
       contextLength: m.contextLength,
-      entry: chain[0]!.name,
+      chain: chain.map((t) => ({
+        tier: t.tier,
+        model: t.upstream.modelId,
+        location: t.name,
+        rawLocation: t.rawName,
+        upstreamModel: t.upstream.upstreamModel,
+        external: t.upstream.engine === "external",
+      })),
       tiers: [...m.tiers],
       probes: chain[0]!.upstream.probes,
     };
@@ -94,7 +119,7 @@ export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clie
     for (const a of m.aliases) names[a] = m.id;
   }
   return {
-    keys: hashClientKeys(plan, clientKeys),
+    ...hashClientKeys(plan, clientKeys),
     models,
     names,
     routes: { ...(plan.gateway.routes ?? {}) },

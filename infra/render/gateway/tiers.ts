@@ -32,22 +32,17 @@ export interface GatewayUpstream {
 }
 
 export interface TierLocation {
-  /** Named location, "@fleet_<model>_t<tier>". */
+  /** Named location, "@fleet_<model>_t<tier>": sends the body with this tier's `model` spliced in. */
   name: string;
+  /** Tier 0 only: "@fleet_<model>_t0_raw", which forwards the client's bytes as they are. */
+  rawName: string | null;
   /** The model the client asked for. */
   modelId: string;
   tier: number;
   upstream: GatewayUpstream;
-  /** Where a failure before the first byte goes: the next tier, or the final error. */
-  onFailure: string;
-  onTimeout: string;
   /** proxy_next_upstream_tries: each replica once. */
   tries: number;
 }
-
-/** The final answers of a chain: the static 503 and 504 locations of nginx-context.ts. */
-export const UNAVAILABLE_LOCATION = "@fleet_503";
-export const TIMEOUT_LOCATION = "@fleet_504";
 
 /** Health endpoint per engine (vLLM and llama-server: /health, 503 while loading; Ollama has none). */
 const HEALTH_PATH: { [engine in ServedEngine]: string } = {
@@ -150,11 +145,10 @@ export function buildRouting(plan: FleetPlan, options: NormalizedOptions): Gatew
       m.id,
       targets.map((u, k) => ({
         name: names[k]!,
+        rawName: k === 0 ? `${names[k]!}_raw` : null,
         modelId: m.id,
         tier: k,
         upstream: u,
-        onFailure: names[k + 1] ?? UNAVAILABLE_LOCATION,
-        onTimeout: names[k + 1] ?? TIMEOUT_LOCATION,
         tries: Math.max(1, u.servers.length),
       })),
     );
