@@ -102,5 +102,6 @@ export function resetEngines(engines: EngineSet): void {
     e.setFault(null);
     e.setLoading(false);
     e.setChunkDelay(0);
+    e.setResponseHeaders({});
   }
 }

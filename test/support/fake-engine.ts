@@ -34,13 +34,17 @@ export type FakeFault =
   | { kind: "status"; status: number; times?: number }
   | { kind: "close"; times?: number }
   | { kind: "delay"; ms: number; times?: number }
-  | { kind: "close-mid-stream"; afterChunks: number; times?: number };
+  | { kind: "close-mid-stream"; afterChunks: number; times?: number }
+  /** Writes these bytes instead of an HTTP reply (a port taken by another service), then closes. */
+  | { kind: "raw"; bytes: string; times?: number };
 
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes exactly as received. */
+  rawBody: Buffer;
   /** The parsed body, or undefined when it is not JSON. */
   json: Record<string, unknown> | undefined;
   receivedAtMs: number;
@@ -57,6 +61,8 @@ export interface FakeEngine {
   setFault(fault: FakeFault | null): void;
   setLoading(loading: boolean): void;
   setChunkDelay(ms: number): void;
+  /** Extra headers on every generation reply (what a provider adds: Set-Cookie, openai-organization...). */
+  setResponseHeaders(headers: Record<string, string>): void;
   /** Dies like a crashed process: open connections are reset, new ones refused. */
   kill(): Promise<void>;
   /** Starts again on the same port after kill(). */
@@ -77,11 +83,11 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   res.end(text);
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(parts)));
     req.on("error", reject);
   });
 }
@@ -103,6 +109,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   let fault: FakeFault | null = null;
   let faultUses = 0;
   let inFlight = 0;
+  let extraHeaders: Record<string, string> = {};
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let created = Math.floor(Date.now() / 1000);
@@ -159,14 +166,20 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     res.end("data: [DONE]\n\n");
   }
 
-  async function generate(req: http.IncomingMessage, res: http.ServerResponse, path: string, body: string) {
+  async function generate(req: http.IncomingMessage, res: http.ServerResponse, path: string, rawBody: Buffer) {
+    const body = rawBody.toString("utf8");
     const json = parseJson(body);
-    requests.push({ method: req.method ?? "", path, headers: req.headers, body, json, receivedAtMs: Date.now() });
+    requests.push({ method: req.method ?? "", path, headers: req.headers, body, rawBody, json, receivedAtMs: Date.now() });
+    for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       sendJson(res, 401, { error: { message: "Invalid API Key", type: "authentication_error", code: 401 } }, { Connection: "close" });
       return;
     }
     const f = takeFault();
+    if (f?.kind === "raw") {
+      req.socket.end(f.bytes);
+      return;
+    }
     if (f?.kind === "close") {
       req.socket.destroy();
       return;
@@ -252,6 +265,9 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     },
     setChunkDelay(ms) {
       chunkDelayMs = ms;
+    },
+    setResponseHeaders(headers) {
+      extraHeaders = { ...headers };
     },
     kill: stop,
     async restart() {
