@@ -5,7 +5,9 @@
  */
 import type { FleetPlan } from "../../plan/types";
 import { readTemplateFile, type Artifacts } from "../templates";
-import { usageServiceConfig, type UsageRenderOptions } from "./gateway";
+import { renderGrafanaDashboard } from "./dashboard";
+import { DEFAULT_METRICS_PORT, usageServiceConfig, type UsageRenderOptions } from "./gateway";
+import { renderPrometheusConfig, type PrometheusRenderOptions } from "./prometheus";
 
 /** The service's modules, in templates/usage/. */
 export const USAGE_SERVICE_MODULES = ["service.mjs", "store.mjs", "metrics.mjs", "windows.mjs"] as const;
@@ -20,4 +22,16 @@ export function renderUsageFiles(plan: FleetPlan, usage: UsageRenderOptions): Ar
   for (const m of USAGE_SERVICE_MODULES) files[`${USAGE_SERVICE_DIR}/${m}`] = { contents: readTemplateFile(`usage/${m}`) };
   files[USAGE_SERVICE_CONFIG] = { contents: JSON.stringify(usageServiceConfig(plan, usage), null, 2) + "\n" };
   return files;
+}
+
+/**
+ * monitoring/: prometheus.yml (the gateway and every engine with metrics) and the Grafana
+ * dashboard. The gateway target defaults to the gateway's domain or its private name on AWS.
+ */
+export function renderMonitoring(plan: FleetPlan, options: Partial<PrometheusRenderOptions> = {}): Artifacts {
+  const gatewayTarget = options.gatewayTarget ?? `${plan.gateway.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}`;
+  return {
+    "monitoring/prometheus.yml": { contents: renderPrometheusConfig(plan, { ...options, gatewayTarget }) },
+    "monitoring/grafana-dashboard.json": { contents: renderGrafanaDashboard(plan) },
+  };
 }

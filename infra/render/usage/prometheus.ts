@@ -1,0 +1,45 @@
+/**
+ * prometheus.yml for a fleet: the gateway's /metrics (the usage service's listener) and every
+ * engine replica's own /metrics: vLLM (always on; not behind --api-key) and llama-server (started
+ * with --metrics by llamacpp.ts; behind LLAMA_API_KEY, so scraped with the engines' key from a
+ * file). Ollama has no metrics endpoint (reference/engine-metrics.json). Pure.
+ */
+import { stringify } from "yaml";
+import type { FleetPlan } from "../../plan/types";
+import { hostPort } from "../gateway/tiers";
+
+export interface PrometheusRenderOptions {
+  /** host:port of the gateway's metrics listener as Prometheus reaches it. */
+  gatewayTarget: string;
+  /** Where an engine replica is reached from Prometheus. @default the planned endpoint */
+  resolveEngine?: (modelId: string, replicaIndex: number, planned: { host: string; port: number }) => { host: string; port: number };
+  /** File holding the engines' API key (llama-server checks it on /metrics). @default none: llama.cpp targets are left out */
+  engineKeyFile?: string;
+  /** @default "15s" */
+  scrapeInterval?: string;
+}
+
+/** The scrape jobs' names: the Grafana dashboard selects by them. */
+export const SCRAPE_JOBS = { gateway: "llm-fleet-gateway", vllm: "llm-fleet-vllm", llamacpp: "llm-fleet-llamacpp" } as const;
+
+export function renderPrometheusConfig(plan: FleetPlan, o: PrometheusRenderOptions): string {
+  const resolve = o.resolveEngine ?? ((_id, _i, planned) => planned);
+  const targets = (engine: "vllm" | "llamacpp") =>
+    plan.models.flatMap((m) =>
+      m.engine === engine
+        ? m.replicas.map((r, i) => {
+            const at = resolve(m.id, i, { host: r.endpoint.host, port: r.endpoint.port });
+            return { targets: [hostPort(at.host, at.port)], labels: { model: m.id, replica: String(i) } };
+          })
+        : [],
+    );
+  const vllm = targets("vllm");
+  const llamacpp = o.engineKeyFile ? targets("llamacpp") : [];
+  const jobs = [
+    { job_name: SCRAPE_JOBS.gateway, metrics_path: "/metrics", static_configs: [{ targets: [o.gatewayTarget], labels: { fleet: plan.name } }] },
+    ...(vllm.length > 0 ? [{ job_name: SCRAPE_JOBS.vllm, metrics_path: "/metrics", static_configs: vllm }] : []),
+    ...(llamacpp.length > 0 ? [{ job_name: SCRAPE_JOBS.llamacpp, metrics_path: "/metrics", authorization: { type: "Bearer", credentials_file: o.engineKeyFile }, static_configs: llamacpp }] : []),
+  ];
+  const header = `# Prometheus scrape config for fleet "${plan.name}", rendered from the fleet spec (llm-fleet).\n`;
+  return header + stringify({ global: { scrape_interval: o.scrapeInterval ?? "15s", external_labels: { fleet: plan.name } }, scrape_configs: jobs });
+}
