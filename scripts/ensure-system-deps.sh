@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian packages the tests drive for real: nginx with the njs module (gateway tests),
-# shellcheck (rendered shell), cloud-init (user-data schema), systemd (systemd-analyze verify),
+# ShellCheck for rendered shell, cloud-init (user-data schema), systemd (systemd-analyze verify),
 # prometheus (scrapes the gateway's metrics in test/gateway/usage-prometheus.test.ts; promtool checks prometheus.yml).
 # Installs them with apt-get when missing and running as root; otherwise prints the command and fails.
 set -euo pipefail
