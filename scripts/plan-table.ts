@@ -20,7 +20,8 @@ function stagesText(r: ReplicaPlan): string {
 function replicaRow(m: ModelPlan, r: ReplicaPlan): string[] {
   return [
     m.id,
-    m.engine,
+    // The engine version whose memory accounting the plan follows (vLLM), e.g. "vllm 0.21.0".
+    m.engine !== "external" && m.engineVersion ? `${m.engine} ${m.engineVersion}` : m.engine,
     String(r.index),
     stagesText(r),
     `${r.tensorParallel}/${r.pipelineParallel}`,

@@ -2,13 +2,27 @@
  * GPUs the planner knows. Numbers come from reference/gpus.json (which names its upstream
  * sources) unless the source text says otherwise.
  *
- * memoryMiB is what the driver reports (nvidia-smi / torch total), not the marketed size: vLLM's
- * gpu_memory_utilization multiplies the reported total (reference/memory-math.md §a.1), and an
- * "80 GB" H100 reports 81559 MiB, a "24 GB" A10G only 23028 MiB.
+ * memoryMiB is nvidia-smi's total, not the marketed size: an "80 GB" H100 reports 81559 MiB, a "24 GB"
+ * A10G only 23028 MiB. cudaTotalBytes is smaller still: what CUDA (and torch) report, the total vLLM's
+ * gpu_memory_utilization multiplies (vllm/v1/worker/utils.py request_memory; an H100 gives 79.18 GiB,
+ * reference/gpu-measured.md). Each GPU says whether that figure was measured, logged or derived.
  */
 import type { Gpu, GpuId } from "./types";
 
 const REF = "reference/gpus.json";
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+/**
+ * What the driver keeps back from CUDA on one GPU: nvidia-smi memory.total minus cudaMemGetInfo's total.
+ * Measured on an H100 80GB HBM3 (reference/gpu-measured.md: 81,559 MiB vs 85,017,493,504 bytes = 480.4 MiB);
+ * an RTX 4090 shows the same (24,564 MiB in nvidia-smi, "total capacity of 23.52 GiB" = 24,084 MiB in a torch
+ * OOM message, https://github.com/Soul-AILab/SoulX-FlashTalk/issues/5). Used where no CUDA total was found.
+ */
+const DRIVER_RESERVED_MIB = 480;
+const derived = (smiMiB: number): { cudaTotalBytes: number; cudaTotalSource: string } => ({
+  cudaTotalBytes: (smiMiB - DRIVER_RESERVED_MIB) * MiB,
+  cudaTotalSource: `derived: nvidia-smi ${smiMiB} MiB − ${DRIVER_RESERVED_MIB} MiB driver reserve (measured on H100 and RTX 4090; not measured on this GPU)`,
+});
 /** Public nvidia-smi outputs found with the code search index (file ids, the index gives no path). */
 const SMI = "nvidia-smi total as printed in public nvidia-smi outputs, not in reference/gpus.json";
 
@@ -20,6 +34,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["H100", "H100 SXM", "H100-SXM", "H100 SXM5", "H100 80GB", "H100 80GB HBM3", "NVIDIA H100 80GB HBM3"],
     memoryMiB: 81559,
     memorySource: `${SMI} ("NVIDIA H100 80GB HBM3 … / 81559MiB", index ids 53110424929, 71371932843)`,
+    cudaTotalBytes: 85017493504,
+    cudaTotalSource: "measured: torch.cuda.get_device_properties(0).total_memory = mem_get_info total = 85,017,493,504 bytes (79.18 GiB), driver 580 (reference/gpu-measured.md)",
     bandwidthGBs: 3350, // reference/gpus.json, glennklockwood.com/garden/processors/h100 (3.35 TB/s)
     bf16Tflops: 989.4, // reference/gpus.json: datasheet 1,979 sparse / 2
     fp8: true, // Hopper
@@ -37,6 +53,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     memorySource:
       `${REF} reported_total_memory: CUDA deviceQuery 40441 MiB (42405855232 bytes), ` +
       "https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK",
+    cudaTotalBytes: 42405855232,
+    cudaTotalSource: "CUDA deviceQuery totalGlobalMem 42,405,855,232 bytes (reference/gpus.json reported_total_memory); torch prints 39.50 GiB (https://github.com/TianheWu/CoSeR/issues/10)",
     bandwidthGBs: 1555, // reference/gpus.json, glennklockwood.com/garden/processors/A100 (NVIDIA A100 datasheet)
     bf16Tflops: 312, // reference/gpus.json: dense BF16 (624 sparse)
     fp8: false, // Ampere: no FP8 tensor cores
@@ -52,6 +70,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["A100 80GB", "A100-80GB", "A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"],
     memoryMiB: 81920,
     memorySource: `${SMI} ("… / 81920MiB" at 400 W, index id 68325002972; the A800 80GB prints the same)`,
+    cudaTotalBytes: Math.round(79.25 * GiB),
+    cudaTotalSource: "torch OOM message on an A800 80GB (the A100 80GB board for China): \"total capacity of 79.25 GiB\" (https://github.com/sgl-project/sglang/issues/1463); ±0.005 GiB",
     bandwidthGBs: 2039, // reference/gpus.json, thundercompute.com A100 guide (SXM 80GB; PCIe 80GB is 1,935)
     bf16Tflops: 312, // reference/gpus.json: "FLOPS were the same" as 40GB (glennklockwood.com)
     fp8: false, // Ampere
@@ -70,6 +90,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
       `${SMI} ("NVIDIA L40S 3MiB / 46068MiB", index id 70310070431). reference/gpus.json other_reported_totals gives ` +
       "46068 MiB for the NVIDIA A40 (https://github.com/guqiong96/Lvllm/issues/35), the same 48 GB GDDR6 board class. " +
       "The EC2 API reports less (45776 MiB, reference/aws-instances.json g6e note); the driver figure is the one vLLM sees.",
+    ...derived(46068),
     bandwidthGBs: 864, // reference/gpus.json: NVIDIA L40/L40S datasheet reproduction (mullet.se), omegaco.ae
     bf16Tflops: 362.05, // reference/gpus.json: datasheet dense figure (733 sparse)
     fp8: true, // Ada
@@ -87,6 +108,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     memorySource:
       `${SMI} ("NVIDIA A10G … / 23028MiB" on g5, index ids 21021056340, 10369262131). ` +
       "AWS docs say 24 GiB; the EC2 API says 22888 MiB since 2025-04 (reference/aws-instances.json g5 note).",
+    ...derived(23028),
     bandwidthGBs: 600, // reference/gpus.json: baseten.co A10 vs A10G ("memory bandwidth of 600 gigabytes per second")
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (the A10's 125 is not the A10G's)
     fp8: false, // Ampere
@@ -99,6 +121,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["L4", "NVIDIA L4"],
     memoryMiB: 23034,
     memorySource: `${SMI} ("NVIDIA L4 … / 23034MiB", index ids 1415866014, 6156316717)`,
+    ...derived(23034),
     bandwidthGBs: 300, // reference/gpus.json: NVIDIA L4 datasheet as quoted by grokipedia.com; sourcecode.com
     bf16Tflops: 121, // reference/gpus.json: datasheet 242 sparse / 2
     fp8: true, // Ada
@@ -114,6 +137,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["T4", "Tesla T4", "NVIDIA T4"],
     memoryMiB: 15360,
     memorySource: `${SMI} ("Tesla T4 … / 15360MiB", index ids 8522394492, 35156577386)`,
+    ...derived(15360),
     bandwidthGBs: 320, // NVIDIA T4 product page spec (320 GB/s GDDR6), not in reference/gpus.json
     bf16Tflops: null, // Turing has no BF16 tensor cores; no source in reference/gpus.json
     fp8: false, // Turing
@@ -131,6 +155,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     memorySource:
       `${REF} reported_total_memory: 23.58 GiB torch total_gpu_memory in a vLLM profiling log ` +
       "(https://github.com/vllm-project/vllm/issues/10517); 23.58 × 1024 = 24146 MiB (±5 MiB: the log rounds to 0.01 GiB)",
+    cudaTotalBytes: Math.round(23.58 * GiB),
+    cudaTotalSource: "vLLM profiling log total_gpu_memory 23.58 GiB (https://github.com/vllm-project/vllm/issues/10517); ±0.005 GiB",
     bandwidthGBs: 936, // reference/gpus.json: gpu_poor gpu_config.json (third-party), GA102 whitepaper named
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (GA102 whitepaper Appendix A not captured)
     fp8: false, // Ampere
@@ -146,6 +172,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["RTX 4090", "GeForce RTX 4090", "NVIDIA GeForce RTX 4090", "4090"],
     memoryMiB: 24564,
     memorySource: `${SMI} ("GeForce RTX 4090 … / 24564MiB", index ids 48135459847, 54500932416)`,
+    cudaTotalBytes: Math.round(23.52 * GiB),
+    cudaTotalSource: "torch OOM message \"GPU 0 has a total capacity of 23.52 GiB\" on an RTX 4090 (https://github.com/Soul-AILab/SoulX-FlashTalk/issues/5); ±0.005 GiB",
     bandwidthGBs: 1008, // reference/gpus.json: waredb.com, third-party copy of NVIDIA spec (384-bit, 21 Gbps)
     bf16Tflops: 165.15, // reference/gpus.json: dense BF16 with FP32 accumulate (third-party copies of the Ada whitepaper)
     fp8: true, // Ada
@@ -161,6 +189,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     aliases: ["RTX 5070 Ti", "GeForce RTX 5070 Ti", "NVIDIA GeForce RTX 5070 Ti", "5070 Ti"],
     memoryMiB: 16303,
     memorySource: `${REF} reported_total_memory: nvidia-smi 'NVIDIA GeForce RTX 5070 Ti 16303MiB' in https://github.com/vllm-project/vllm/issues/34076`,
+    ...derived(16303),
     bandwidthGBs: 896, // NVIDIA RTX 5070 Ti spec (16 GB GDDR7, 256-bit, 28 Gbps), not in reference/gpus.json (NOT FOUND there)
     bf16Tflops: null, // reference/gpus.json: NOT FOUND
     fp8: true, // Blackwell
@@ -178,6 +207,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     memorySource:
       `${REF} other_reported_totals: 'RTX 5090 D' 32607 MiB (https://github.com/vllm-project/vllm/issues/34076); ` +
       `the RTX 5090 prints the same ("NVIDIA GeForce RTX 5090 … / 32607MiB", index id 34759949062)`,
+    ...derived(32607),
     bandwidthGBs: 1792, // NVIDIA RTX 5090 spec (32 GB GDDR7, 512-bit, 28 Gbps), not in reference/gpus.json
     bf16Tflops: null, // not in reference/gpus.json
     fp8: true, // Blackwell

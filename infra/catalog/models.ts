@@ -9,6 +9,7 @@
  * model", memory-math.md §b).
  */
 import type { CatalogModel, Quantization } from "./types";
+import { RECENT_MODELS } from "./models-recent";
 
 const REF = "reference/model-configs.json";
 
@@ -30,6 +31,7 @@ const MODEL_LIST: readonly CatalogModel[] = [
       vocabSize: 128256, maxPositionEmbeddings: 131072, tieWordEmbeddings: false,
     },
     supportsPipelineParallel: true, // LlamaForCausalLM
+    checkpointQuantization: "awq",
     source: `${REF}: https://huggingface.co/casperhansen/deepseek-r1-distill-llama-70b-awq/blob/main/config.json`,
     notes: ["AWQ 4-bit, group_size 128, zero_point true, version gemm (config quantization_config)."],
   },
@@ -51,6 +53,7 @@ const MODEL_LIST: readonly CatalogModel[] = [
       vocabSize: 151936, maxPositionEmbeddings: 40960, tieWordEmbeddings: false,
     },
     supportsPipelineParallel: true, // Qwen3ForCausalLM (assumed, see notes)
+    checkpointQuantization: "awq", // Qwen's own AWQ release (the repo name); its config.json was not read
     source: `${REF}: config.json NOT FOUND; shape copied from the Qwen/Qwen3-32B entry`,
     notes: [
       "NOT VERIFIED: this is the base model Qwen/Qwen3-32B's shape; Qwen/Qwen3-32B-AWQ is Qwen's own AWQ of it, but its config.json was not in the reference.",
@@ -206,12 +209,14 @@ const MODEL_LIST: readonly CatalogModel[] = [
   },
 ];
 
-export const MODELS: Readonly<Record<string, CatalogModel>> = Object.fromEntries(MODEL_LIST.map((m) => [m.id, m]));
+const ALL_MODELS: readonly CatalogModel[] = [...MODEL_LIST, ...RECENT_MODELS];
+
+export const MODELS: Readonly<Record<string, CatalogModel>> = Object.fromEntries(ALL_MODELS.map((m) => [m.id, m]));
 
 /** Every catalogued model id, for "accepted: …" in error messages. */
-export const MODEL_IDS: string[] = MODEL_LIST.map((m) => m.id);
+export const MODEL_IDS: string[] = ALL_MODELS.map((m) => m.id);
 
-const MODEL_BY_LOWER_ID: ReadonlyMap<string, CatalogModel> = new Map(MODEL_LIST.map((m) => [m.id.toLowerCase(), m]));
+const MODEL_BY_LOWER_ID: ReadonlyMap<string, CatalogModel> = new Map(ALL_MODELS.map((m) => [m.id.toLowerCase(), m]));
 
 /** The model with this Hugging Face repo id (case-insensitive, as the Hub is); undefined when unknown. */
 export function findModel(id: string): CatalogModel | undefined {

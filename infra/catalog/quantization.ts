@@ -42,6 +42,8 @@ export const QUANTIZATIONS: { readonly [K in Quantization]: QuantizationFormat }
     kind: "hf",
     linearBitsPerWeight: 8, // one byte per weight; per-tensor scales are negligible
     embeddingBitsPerWeight: 16, // only Linear layers are quantized; embeddings/lm_head stay 16-bit (memory-math.md §e)
+    // Passed only to quantize a 16-bit checkpoint while loading; an FP8 checkpoint declares its own method and
+    // gets no flag (see vllmQuantizationFlag).
     vllmQuantization: "fp8", // in reference/vllm-serve-args.json accepted_values.quantization
     needsFp8Hardware: true,
     source:
@@ -54,11 +56,14 @@ export const QUANTIZATIONS: { readonly [K in Quantization]: QuantizationFormat }
     kind: "hf",
     linearBitsPerWeight: 4 + 20 / 128, // 4.15625
     embeddingBitsPerWeight: 16, // embeddings and lm_head are not quantized (memory-math.md §e)
-    // awq_marlin, not awq: an explicit `--quantization awq` forces the old AWQ kernel ("Detected that the model
-    // can run with awq_marlin, however you specified quantization=awq explicitly, so forcing awq", vllm
-    // awq_marlin.py), several times slower. Marlin needs compute capability ≥ 8.0: every catalog GPU but the T4.
-    vllmQuantization: "awq_marlin",
+    // No --quantization: vLLM reads quant_method "awq" from the checkpoint and upgrades it to awq_marlin itself
+    // when the GPU allows (AWQMarlinConfig.override_quantization_method accepts user_quant None; an explicit
+    // `awq` would force the slow kernel). Both kernels need compute capability 7.5 (get_min_capability 75 in
+    // vllm/model_executor/layers/quantization/awq.py and awq_marlin.py at v0.16.0).
+    vllmQuantization: null,
     needsFp8Hardware: false,
+    minComputeCapability: 7.5,
+    checkpointOnly: true,
     source:
       "memory-math.md §e: bits 4, group_size 128 (casperhansen/deepseek-r1-distill-llama-70b-awq config); one fp16 scale + " +
       "one 4-bit zero per 128-weight group = 4 + 20/128 bits (arithmetic; packing not verified from AutoAWQ/vLLM source)",
@@ -68,11 +73,29 @@ export const QUANTIZATIONS: { readonly [K in Quantization]: QuantizationFormat }
     kind: "hf",
     linearBitsPerWeight: 4 + 20 / 128, // 4.15625; act-order's int32 group index per input row is negligible
     embeddingBitsPerWeight: 16,
-    vllmQuantization: "gptq_marlin", // as for awq: the Marlin kernel, named explicitly
+    vllmQuantization: null, // read from the checkpoint; gptq_marlin chosen by vLLM as for awq
     needsFp8Hardware: false,
+    minComputeCapability: 6.0, // gptq.py get_min_capability 60 (gptq_marlin: 75) at v0.16.0
+    checkpointOnly: true,
     source:
       "memory-math.md §e: bits 4, group_size 128, desc_act true, sym true (TheBloke deepseek-coder-1.3b-instruct-GPTQ config); " +
       "same group overhead as awq (arithmetic)",
+  },
+  mxfp4: {
+    id: "mxfp4",
+    kind: "hf",
+    // OCP MX: 32 FP4 (E2M1) values share one 8-bit E8M0 scale = 4 + 8/32 bits (mxfp4.py mxfp4_block = 32; the
+    // checkpoint stores *_blocks (uint8, two values a byte) and *_scales (uint8) per expert matrix).
+    linearBitsPerWeight: 4.25,
+    embeddingBitsPerWeight: 16,
+    vllmQuantization: null, // quant_method "mxfp4" in the checkpoint's config.json; vLLM reads it
+    needsFp8Hardware: false,
+    minComputeCapability: 8.0, // Mxfp4Config.get_min_capability 80 (vllm/model_executor/layers/quantization/mxfp4.py, v0.16.0)
+    expertsOnly: true, // gpt-oss: attention, router, embeddings and unembedding are bf16 (openai/gpt-oss gpt_oss/torch/model.py)
+    checkpointOnly: true,
+    source:
+      "vllm-project/vllm v0.16.0 vllm/model_executor/layers/quantization/mxfp4.py (block 32, min capability 80, per-backend " +
+      "padding of the expert matrices); openai/gpt-oss gpt_oss/torch/model.py (which modules are MoE experts)",
   },
   Q8_0: {
     id: "Q8_0",
@@ -191,3 +214,14 @@ export const KV_CACHE_FLAG_VALUE: {
   llamacpp: { auto: null, fp16: "f16", bf16: "bf16", q8_0: "q8_0", q4_0: "q4_0" },
   ollama: { auto: null, fp16: "f16", q8_0: "q8_0", q4_0: "q4_0" },
 };
+
+/**
+ * The `--quantization` value a replica renders. A checkpoint whose config.json declares its own method
+ * (AWQ, GPTQ, compressed-tensors or block FP8, MXFP4) gets none: vLLM reads the method from the checkpoint
+ * and refuses a different one ("Quantization method specified in the model config (…) does not match the
+ * quantization method specified in the `quantization` argument (…)", vllm/config/model.py
+ * _verify_quantization). Only a 16-bit checkpoint quantized while loading (fp8) names the method.
+ */
+export function vllmQuantizationFlag(quantization: Quantization, checkpointQuantized: boolean): string | null {
+  return checkpointQuantized ? null : QUANTIZATIONS[quantization].vllmQuantization;
+}

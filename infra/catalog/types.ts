@@ -23,10 +23,17 @@ export interface Gpu {
   name: string;
   /** Names a spec may use for this GPU, e.g. ["RTX 5070 Ti", "5070 Ti"]; matched case-insensitively. */
   aliases: string[];
-  /** Memory as the driver reports it (nvidia-smi / torch total), in MiB: what vLLM's utilization multiplies. */
+  /** Memory as nvidia-smi reports it (memory.total), in MiB. llama.cpp/Ollama fits are planned against it. */
   memoryMiB: number;
   /** Where memoryMiB comes from. */
   memorySource: string;
+  /**
+   * Total memory as CUDA reports it (cudaMemGetInfo / torch total_memory), in bytes: what vLLM's
+   * gpu_memory_utilization multiplies. Smaller than nvidia-smi's total by what the driver reserves.
+   */
+  cudaTotalBytes: number;
+  /** Where cudaTotalBytes comes from: a measurement, a log, or how it is derived. */
+  cudaTotalSource: string;
   /** Memory bandwidth, GB/s (10^9 bytes per second). */
   bandwidthGBs: number;
   /** Dense BF16 tensor TFLOPS; null when no source gave it. */
@@ -70,6 +77,12 @@ export interface ModelArch {
   moe?: { numExperts: number; expertsPerToken: number; expertIntermediateSize: number };
   /** Multi-head latent attention (DeepSeek-V2/V3): KV is one compressed vector per layer. */
   mla?: { kvLoraRank: number; qkRopeHeadDim: number };
+  /**
+   * Sliding-window attention on some layers: layer i attends to the last `window` tokens unless
+   * (i + 1) is a multiple of `fullEvery` (gpt-oss: every other layer, fullEvery 2; Gemma 3:
+   * sliding_window_pattern 6). vLLM keeps only the window's blocks for those layers.
+   */
+  slidingWindow?: { window: number; fullEvery: number };
 }
 
 export interface CatalogModel {
@@ -80,13 +93,17 @@ export interface CatalogModel {
   statedParams?: number;
   /** vLLM implements pipeline parallelism for this architecture (SupportsPP). */
   supportsPipelineParallel: boolean;
-  source: string;
+  /** The checkpoint's own quantization_config (config.json): vLLM reads it; no --quantization is passed. */
+  checkpointQuantization?: Quantization;
+  /** Not served here, and why: the planner refuses the model with this text (vision-language models). */
+  unsupported?: string;
   notes?: string[];
+  source: string;
 }
 
 /** Weight formats. GGUF names are the llama.cpp file types. */
 export const QUANTIZATION_IDS = [
-  "bf16", "fp16", "fp8", "awq", "gptq", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K",
+  "bf16", "fp16", "fp8", "awq", "gptq", "mxfp4", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K",
 ] as const;
 export type Quantization = (typeof QUANTIZATION_IDS)[number];
 
@@ -103,6 +120,12 @@ export interface QuantizationFormat {
   vllmQuantization: string | null;
   /** Needs hardware FP8 (vLLM fp8 weights). */
   needsFp8Hardware: boolean;
+  /** Lowest CUDA compute capability vLLM's kernels for this format accept (its get_min_capability). */
+  minComputeCapability?: number;
+  /** Only the MoE experts are quantized; attention, router, embeddings and lm_head stay 16-bit (gpt-oss MXFP4). */
+  expertsOnly?: boolean;
+  /** Formats that exist only as pre-quantized checkpoints: vLLM cannot quantize to them when loading. */
+  checkpointOnly?: boolean;
   source: string;
 }
 

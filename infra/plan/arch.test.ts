@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findModel } from "../catalog/models";
 import { GiB, kvBytesPerToken, totalParams, weightBytes, checkpointBytes } from "./arch";
+import { kvCacheTokens, kvLayout, workerBlocks } from "./vllm-memory";
 
 const arch = (id: string) => {
   const m = findModel(id);
@@ -20,9 +21,14 @@ describe("KV bytes per token (memory-math.md §a.7)", () => {
   ] as const)("%s at %s = %d", (id, dtype, bytes) => {
     expect(kvBytesPerToken(arch(id), dtype)).toBe(bytes);
   });
-  it("matches the Qwen3-14B log: 42656 tokens in 6.51 GiB (datapoints.json lmcache-1739)", () => {
-    const perToken = 2 * 40 * 8 * 128 * 2;
-    expect((42656 * perToken) / GiB).toBeCloseTo(6.51, 2);
+  it("turns 6.51 GiB into the 42,656 tokens vLLM logged for Qwen3-14B (datapoints.json lmcache-1739)", () => {
+    // Qwen3-14B: 40 layers, 8 KV heads of 128 (the log's own check); one GPU, bf16 KV.
+    const a = { ...arch("Qwen/Qwen3-32B"), numLayers: 40 };
+    expect(kvBytesPerToken(a, "auto")).toBe(163840);
+    const layout = kvLayout(a, 8, "auto");
+    const tokens = kvCacheTokens(layout, workerBlocks(layout, [0, 40], 6.51 * GiB));
+    // 6.51 is rounded to 0.01 GiB: ±0.08 % of tokens.
+    expect(Math.abs(tokens / 42656 - 1)).toBeLessThan(0.001);
   });
 });
 

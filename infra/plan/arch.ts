@@ -16,16 +16,21 @@ function attentionParams(a: ModelArch): number {
   return q + kv + o;
 }
 
-/** MLP of one layer: gate, up and down projections (per expert for MoE), plus the router. */
-function mlpParams(a: ModelArch, activeOnly: boolean): number {
+/** The MoE router of one layer (hidden × experts), 0 for a dense model. */
+function routerParams(a: ModelArch): number {
+  return a.moe ? a.hiddenSize * a.moe.numExperts : 0;
+}
+
+/** Expert (or dense MLP) matrices of one layer: gate, up and down projections. */
+function expertParams(a: ModelArch, activeOnly: boolean): number {
   if (!a.moe) return 3 * a.hiddenSize * a.intermediateSize;
   const experts = activeOnly ? a.moe.expertsPerToken : a.moe.numExperts;
-  return experts * 3 * a.hiddenSize * a.moe.expertIntermediateSize + a.hiddenSize * a.moe.numExperts;
+  return experts * 3 * a.hiddenSize * a.moe.expertIntermediateSize;
 }
 
 /** Linear (quantizable) parameters of one decoder layer. */
 export function layerLinearParams(a: ModelArch, activeOnly = false): number {
-  return attentionParams(a) + mlpParams(a, activeOnly);
+  return attentionParams(a) + expertParams(a, activeOnly) + routerParams(a);
 }
 
 /** Norm weights of one layer: stay 16-bit in every format. */
@@ -55,15 +60,39 @@ export interface WeightBytes {
 }
 
 /**
- * Bytes per part. Quantized formats shrink the linear layers; embeddings and lm_head keep
- * the format's embedding width (AWQ/GPTQ/FP8 keep them 16-bit: memory-math.md §e).
- * When the real file size is known (GGUF), every part is scaled to match it.
+ * How a kernel lays the expert matrices out in GPU memory when it pads them: hidden size and the
+ * per-rank intermediate size rounded up to these multiples (vLLM mxfp4.py create_weights, per backend).
  */
-export function weightBytes(a: ModelArch, quantization: Quantization, knownFileBytes?: number): WeightBytes {
+export interface ExpertPadding {
+  hiddenAlign: number;
+  intermediateAlign: number;
+  tensorParallel: number;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/**
+ * Bytes per part. Quantized formats shrink the linear layers (only the experts for an experts-only
+ * format such as MXFP4); embeddings and lm_head keep the format's embedding width (AWQ/GPTQ/FP8 keep
+ * them 16-bit: memory-math.md §e). When the real file size is known (GGUF), every part is scaled to
+ * match it. `padding` gives the in-memory expert layout of a kernel that pads (all TP ranks together).
+ */
+export function weightBytes(a: ModelArch, quantization: Quantization, knownFileBytes?: number, padding?: ExpertPadding): WeightBytes {
   const q = QUANTIZATIONS[quantization];
   const normBytes = layerNormParams(a) * 2;
-  let layer = (layerLinearParams(a) * q.linearBitsPerWeight) / 8 + normBytes;
-  let layerActive = (layerLinearParams(a, true) * q.linearBitsPerWeight) / 8 + normBytes;
+  const otherBits = q.expertsOnly && a.moe ? 16 : q.linearBitsPerWeight;
+  const expertBytes = (activeOnly: boolean): number => {
+    let params = expertParams(a, activeOnly);
+    if (padding && a.moe) {
+      const tp = padding.tensorParallel;
+      const inter = roundUp(a.moe.expertIntermediateSize / tp, padding.intermediateAlign) * tp;
+      params = (activeOnly ? a.moe.expertsPerToken : a.moe.numExperts) * 3 * roundUp(a.hiddenSize, padding.hiddenAlign) * inter;
+    }
+    return (params * q.linearBitsPerWeight) / 8;
+  };
+  const rest = ((attentionParams(a) + routerParams(a)) * otherBits) / 8 + normBytes;
+  let layer = expertBytes(false) + rest;
+  let layerActive = expertBytes(true) + rest;
   let embeddings = (embeddingParams(a) * q.embeddingBitsPerWeight) / 8;
   let lmHead = (embeddingParams(a) * q.embeddingBitsPerWeight) / 8 + a.hiddenSize * 2;
   if (knownFileBytes) {

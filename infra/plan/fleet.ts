@@ -1,14 +1,14 @@
 /**
- * planFleet: FleetSpec → FleetPlan. Pure. Every model replica is planned against the memory the
- * replicas before it left on its nodes; every problem is collected and reported at once.
+ * planFleet: FleetSpec → FleetPlan. Pure. Replicas are placed by placement.ts without regard to
+ * the spec's model order; ports and cost shares are given once every replica is placed. Every
+ * problem is collected and reported at once.
  */
 import { FleetSpecError, type SpecIssue } from "../spec/errors";
 import type { ExternalModelSpec, FleetSpec, ServedModelSpec } from "../spec/schema";
 import { GiB, checkpointBytes, round } from "./arch";
-import { resolveNodes, type ResolvedNode } from "./nodes";
+import { FIRST_ENGINE_PORT, resolveNodes, type ResolvedNode } from "./nodes";
 import { resolveModel } from "./replica";
-import { planVllmReplica } from "./vllm";
-import { planOffloadReplica } from "./offload";
+import { placeReplicas, taskKey, type Placed, type ReplicaTask } from "./placement";
 import type { ExternalModelPlan, FleetPlan, ModelPlan, NodePlan, ReplicaPlan, ServedModelPlan } from "./types";
 
 /** Ollama serves every model of a node from one server on its default port (ollama.json OLLAMA_HOST). */
@@ -20,69 +20,58 @@ function display(m: ServedModelSpec | ExternalModelSpec) {
   return { name: m.display?.name ?? m.id, description: m.display?.description, tags: m.display?.tags ?? [], capabilities: m.display?.capabilities ?? [] };
 }
 
+/** Ports per node: engines other than Ollama take 8000, 8001, … in the fixed placement order. */
+function assignPorts(placed: Placed[]): Map<string, number> {
+  const ports = new Map<string, number>();
+  const next = new Map<string, number>();
+  for (const p of [...placed].sort((a, b) => (taskKey(a.task) < taskKey(b.task) ? -1 : 1))) {
+    if (p.task.model.engine === "ollama") {
+      ports.set(taskKey(p.task), OLLAMA_PORT);
+      continue;
+    }
+    const port = next.get(p.draft.endpointNode) ?? FIRST_ENGINE_PORT;
+    ports.set(taskKey(p.task), port);
+    next.set(p.draft.endpointNode, port + 1);
+  }
+  return ports;
+}
+
 export function planFleet(spec: FleetSpec): FleetPlan {
   const issues: SpecIssue[] = [];
   const nodes = resolveNodes(spec, issues);
   const nodeIndex = (name: string) => spec.nodes.findIndex((n) => n.name === name);
-  const placements = new Map<string, NodePlan["placements"]>([...nodes.keys()].map((n) => [n, []]));
-  const weightsOnNode = new Map<string, number>();
   const tiers = spec.fallbacks ?? {};
 
-  const models: ModelPlan[] = spec.models.map((m, i): ModelPlan | null => {
-    const path = `models[${i}]`;
-    if (m.engine === "external") {
-      const external: ExternalModelPlan = {
-        id: m.id, engine: "external", aliases: m.aliases ?? [], url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
-        contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt,
-        display: display(m), replicas: [], tiers: tiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
-      };
-      return external;
-    }
+  const tasks: ReplicaTask[] = [];
+  const resolvedModels = spec.models.map((m, i) => {
+    if (m.engine === "external") return null;
     // Replicas naming unknown nodes were reported by spec validation; nothing more to plan for them.
     if (m.replicas.some((r) => r.nodes.some((n) => !nodes.has(n)))) return null;
-    const resolved = resolveModel(m, path, issues);
-    if (!resolved) return null;
-    const replicas = m.replicas.map((replica, j) => {
-      const input = { ...resolved, model: m, path: `${path}.replicas[${j}]`, modelPath: path, replica, index: j, nodes, nodeIndex, issues };
-      const engine = m.engine;
-      switch (engine) {
-        case "vllm":
-          return planVllmReplica(input);
-        case "llamacpp":
-        case "ollama":
-          return planOffloadReplica(input, engine);
-        default: {
-          const unreachable: never = engine;
-          return unreachable;
-        }
-      }
-    });
-    if (replicas.some((r) => r === null)) return null;
-    const planned = replicas as ReplicaPlan[];
-    const downloadGiB = checkpointBytes(resolved.arch, resolved.weights) / GiB;
-    for (const r of planned) {
-      const first = nodes.get(r.nodes[0]!)!;
-      r.endpoint.port = m.engine === "ollama" ? OLLAMA_PORT : first.nextPort++;
-      r.stages.forEach((st, s) => {
-        placements.get(st.node)!.push({ model: m.id, engine: m.engine, replica: r.index, stage: s, port: r.endpoint.port, gpus: st.gpus });
-      });
-      for (const n of new Set(r.nodes)) weightsOnNode.set(n, (weightsOnNode.get(n) ?? 0) + downloadGiB);
-    }
-    const contextLength = Math.min(...planned.map((r) => r.contextLength));
-    if (m.maxOutputTokens !== undefined && m.maxOutputTokens >= contextLength) {
-      issues.push({ path: `${path}.maxOutputTokens`, message: `${m.maxOutputTokens} leaves no room for a prompt in a ${contextLength}-token context`, fix: `use less than ${contextLength}` });
-    }
-    const served: ServedModelPlan = {
-      id: m.id, engine: m.engine, aliases: m.aliases ?? [], source: m.source, archSource: resolved.archSource, arch: resolved.arch,
-      quantization: resolved.quantization, kvCacheDtype: resolved.kvCacheDtype, contextLength,
-      maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt, display: display(m),
-      replicas: planned, tiers: tiers[m.id] ?? [], costPerHourUSD: 0,
-    };
-    return served;
-  }).filter((m): m is ModelPlan => m !== null);
+    const resolved = resolveModel(m, `models[${i}]`, issues);
+    if (resolved) m.replicas.forEach((_, j) => tasks.push({ model: m, modelPath: `models[${i}]`, resolved, index: j }));
+    return resolved;
+  });
+  const placed = placeReplicas(tasks, nodes, nodeIndex, issues);
+  const ports = assignPorts([...placed.values()]);
+  const placedFor = (m: ServedModelSpec) => m.replicas.map((_, j) => placed.get(taskKey({ model: m, index: j })));
 
+  spec.models.forEach((m, i) => {
+    if (m.engine === "external" || !resolvedModels[i]) return;
+    const drafts = placedFor(m);
+    if (drafts.some((d) => d === undefined)) return;
+    const contextLength = Math.min(...drafts.map((d) => d!.draft.contextLength));
+    if (m.maxOutputTokens !== undefined && m.maxOutputTokens >= contextLength) {
+      issues.push({ path: `models[${i}].maxOutputTokens`, message: `${m.maxOutputTokens} leaves no room for a prompt in a ${contextLength}-token context`, fix: `use less than ${contextLength}` });
+    }
+  });
   if (issues.length > 0) throw new FleetSpecError(issues, `fleet "${spec.name}"`);
 
+  const all = [...placed.values()].sort((a, b) => (taskKey(a.task) < taskKey(b.task) ? -1 : 1));
+  const weightsOnNode = new Map<string, number>();
+  for (const p of all) {
+    const downloadGiB = checkpointBytes(p.task.resolved.arch, p.task.resolved.weights) / GiB;
+    for (const n of new Set(p.draft.nodes)) weightsOnNode.set(n, (weightsOnNode.get(n) ?? 0) + downloadGiB);
+  }
   const nodePlans = [...nodes.values()].map((n): NodePlan => ({
     name: n.spec.name,
     provider: n.spec.provider,
@@ -92,10 +81,35 @@ export function planFleet(spec: FleetSpec): FleetPlan {
     instanceType: n.instanceType,
     cpu: n.cpu,
     costPerHourUSD: n.costPerHourUSD,
-    placements: placements.get(n.spec.name)!,
+    placements: all.flatMap((p) => p.draft.stages.flatMap((st, s) => (st.node === n.spec.name ? [{ model: p.task.model.id, engine: p.task.model.engine, replica: p.draft.index, stage: s, port: ports.get(taskKey(p.task))!, gpus: st.gpus }] : []))),
     diskGiB: n.spec.provider === "aws" && n.spec.rootVolumeGiB ? n.spec.rootVolumeGiB : Math.ceil(BASE_DISK_GIB + 1.2 * (weightsOnNode.get(n.spec.name) ?? 0)),
   }));
-  attributeCosts(models, nodePlans, nodes);
+  const costs = replicaCosts(nodePlans, nodes);
+
+  const models = spec.models.map((m, i): ModelPlan => {
+    if (m.engine === "external") {
+      const external: ExternalModelPlan = {
+        id: m.id, engine: "external", aliases: m.aliases ?? [], url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
+        contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt,
+        display: display(m), replicas: [], tiers: tiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
+      };
+      return external;
+    }
+    const resolved = resolvedModels[i]!;
+    const replicas = placedFor(m).map((p): ReplicaPlan => {
+      const { endpointNode, ...draft } = p!.draft;
+      const key = taskKey(p!.task);
+      return { ...draft, endpoint: { node: endpointNode, host: nodes.get(endpointNode)!.address, port: ports.get(key)! }, costPerHourUSD: round(costs.get(`${m.id}#${draft.index}`) ?? 0, 4) };
+    });
+    const contextLength = Math.min(...replicas.map((r) => r.contextLength));
+    const served: ServedModelPlan = {
+      id: m.id, engine: m.engine, aliases: m.aliases ?? [], source: m.source, archSource: resolved.archSource, arch: resolved.arch,
+      quantization: resolved.quantization, kvCacheDtype: resolved.kvCacheDtype, engineVersion: m.engine === "vllm" ? resolved.accounting.version : null, contextLength,
+      maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt, display: display(m),
+      replicas, tiers: tiers[m.id] ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
+    };
+    return served;
+  });
 
   return {
     name: spec.name,
@@ -115,7 +129,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
 }
 
 /** A node's hourly cost goes to the replicas on it, in proportion to the GPUs each uses (equally on CPU-only nodes). */
-function attributeCosts(models: ModelPlan[], nodePlans: NodePlan[], nodes: Map<string, ResolvedNode>): void {
+function replicaCosts(nodePlans: NodePlan[], nodes: ReadonlyMap<string, ResolvedNode>): Map<string, number> {
   const share = (node: NodePlan, p: NodePlan["placements"][number]) => {
     const gpuCount = nodes.get(node.name)!.gpus.length;
     if (gpuCount === 0 || p.gpus.length === 0) return node.costPerHourUSD / Math.max(1, node.placements.length);
@@ -129,8 +143,5 @@ function attributeCosts(models: ModelPlan[], nodePlans: NodePlan[], nodes: Map<s
       byReplica.set(key, (byReplica.get(key) ?? 0) + share(node, p));
     }
   }
-  for (const m of models) {
-    for (const r of m.replicas) r.costPerHourUSD = round(byReplica.get(`${m.id}#${r.index}`) ?? 0, 4);
-    m.costPerHourUSD = round(m.replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4);
-  }
+  return byReplica;
 }

@@ -1,6 +1,6 @@
 /**
  * Nodes as the planner sees them: GPUs from the catalog, CPU and RAM, cost, the address the
- * gateway reaches them at, and a ledger of GPU memory and RAM that replicas claim in turn.
+ * gateway reaches them at, and what each GPU and the RAM hold before any replica (read-only).
  */
 import { findGpu, GPU_NAMES } from "../catalog/gpus";
 import { findInstanceType } from "../catalog/instances";
@@ -17,11 +17,16 @@ export interface ResolvedNode {
   costPerHourUSD: number;
   instanceType?: string;
   address: string;
-  /** Free memory per GPU index (bytes), claimed by replicas in spec order. */
-  freeGpuBytes: number[];
-  freeRamBytes: number;
-  nextPort: number;
+  /** Memory per GPU index not held by other programs (bytes): nvidia-smi total − gpuMemoryInUseMiB (llama.cpp/Ollama fits). */
+  gpuBytes: number[];
+  /** The same as CUDA (and vLLM) counts it: CUDA total − gpuMemoryInUseMiB. */
+  cudaGpuBytes: number[];
+  /** RAM left for engines after the OS (bytes). */
+  ramBytes: number;
 }
+
+/** First port engines listen on; each further engine on a node takes the next. */
+export const FIRST_ENGINE_PORT = 8000;
 
 /** Memory kept for the OS and system services on every machine (bytes). */
 export const OS_RESERVED_RAM_BYTES = 2 * 1024 * MiB;
@@ -86,6 +91,7 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
       }
     }
     if (node.cpu) cpu = { ...node.cpu };
+    const inUse = (node.provider === "aws" ? 0 : (node.gpuMemoryInUseMiB ?? 0)) * MiB;
     nodes.set(node.name, {
       spec: node,
       gpus,
@@ -93,9 +99,9 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
       costPerHourUSD,
       instanceType,
       address: nodeAddress(spec.name, node),
-      freeGpuBytes: gpus.map((g) => (g.memoryMiB - (node.provider === "aws" ? 0 : (node.gpuMemoryInUseMiB ?? 0))) * MiB),
-      freeRamBytes: cpu ? cpu.memoryGiB * 1024 * MiB - OS_RESERVED_RAM_BYTES : Infinity,
-      nextPort: 8000,
+      gpuBytes: gpus.map((g) => g.memoryMiB * MiB - inUse),
+      cudaGpuBytes: gpus.map((g) => g.cudaTotalBytes - inUse),
+      ramBytes: cpu ? cpu.memoryGiB * 1024 * MiB - OS_RESERVED_RAM_BYTES : Infinity,
     });
   });
   return nodes;

@@ -9,8 +9,8 @@ import { KV_CACHE_FLAG_VALUE } from "../catalog/quantization";
 import { MiB, kvBytesPerToken, kvBytesPerTokenPerLayer, round, toGiB } from "./arch";
 import { proportionalSplit } from "./split";
 import { OS_RESERVED_RAM_BYTES } from "./nodes";
-import type { ReplicaInput } from "./replica";
-import type { ReplicaPlan, StagePlan } from "./types";
+import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
+import type { StagePlan } from "./types";
 
 /**
  * Memory left free on every GPU: llama.cpp's `--fit-target` default margin (memory-math.md §c
@@ -38,7 +38,7 @@ interface Fit {
   ramBytes: number;
 }
 
-export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ollama"): ReplicaPlan | null {
+export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ollama"): { draft: ReplicaDraft; claims: Claims } | null {
   const { model, path, replica, arch, weights: w, issues } = input;
   const before = issues.length;
   const node = input.nodes.get(replica.nodes[0]!)!;
@@ -57,7 +57,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
 
   const fit = (ctxTotal: number): Fit => {
     const perLayer = w.layer + kvLayerBytes * ctxTotal;
-    const caps = gpus.map((g) => node.freeGpuBytes[g.index]! - reserve);
+    const caps = gpus.map((g) => input.capacity.gpuBytes(node.spec.name, g.index) - reserve);
     const last = caps.length - 1;
     const outputOnGpu = last >= 0 && caps[last]! >= w.lmHead + outputBuffer(parallel);
     if (!outputOnGpu) {
@@ -79,7 +79,8 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
     };
   };
   const allOnGpu = (f: Fit) => f.outputOnGpu && f.cpuLayers === 0;
-  const ramFits = (f: Fit) => f.ramBytes <= node.freeRamBytes;
+  const freeRam = input.capacity.ramBytes(node.spec.name);
+  const ramFits = (f: Fit) => f.ramBytes <= freeRam;
 
   const maxPos = arch.maxPositionEmbeddings;
   const notes: string[] = [];
@@ -121,7 +122,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
     const ramGiB = node.cpu ? node.cpu.memoryGiB : 0;
     issues.push({
       path,
-      message: `does not fit: ${f.cpuLayers} of ${arch.numLayers} layers, the embeddings and their KV cache need ${round(toGiB(f.ramBytes))} GiB of RAM on ${node.spec.name}; ${round(toGiB(node.freeRamBytes))} GiB is free (${ramGiB} GiB less ${toGiB(OS_RESERVED_RAM_BYTES)} for the OS and earlier replicas)`,
+      message: `does not fit: ${f.cpuLayers} of ${arch.numLayers} layers, the embeddings and their KV cache need ${round(toGiB(f.ramBytes))} GiB of RAM on ${node.spec.name}; ${round(toGiB(freeRam))} GiB is free (${ramGiB} GiB less ${toGiB(OS_RESERVED_RAM_BYTES)} for the OS and earlier replicas)`,
       fix: `use a smaller quantization (e.g. Q4_K_M), a shorter contextLength (${perSlot} now), fewer parallel slots (${parallel}), kvCacheDtype q8_0, or a machine with more GPU memory or RAM`,
     });
   }
@@ -131,15 +132,13 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   }
   if (issues.length > before) return null;
 
-  f.gpuBytes.forEach((b, i) => (node.freeGpuBytes[gpus[i]!.index]! -= b));
-  node.freeRamBytes -= f.ramBytes;
 
   // Stages: CPU layers first (llama.cpp keeps the lowest layers off the GPU), then each GPU's range.
   const stages: StagePlan[] = [];
   let start = 0;
   const kvGiB = (layers: number) => round(toGiB(layers * kvLayerBytes * ctxTotal));
   if (f.cpuLayers > 0 || gpus.length === 0) {
-    stages.push({ node: node.spec.name, gpus: [], gpuModel: null, layers: [0, f.cpuLayers], holdsEmbeddings: true, holdsLmHead: !f.outputOnGpu, weightsGiBPerGpu: round(toGiB(f.cpuLayers * w.layer + w.embeddings)), kvCacheGiBPerGpu: kvGiB(f.cpuLayers), budgetGiBPerGpu: round(toGiB(node.freeRamBytes + f.ramBytes)) });
+    stages.push({ node: node.spec.name, gpus: [], gpuModel: null, layers: [0, f.cpuLayers], holdsEmbeddings: true, holdsLmHead: !f.outputOnGpu, weightsGiBPerGpu: round(toGiB(f.cpuLayers * w.layer + w.embeddings)), kvCacheGiBPerGpu: kvGiB(f.cpuLayers), budgetGiBPerGpu: round(toGiB(freeRam)) });
     start = f.cpuLayers;
   }
   gpus.forEach((g, i) => {
@@ -163,7 +162,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   const kvFlag = KV_CACHE_FLAG_VALUE[engine][input.kvCacheDtype] ?? "f16";
   if (f.cpuLayers > 0 && gpus.length > 0) notes.push(`${f.cpuLayers} of ${arch.numLayers} layers in RAM: decode is bound by CPU memory bandwidth`);
 
-  return {
+  const draft: ReplicaDraft = {
     index: input.index,
     nodes: replica.nodes,
     stages,
@@ -181,8 +180,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
     // `ollama ps` counts the token embeddings (looked up on the CPU, never offloaded) as on-GPU when every layer is.
     gpuFraction: round(vram / (vram + f.ramBytes - (gpus.length > 0 ? w.embeddings : 0)), 2),
     decodeTokensPerSecond: round(1 / secondsPerToken, 1),
-    costPerHourUSD: 0,
-    endpoint: { node: node.spec.name, host: node.address, port: 0 },
+    endpointNode: node.spec.name,
     weight: replica.weight ?? 1,
     notes,
     ...(engine === "llamacpp"
@@ -202,5 +200,9 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
         }
       : { ollama: { numGpu: nGpuLayers, numCtx: pad(perSlot), numParallel: parallel, kvCacheType: kvFlag, flashAttention } }),
   };
+  const claims: Claims = {
+    gpus: f.gpuBytes.map((bytes, i) => ({ node: node.spec.name, index: gpus[i]!.index, bytes })),
+    ramBytes: [{ node: node.spec.name, bytes: f.ramBytes }],
+  };
+  return { draft, claims };
 }
-

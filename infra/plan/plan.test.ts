@@ -33,7 +33,8 @@ describe("vLLM placement", () => {
     expect(r.stages.map((s) => [s.holdsEmbeddings, s.holdsLmHead])).toEqual([[true, false], [false, false], [false, true]]);
     expect(r.pipelineParallel).toBe(3);
     expect(r.tensorParallel).toBe(1);
-    expect(r.vllm?.quantization).toBe("awq_marlin");
+    // The checkpoint declares quant_method awq: vLLM reads it (and picks awq_marlin itself); a flag could only conflict.
+    expect(r.vllm?.quantization).toBeNull();
   });
 
   it("accepts the explicit 23-23-22-12 split of R1-Distill-70B-AWQ on 3×L40S + A10G", () => {
@@ -42,8 +43,19 @@ describe("vLLM placement", () => {
     expect(r.layerSplit).toEqual([23, 23, 22, 12]);
     expect(r.stages.map((s) => s.gpuModel)).toEqual(["L40S", "L40S", "L40S", "A10G"]);
     expect(r.contextLength).toBe(32768);
-    // The smallest worker bounds the block count: every stage holds the same number of tokens.
-    expect(r.kvCacheTokens % 16).toBe(0);
+  });
+
+  it("lets the smallest worker bound the whole replica's KV cache", () => {
+    const fourth = (t: string) => fleet(
+      [awsNode("a", "g6e.xlarge"), awsNode("b", "g6e.xlarge"), awsNode("c", "g6e.xlarge"), awsNode("d", t)],
+      [vllm("r1", "casperhansen/deepseek-r1-distill-llama-70b-awq", [{ nodes: ["a", "b", "c", "d"], layerSplit: [23, 23, 22, 12] }], { quantization: "awq", contextLength: 8192 })],
+    );
+    const withA10G = served(fourth("g5.xlarge"), "r1").replicas[0]!;
+    const allL40S = served(fourth("g6e.xlarge"), "r1").replicas[0]!;
+    expect(withA10G.kvCacheTokens).toBeLessThan(allL40S.kvCacheTokens);
+    // Every stage allocates the same block count: KV per layer is equal on all four.
+    const perLayer = withA10G.stages.map((s) => s.kvCacheGiBPerGpu / (s.layers[1] - s.layers[0]));
+    for (const x of perLayer) expect(x).toBeCloseTo(perLayer[0]!, 2);
   });
 
   it("uses tensor parallelism across the GPUs of one node", () => {
@@ -100,8 +112,9 @@ describe("refusals name the spec path, the numbers and a fix", () => {
     const issues = issuesOf(() =>
       fleet([sshGpuNode("box", ["L40S"])], [vllm("a", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }]), vllm("b", "meta-llama/Llama-3.1-8B-Instruct", [{ nodes: ["box"] }])]),
     );
-    expect(issues[0]!.path).toBe("models[1].replicas[0].nodes[0]");
-    expect(issues[0]!.message).toMatch(/GPU 0 of box has .* GiB free .* vLLM needs .* free at start/);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe("nodes[0]");
+    expect(issues[0]!.message).toMatch(/GPU 0 of box is shared by vLLM replicas models\[0\]\.replicas\[0\] \(a, [\d.]+ GiB\) and models\[1\]\.replicas\[0\] \(b, [\d.]+ GiB\): together [\d.]+ GiB, but it has 44\.52 GiB/);
   });
   it("lets two replicas share a GPU when their utilizations fit", () => {
     const spec = fleet(
@@ -177,43 +190,96 @@ describe("properties", () => {
   };
 
   it("more GPU memory never lowers the max context", () => {
+    let planned = 0;
     fc.assert(
       fc.property(fc.constantFrom(...pairs), fc.constantFrom(...models), fc.double({ min: 0.5, max: 0.95, noNaN: true }), ([small, large], hf, util) => {
         const make = (t: string) => () => fleet([awsNode("n", t)], [vllm("m", hf, [{ nodes: ["n"], gpus: [0] }], { gpuMemoryUtilization: util, ...(hf.endsWith("AWQ") ? { quantization: "awq" } : {}) })]);
         const a = tryPlan(make(small));
         const b = tryPlan(make(large));
         if (a) expect(b).not.toBeNull();
-        if (a && b) expect(b.replicas[0]!.kvCacheTokens).toBeGreaterThanOrEqual(a.replicas[0]!.kvCacheTokens);
-        if (a && b) expect(b.contextLength).toBeGreaterThanOrEqual(a.contextLength);
+        if (a && b) {
+          planned++;
+          expect(b.replicas[0]!.kvCacheTokens).toBeGreaterThanOrEqual(a.replicas[0]!.kvCacheTokens);
+          expect(b.contextLength).toBeGreaterThanOrEqual(a.contextLength);
+        }
       }),
       { numRuns: 60 },
     );
+    // Not vacuous: many generated fleets fit on both GPUs (Qwen3-32B-AWQ fits neither L4 nor A10G).
+    expect(planned).toBeGreaterThan(15);
   });
 
   it("more RAM never lowers the context of a CPU llama.cpp model", () => {
+    let planned = 0;
     fc.assert(
       fc.property(fc.integer({ min: 4, max: 64 }), fc.integer({ min: 1, max: 64 }), (ram, extra) => {
         const make = (gib: number) => () => fleet([sshGpuNode("cpu", [], { cores: 8, memoryGiB: gib, bandwidthGBs: 50 })], [{ id: "m", engine: "llamacpp", source: { gguf: { repo: "TheBloke/CodeLlama-7B-Instruct-GGUF", file: "codellama-7b-instruct.Q4_K_M.gguf" } }, replicas: [{ nodes: ["cpu"] }] }]);
         const a = tryPlan(make(ram));
         const b = tryPlan(make(ram + extra));
-        if (a) expect(b?.contextLength ?? 0).toBeGreaterThanOrEqual(a.contextLength);
+        if (a) {
+          planned++;
+          expect(b?.contextLength ?? 0).toBeGreaterThanOrEqual(a.contextLength);
+        }
       }),
       { numRuns: 40 },
     );
+    expect(planned).toBeGreaterThan(20);
   });
 
   it("every planned split sums to the layer count and every stage fits its budget", () => {
+    let planned = 0;
     fc.assert(
       fc.property(fc.array(fc.constantFrom("g5.xlarge", "g6.xlarge", "g6e.xlarge", "g6e.2xlarge"), { minLength: 1, maxLength: 4 }), fc.constantFrom(...models), (types, hf) => {
         const nodes = types.map((t, i) => awsNode(`n${i}`, t));
         const m = tryPlan(() => fleet(nodes, [vllm("m", hf, [{ nodes: nodes.map((n) => n.name) }], hf.endsWith("AWQ") ? { quantization: "awq" } : {})]));
         if (!m) return;
+        planned++;
         const r = m.replicas[0]!;
         expect(r.layerSplit.reduce((s, n) => s + n, 0)).toBe(m.arch.numLayers);
         for (const s of r.stages) expect(s.weightsGiBPerGpu + s.kvCacheGiBPerGpu).toBeLessThanOrEqual(s.budgetGiBPerGpu);
       }),
       { numRuns: 60 },
     );
+    expect(planned).toBeGreaterThan(30);
+  });
+
+  it("reordering a spec's models changes no model's plan (or the same conflict is refused)", () => {
+    const box = sshGpuNode("box", ["RTX 4090", "RTX 4090"], { cores: 16, memoryGiB: 64, bandwidthGBs: 80 });
+    const tiny = "TinyLlama/TinyLlama-1.1B-Chat-v1.0";
+    const candidates = [
+      vllm("tiny-a", tiny, [{ nodes: ["box"], gpus: [0] }], { gpuMemoryUtilization: 0.4 }),
+      vllm("tiny-b", tiny, [{ nodes: ["box"], gpus: [0] }], { gpuMemoryUtilization: 0.4 }),
+      vllm("greedy", tiny, [{ nodes: ["box"], gpus: [0] }], { gpuMemoryUtilization: 0.5 }),
+      vllm("tiny-c", tiny, [{ nodes: ["box"], gpus: [1] }], { gpuMemoryUtilization: 0.3 }),
+      { id: "coder", engine: "ollama", source: { ollama: "deepseek-coder:33b" }, contextLength: 4096, replicas: [{ nodes: ["box"], gpus: [1] }] },
+      { id: "small", engine: "llamacpp", source: { gguf: { repo: "TheBloke/deepseek-coder-1.3b-instruct-GGUF", file: "deepseek-coder-1.3b-instruct.Q4_K_M.gguf" } }, contextLength: 4096, replicas: [{ nodes: ["box"], gpus: [1] }] },
+    ];
+    const outcome = (models: unknown[]) => {
+      try {
+        const plan = planFleet(fleet([box], models));
+        return { plans: Object.fromEntries(plan.models.map((m) => [m.id, m])), conflict: null };
+      } catch (err) {
+        if (!(err instanceof FleetSpecError)) throw err;
+        // Paths name the spec index, which moves with the order: compare what the refusal names instead.
+        return { plans: null, conflict: err.issues.map((i) => i.message.replace(/models\[\d+\]\.replicas\[\d+\] /g, "")).sort() };
+      }
+    };
+    let planned = 0;
+    fc.assert(
+      fc.property(fc.subarray(candidates, { minLength: 2 }).chain((picked) => fc.tuple(fc.constant(picked), fc.shuffledSubarray(picked, { minLength: picked.length, maxLength: picked.length }))), ([picked, shuffled]) => {
+        const a = outcome(picked);
+        const b = outcome(shuffled);
+        expect(b).toEqual(a);
+        if (a.plans) planned++;
+      }),
+      { numRuns: 60 },
+    );
+    expect(planned).toBeGreaterThan(10);
+    // tiny-a + tiny-b + greedy ask for 1.3 × GPU 0: refused alike in every order, naming all three.
+    const conflict = [candidates[2]!, candidates[0]!, candidates[1]!];
+    const refusals = [conflict, [...conflict].reverse(), [conflict[1]!, conflict[2]!, conflict[0]!]].map(outcome);
+    for (const r of refusals) expect(r).toEqual(refusals[0]);
+    expect(refusals[0]!.conflict?.join(" ")).toMatch(/greedy.*tiny-a.*tiny-b/);
   });
 });
 
@@ -234,17 +300,33 @@ describe("GPUs shared with a desktop", () => {
   });
   it("lets vLLM refuse a utilization the free memory cannot give, as vLLM does at start", () => {
     const issues = issuesOf(() => fleet([{ ...sshGpuNode("box", ["RTX 4090"]), gpuMemoryInUseMiB: 4000 }], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"] }])]));
-    expect(issues[0]!.message).toMatch(/GPU 0 of box has 20\.\d+ GiB free .* vLLM needs 21\.\d+ GiB free at start/);
+    // RTX 4090: CUDA total 23.52 GiB − 4000 MiB = 19.61 GiB; 0.92 × 23.52 = 21.64 GiB must be free at start.
+    expect(issues[0]!.message).toMatch(/GPU 0 of box has 19\.61 GiB free after the 4000 MiB other programs hold, but vLLM needs 21\.64 GiB free at start/);
   });
 });
 
 describe("GPU generations", () => {
-  it("refuses AWQ on a T4: vLLM's Marlin kernels need compute capability 8.0", () => {
-    const issues = issuesOf(() => fleet([sshGpuNode("old", ["T4", "T4"])], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["old"] }], { quantization: "awq" })]));
-    expect(issues).toEqual([expect.objectContaining({ path: "models[0].quantization", message: expect.stringMatching(/Marlin kernels, which need compute capability 8\.0; T4 is 7\.5/) })]);
+  it("serves an AWQ checkpoint on T4s (vLLM's AWQ kernels need compute capability 7.5) without a --quantization flag", () => {
+    const r = served(fleet([sshGpuNode("old", ["T4", "T4"])], [vllm("q", "Qwen/Qwen3-32B-AWQ", [{ nodes: ["old"] }], { quantization: "awq", contextLength: 2048 })]), "q").replicas[0]!;
+    expect(r.tensorParallel).toBe(2);
+    expect(r.vllm?.quantization).toBeNull();
+  });
+  it("refuses AWQ for a checkpoint that is not AWQ: vLLM cannot quantize to it while loading", () => {
+    const issues = issuesOf(() => fleet([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { quantization: "awq" })]));
+    expect(issues).toEqual([expect.objectContaining({ path: "models[0].quantization", message: expect.stringMatching(/vLLM loads awq only from a checkpoint quantized that way/) })]);
+  });
+  it("refuses MXFP4 (gpt-oss) on a T4: vLLM's mxfp4 kernels need compute capability 8.0", () => {
+    const issues = issuesOf(() => fleet([sshGpuNode("old", ["T4", "T4"])], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["old"] }])]));
+    expect(issues).toEqual([expect.objectContaining({ path: "models[0].quantization", message: expect.stringMatching(/mxfp4 kernels need compute capability 8\.0; T4 is 7\.5/) })]);
   });
   it("refuses fp8 weights on Ampere", () => {
     const issues = issuesOf(() => fleet([awsNode("amp", "g5.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["amp"] }], { quantization: "fp8" })]));
     expect(issues[0]).toMatchObject({ path: "models[0].quantization", message: expect.stringMatching(/fp8 weights need FP8 tensor cores; A10G has none/) });
+  });
+  it("quantizes a 16-bit checkpoint to fp8 while loading (--quantization fp8), and passes nothing for an FP8 checkpoint", () => {
+    const online = served(fleet([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { quantization: "fp8" })]), "q").replicas[0]!;
+    expect(online.vllm?.quantization).toBe("fp8");
+    const prequantized = served(fleet([awsNode("a", "g6e.xlarge")], [vllm("c", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", [{ nodes: ["a"] }])]), "c").replicas[0]!;
+    expect(prequantized.vllm?.quantization).toBeNull();
   });
 });

@@ -1,11 +1,14 @@
-/** What a model's replicas share: its resolved architecture, format, KV type and weight sizes. */
+/** What a model's replicas share: its resolved architecture, format, KV type, weight sizes and engine version. */
 import { findModel, GGUF_FILES, MODEL_IDS, OLLAMA_TAGS } from "../catalog/models";
-import { QUANTIZATIONS, KV_CACHE_DTYPES_BY_ENGINE } from "../catalog/quantization";
+import { UNSUPPORTED_MODELS } from "../catalog/models-recent";
+import { QUANTIZATIONS, KV_CACHE_DTYPES_BY_ENGINE, vllmQuantizationFlag } from "../catalog/quantization";
 import type { KvCacheDtype, ModelArch, Quantization } from "../catalog/types";
+import { DEFAULT_VLLM_VERSION, findVllmVersion, VLLM_ACCOUNTING, VLLM_VERSIONS, type VllmAccounting } from "../catalog/vllm-versions";
 import type { ReplicaSpec, ServedModelSpec } from "../spec/schema";
 import type { SpecIssue } from "../spec/errors";
 import { weightBytes, type WeightBytes } from "./arch";
 import type { ResolvedNode } from "./nodes";
+import type { ReplicaPlan } from "./types";
 
 export interface ResolvedModel {
   arch: ModelArch;
@@ -15,6 +18,25 @@ export interface ResolvedModel {
   quantization: Quantization;
   kvCacheDtype: KvCacheDtype;
   weights: WeightBytes;
+  /** vLLM: the version whose accounting applies (the pinned image's unless the spec names another). */
+  accounting: VllmAccounting;
+  /** vLLM: the --quantization value to render (null when the checkpoint declares its own method). */
+  vllmQuantization: string | null;
+}
+
+/** A planned replica before the fleet gives it a port and a cost share. */
+export type ReplicaDraft = Omit<ReplicaPlan, "endpoint" | "costPerHourUSD"> & { endpointNode: string };
+
+/** Memory a replica takes: per GPU (bytes held; vLLM: the free memory it needs at start) and RAM per node. */
+export interface Claims {
+  gpus: { node: string; index: number; bytes: number; startNeeds?: number }[];
+  ramBytes: { node: string; bytes: number }[];
+}
+
+/** GPU memory and RAM left to a replica by the replicas placed before it in the fleet's fixed order. */
+export interface Capacity {
+  gpuBytes(node: string, index: number): number;
+  ramBytes(node: string): number;
 }
 
 export interface ReplicaInput extends ResolvedModel {
@@ -25,7 +47,9 @@ export interface ReplicaInput extends ResolvedModel {
   modelPath: string;
   replica: ReplicaSpec;
   index: number;
-  nodes: Map<string, ResolvedNode>;
+  nodes: ReadonlyMap<string, ResolvedNode>;
+  /** What llama.cpp/Ollama replicas may still use (vLLM replicas are planned against whole GPUs). */
+  capacity: Capacity;
   /** Index of a node in spec.nodes, for error paths. */
   nodeIndex: (name: string) => number;
   issues: SpecIssue[];
@@ -73,7 +97,10 @@ export function resolveModel(m: ServedModelSpec, path: string, issues: SpecIssue
   } else {
     catalogKey = m.arch ?? sourceCatalogKey(m);
     const entry = catalogKey ? findModel(catalogKey) : undefined;
-    if (!entry) {
+    const unsupported = catalogKey ? Object.entries(UNSUPPORTED_MODELS).find(([id]) => id.toLowerCase() === catalogKey!.toLowerCase()) : undefined;
+    if (unsupported) {
+      issues.push({ path: `${path}.source`, message: `${unsupported[0]} is a ${unsupported[1]}; the planner cannot size it`, fix: "serve a text-only model (e.g. google/gemma-3-1b-it, Qwen/Qwen2.5-7B-Instruct), or give its text decoder inline as arch if you accept an unplanned vision tower" });
+    } else if (!entry) {
       issues.push({
         path: `${path}.arch`,
         message: catalogKey ? `"${catalogKey}" is not in the model catalog` : "the source does not say which architecture this is",
@@ -86,7 +113,7 @@ export function resolveModel(m: ServedModelSpec, path: string, issues: SpecIssue
     }
   }
 
-  const implied = sourceQuantization(m);
+  const implied = (catalogKey ? findModel(catalogKey)?.checkpointQuantization : undefined) ?? sourceQuantization(m);
   const quantization = m.quantization ?? implied ?? (m.engine === "vllm" ? "bf16" : undefined);
   if (!quantization) {
     issues.push({ path: `${path}.quantization`, message: "the weight format is not known for this source", fix: "set quantization, e.g. Q4_K_M or Q4_0" });
@@ -95,6 +122,17 @@ export function resolveModel(m: ServedModelSpec, path: string, issues: SpecIssue
     if (m.engine === "vllm" && q.kind === "gguf") issues.push({ path: `${path}.quantization`, message: `vLLM serves Hugging Face checkpoints here, not GGUF ${quantization}`, fix: "use awq, gptq, fp8 or bf16 with vLLM, or engine llamacpp/ollama for GGUF" });
     if (m.engine !== "vllm" && q.kind === "hf") issues.push({ path: `${path}.quantization`, message: `${m.engine} loads GGUF files; ${quantization} is a Hugging Face format`, fix: "use a GGUF type such as Q4_K_M, Q8_0" });
     if (m.quantization && implied && m.quantization !== implied) issues.push({ path: `${path}.quantization`, message: `says ${m.quantization} but the source is ${implied}`, fix: `set quantization: ${implied} or remove it` });
+    else if (m.engine === "vllm" && q.checkpointOnly && !implied) {
+      issues.push({ path: `${path}.quantization`, message: `vLLM loads ${quantization} only from a checkpoint quantized that way, and ${"hf" in m.source ? m.source.hf : "this source"} does not say it is one`, fix: `point source.hf at a checkpoint quantized as ${quantization} (its config.json has quantization_config), or use fp8 (quantized while loading) or bf16` });
+    }
+  }
+
+  let accounting: VllmAccounting = VLLM_ACCOUNTING[DEFAULT_VLLM_VERSION];
+  if (m.engineVersion !== undefined) {
+    const found = m.engine === "vllm" ? findVllmVersion(m.engineVersion) : undefined;
+    if (m.engine !== "vllm") issues.push({ path: `${path}.engineVersion`, message: `${m.engine} runs the pinned image; only vLLM models choose a version`, fix: "remove engineVersion" });
+    else if (!found) issues.push({ path: `${path}.engineVersion`, message: `vLLM ${m.engineVersion} is not a version whose memory accounting the planner models`, fix: `use one of ${VLLM_VERSIONS.join(", ")} (default ${DEFAULT_VLLM_VERSION}, the pinned image), or remove engineVersion` });
+    else accounting = found;
   }
 
   const kvCacheDtype = m.kvCacheDtype ?? "auto";
@@ -105,5 +143,8 @@ export function resolveModel(m: ServedModelSpec, path: string, issues: SpecIssue
   if (issues.length > before || !arch || !quantization) return null;
 
   const ggufSize = "gguf" in m.source ? GGUF_FILES[`${m.source.gguf.repo}/${m.source.gguf.file}`]?.sizeBytes : undefined;
-  return { arch, archSource, catalogKey, quantization, kvCacheDtype, weights: weightBytes(arch, quantization, ggufSize) };
+  return {
+    arch, archSource, catalogKey, quantization, kvCacheDtype, weights: weightBytes(arch, quantization, ggufSize), accounting,
+    vllmQuantization: vllmQuantizationFlag(quantization, implied !== undefined),
+  };
 }

@@ -33,6 +33,10 @@ export interface StagePlan {
 }
 
 export interface VllmSettings {
+  /** The vLLM version whose memory accounting this plan follows (catalog/vllm-versions.ts). */
+  engineVersion: string;
+  /** The container image of that version. */
+  image: string;
   gpuMemoryUtilization: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
@@ -44,6 +48,10 @@ export interface VllmSettings {
   activationPeakGiB: number;
   /** Estimated non-torch memory (NCCL, cuBLAS workspaces), per GPU (GiB). */
   nonTorchGiB: number;
+  /** CUDA-graph memory taken out of the KV budget (v0.21+), per GPU (GiB); 0 where graphs live beside it. */
+  cudaGraphGiB: number;
+  /** "Available KV cache memory" vLLM logs on the tightest worker (GiB). */
+  availableKvGiBPerGpu: number;
 }
 
 export interface LlamaCppSettings {
@@ -126,6 +134,8 @@ export interface ServedModelPlan {
   arch: ModelArch;
   quantization: Quantization;
   kvCacheDtype: KvCacheDtype;
+  /** Engine version the plan is for (vLLM); null for engines planned without a version. */
+  engineVersion: string | null;
   /** Smallest context over the replicas: what clients can count on. */
   contextLength: number;
   maxOutputTokens: number;

@@ -1,55 +1,45 @@
 /**
- * vLLM replica planning, following vLLM's own accounting (reference/memory-math.md §a, §b):
- * per GPU, budget = gpu_memory_utilization × total; KV = budget − weights − activation peak −
- * non-torch memory; blocks of 16 tokens; the smallest worker bounds the whole replica.
+ * vLLM replica planning, following vLLM's own accounting for the version that will run
+ * (reference/memory-math.md §a, §b; catalog/vllm-versions.ts; vllm-memory.ts): per GPU, requested =
+ * utilization × CUDA total; KV = requested − weights − activation peak − non-torch [− CUDA graphs];
+ * blocks of 16 tokens; the smallest worker bounds the whole replica. Pure: it reads the nodes and
+ * returns the replica and the GPU memory it takes; it never debits a shared ledger.
  */
-import type { Gpu } from "../catalog/types";
 import { findModel } from "../catalog/models";
 import { KV_CACHE_FLAG_VALUE, QUANTIZATIONS } from "../catalog/quantization";
-import { GiB, kvBytesPerToken, kvBytesPerTokenPerLayer, round, toGiB } from "./arch";
+import type { Gpu } from "../catalog/types";
+import { GiB, kvBytesPerToken, round, toGiB, weightBytes, type ExpertPadding } from "./arch";
 import { checkSplit, proportionalSplit, splitRanges } from "./split";
-import type { ReplicaInput } from "./replica";
-import type { ReplicaPlan, StagePlan } from "./types";
+import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
+import type { StagePlan } from "./types";
+import {
+  activationPeakBytes, kvCacheTokens, kvLayout, maxConcurrency, maxLengthFitting, requestBytes, workerBlocks, workerGroupSize, workerMemory,
+} from "./vllm-memory";
 
-/** The planner's --gpu-memory-utilization when the spec sets none (always rendered explicitly). */
-export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
-/** CacheConfig.DEFAULT_BLOCK_SIZE (memory-math.md §a.6). */
-export const VLLM_BLOCK_SIZE = 16;
-/** non_torch_increase seen in vLLM logs: 0.35 GiB (1×3090), 0.25 GiB (2×4090 TP) — datapoints.json. */
-const NON_TORCH_BYTES = 0.35 * GiB;
-/**
- * vLLM ≥ 0.21 subtracts its CUDA-graph memory estimate from the KV budget (vllm-serve-args.json
- * source note: "Enabled by default as of v0.21.0"); one published estimate was 0.50 GiB
- * (datapoints.json vllm-pp-partition-64-layers-pp3).
- */
-const CUDA_GRAPH_ESTIMATE_BYTES = 0.5 * GiB;
 /** Below this many tokens of KV cache a replica is not worth serving. */
 const MIN_USEFUL_CONTEXT = 2048;
 
-/** vLLM's effective batch defaults (EngineArgs.get_batch_defaults, vllm-serve-args.json). */
+/** vLLM's effective batch defaults (EngineArgs.get_batch_defaults: ≥ 70 GiB and not an A100 → 8192/1024). */
 function batchDefaults(gpu: Gpu): { maxNumSeqs: number; maxNumBatchedTokens: number } {
-  const big = gpu.memoryMiB >= 70 * 1024 && !gpu.id.startsWith("A100");
+  const big = gpu.cudaTotalBytes >= 70 * GiB && !gpu.id.startsWith("A100");
   return big ? { maxNumSeqs: 1024, maxNumBatchedTokens: 8192 } : { maxNumSeqs: 256, maxNumBatchedTokens: 2048 };
 }
 
 /**
- * Peak activation of the profile run (a forward pass of max_num_batched_tokens tokens): the MLP's
- * gate/up/down intermediates dominate, 2 bytes per element, sharded by TP. Fits the V0 log of
- * Llama-3.1-8B (2.07 GiB at 20000 tokens ≈ 111 KB/token, datapoints.json vllm-10517). The last
- * stage also samples: fp32 logits for max_num_seqs rows, twice (logits + probabilities).
+ * How vLLM's MXFP4 backend lays out the experts on this GPU (mxfp4.py create_weights, v0.16.0): Marlin pads
+ * hidden to 256 and the per-rank intermediate size to 128; the Triton backend on Hopper (v0.11+) keeps the
+ * intermediate size (a multiple of 64) and, by the v0.14.1 log of gpt-oss-120b (64.38 GiB, vllm#33155), holds
+ * hidden at a multiple of 256 too. v0.10.1 on H100 used Marlin (vllm#23278: "leveraging the Marlin kernel").
  */
-function activationPeakBytes(input: ReplicaInput, tp: number, tokens: number, maxNumSeqs: number, last: boolean): number {
-  const a = input.arch;
-  const mlpWidth = a.moe ? a.moe.expertsPerToken * a.moe.expertIntermediateSize : a.intermediateSize;
-  const perToken = 2 * ((3 * mlpWidth) / tp + ((a.numAttentionHeads + 2 * a.numKeyValueHeads) * a.headDim) / tp + 2 * a.hiddenSize);
-  const sampler = last ? maxNumSeqs * a.vocabSize * 4 * 2 : 0;
-  return tokens * perToken + sampler;
+function mxfp4Padding(gpu: Gpu, version: string, tp: number): ExpertPadding {
+  const triton = gpu.computeCapability === 9.0 && version !== "0.10.1";
+  return triton ? { hiddenAlign: 256, intermediateAlign: 64, tensorParallel: tp } : { hiddenAlign: 256, intermediateAlign: 128, tensorParallel: tp };
 }
 
-export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
-  const { model, path, replica, arch, weights, issues } = input;
+export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; claims: Claims } | null {
+  const { model, path, replica, arch, issues, accounting } = input;
   const before = issues.length;
-  const util = model.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
+  const util = model.gpuMemoryUtilization ?? accounting.defaultGpuMemoryUtilization;
   const quant = QUANTIZATIONS[input.quantization];
 
   // Stages: one per node; the node's chosen GPUs form its tensor-parallel group.
@@ -78,13 +68,13 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
   if (pp > 1 && input.catalogKey && findModel(input.catalogKey)?.supportsPipelineParallel === false) {
     issues.push({ path: `${path}.nodes`, message: "vLLM does not implement pipeline parallelism for this architecture", fix: "serve it on one node" });
   }
-  if (quant.vllmQuantization?.endsWith("_marlin")) {
-    // awq_marlin / gptq_marlin kernels need compute capability 8.0 (Ampere) or newer.
-    const old = stages.flatMap((s) => s.gpus).filter((g) => g.gpu.computeCapability < 8);
-    if (old.length) issues.push({ path: `${input.modelPath}.quantization`, message: `${input.quantization} runs on vLLM's Marlin kernels, which need compute capability 8.0; ${[...new Set(old.map((g) => `${g.gpu.id} is ${g.gpu.computeCapability}`))].join(", ")}`, fix: "use fp16 weights or a GGUF quantization with engine llamacpp on these GPUs, or Ampere or newer GPUs" });
+  const allGpus = stages.flatMap((s) => s.gpus);
+  if (quant.minComputeCapability !== undefined) {
+    const old = allGpus.filter((g) => g.gpu.computeCapability < quant.minComputeCapability!);
+    if (old.length) issues.push({ path: `${input.modelPath}.quantization`, message: `vLLM's ${input.quantization} kernels need compute capability ${quant.minComputeCapability.toFixed(1)}; ${[...new Set(old.map((g) => `${g.gpu.id} is ${g.gpu.computeCapability.toFixed(1)}`))].join(", ")}`, fix: "use newer GPUs, or a GGUF quantization with engine llamacpp on these" });
   }
   if (quant.needsFp8Hardware) {
-    const old = stages.flatMap((s) => s.gpus).filter((g) => !g.gpu.fp8);
+    const old = allGpus.filter((g) => !g.gpu.fp8);
     if (old.length) issues.push({ path: `${input.modelPath}.quantization`, message: `fp8 weights need FP8 tensor cores; ${[...new Set(old.map((g) => g.gpu.id))].join(", ")} has none`, fix: "use awq or gptq, or Ada/Hopper GPUs (L4, L40S, H100)" });
   }
 
@@ -94,45 +84,37 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
     problems.forEach((m) => issues.push({ path: `${path}.layerSplit`, message: m, fix: `give ${pp} positive counts summing to ${arch.numLayers}, or remove layerSplit for a split proportional to memory` }));
     split = replica.layerSplit;
   } else {
-    split = proportionalSplit(arch.numLayers, stages.map((s) => s.gpus.length * s.gpus[0]!.gpu.memoryMiB * util));
+    split = proportionalSplit(arch.numLayers, stages.map((s) => s.gpus.length * s.gpus[0]!.gpu.cudaTotalBytes * util));
   }
   if (issues.length > before) return null;
 
-  const gpu0 = stages[0]!.gpus[0]!.gpu;
-  const defaults = batchDefaults(gpu0);
+  const defaults = batchDefaults(stages[0]!.gpus[0]!.gpu);
   const maxNumSeqs = model.concurrency ?? defaults.maxNumSeqs;
+  const mnbt = defaults.maxNumBatchedTokens;
   const kvHeadsPerGpu = Math.max(1, Math.floor(arch.numKeyValueHeads / tp));
+  const layout = kvLayout(arch, kvHeadsPerGpu, input.kvCacheDtype);
   const ranges = splitRanges(split);
 
   const perStage = stages.map((s, i) => {
     const first = i === 0;
     const last = i === pp - 1;
+    const gpu = s.gpus[0]!.gpu;
+    const w = quant.expertsOnly ? weightBytes(arch, input.quantization, undefined, mxfp4Padding(gpu, accounting.version, tp)) : input.weights;
     const layers = split[i]!;
     const tiedOnce = pp === 1 && arch.tieWordEmbeddings;
-    const stageBytes = layers * weights.layer + (first ? weights.embeddings : 0) + (last && !tiedOnce ? weights.lmHead : 0);
-    const weightsPerGpu = stageBytes / tp;
-    const activation = activationPeakBytes(input, tp, defaults.maxNumBatchedTokens, maxNumSeqs, last);
-    const budget = s.gpus[0]!.gpu.memoryMiB * 1024 * 1024 * util;
-    const available = budget - weightsPerGpu - activation - NON_TORCH_BYTES - CUDA_GRAPH_ESTIMATE_BYTES;
-    const kvPerTokenPerGpu = layers * kvBytesPerTokenPerLayer(arch, kvHeadsPerGpu, input.kvCacheDtype);
-    const blocks = Math.max(0, Math.floor(available / (VLLM_BLOCK_SIZE * kvPerTokenPerGpu)));
-    const activeBytes = (layers * weights.layerActive + (last ? weights.lmHead : 0)) / tp;
-    return { s, first, last, layers, weightsPerGpu, activation, budget, available, kvPerTokenPerGpu, blocks, activeBytes };
+    const weightsPerGpu = (layers * w.layer + (first ? w.embeddings : 0) + (last && !tiedOnce ? w.lmHead : 0)) / tp;
+    const mem = workerMemory({ gpu, util, accounting, tensorParallel: tp, worldSize: tp * pp, weights: weightsPerGpu, activation: activationPeakBytes(arch, tp, mnbt, maxNumSeqs, last) });
+    const blocks = workerBlocks(layout, ranges[i]!, mem.available);
+    const activeBytes = (layers * w.layerActive + (last ? w.lmHead : 0)) / tp;
+    return { s, i, first, last, layers, range: ranges[i]!, mem, blocks, activeBytes };
   });
 
-  // vLLM checks free memory ≥ utilization × total at start (memory-math.md §a.1): a GPU that another replica already uses fails.
-  perStage.forEach((st, i) => {
-    for (const g of st.s.gpus) {
-      const free = st.s.node.freeGpuBytes[g.index]!;
-      if (free + 1 < st.budget) {
-        issues.push({ path: `${path}.nodes[${i}]`, message: `GPU ${g.index} of ${st.s.node.spec.name} has ${round(toGiB(free))} GiB free after the replicas planned before this one, but vLLM needs ${round(toGiB(st.budget))} GiB free at start (gpu_memory_utilization ${util})`, fix: "lower gpuMemoryUtilization on the replicas sharing this GPU so they sum below ~0.9, or give this replica its own GPU" });
-      }
-    }
-    if (st.available <= 0) {
-      const need = st.weightsPerGpu + st.activation + NON_TORCH_BYTES + CUDA_GRAPH_ESTIMATE_BYTES;
+  perStage.forEach((st) => {
+    if (st.mem.available <= 0) {
+      const m = st.mem;
       issues.push({
-        path: `${path}.nodes[${i}]`,
-        message: `does not fit: stage ${i} (${st.s.node.spec.name}, ${st.layers} layers) needs ${round(toGiB(st.weightsPerGpu))} GiB of weights + ${round(toGiB(st.activation + NON_TORCH_BYTES + CUDA_GRAPH_ESTIMATE_BYTES))} GiB of activations and buffers per GPU = ${round(toGiB(need))} GiB, but ${st.s.gpus[0]!.gpu.id} gives ${round(toGiB(st.budget))} GiB at utilization ${util}`,
+        path: `${path}.nodes[${st.i}]`,
+        message: `does not fit: stage ${st.i} (${st.s.node.spec.name}, ${st.layers} layers) needs ${round(toGiB(m.weights))} GiB of weights + ${round(toGiB(m.activation + m.nonTorch + m.cudaGraphInBudget))} GiB of activations and buffers per GPU = ${round(toGiB(m.weights + m.activation + m.nonTorch + m.cudaGraphInBudget))} GiB, but ${st.s.gpus[0]!.gpu.id} gives ${round(toGiB(m.requested))} GiB at utilization ${util} (vLLM ${accounting.version} would log "Available KV cache memory: ${round(toGiB(m.available))} GiB" and refuse)`,
         fix: `quantize (awq/gptq: ~4.2 bits per weight), move layers to a larger stage with layerSplit, or add GPUs/nodes`,
       });
     }
@@ -140,75 +122,89 @@ export function planVllmReplica(input: ReplicaInput): ReplicaPlan | null {
   if (issues.length > before) return null;
 
   const minBlocks = Math.min(...perStage.map((st) => st.blocks));
-  const capacity = minBlocks * VLLM_BLOCK_SIZE;
-  const notes: string[] = [];
+  const capacity = kvCacheTokens(layout, minBlocks);
+  // vLLM's "max seq len" check: per worker with its own layers, or (v0.16) the smallest worker against every layer.
+  const checks = accounting.pipelineContextCheck === "per-worker"
+    ? perStage.map((st) => ({ available: st.mem.available, groupSize: workerGroupSize(layout, st.range) }))
+    : [{ available: Math.min(...perStage.map((st) => st.mem.available)), groupSize: workerGroupSize(layout, [0, arch.numLayers]) }];
   const maxPos = arch.maxPositionEmbeddings;
+  const fitting = Math.min(...checks.map((c) => maxLengthFitting(layout, c.groupSize, c.available, mnbt, maxPos)));
+  const notes: string[] = [];
   let context: number;
   if (model.contextLength !== undefined) {
     context = model.contextLength;
     if (context > maxPos) {
       issues.push({ path: `${input.modelPath}.contextLength`, message: `${context} is beyond the model's maximum of ${maxPos} tokens`, fix: `use at most ${maxPos}` });
-    } else if (context > capacity) {
-      const needGiB = (context * kvBytesPerToken(arch, input.kvCacheDtype)) / GiB;
-      const fixes = [`contextLength ≤ ${capacity}`];
+    } else if (context > fitting) {
+      const worst = checks.reduce((a, b) => (a.available <= b.available ? a : b));
+      const need = requestBytes(layout, worst.groupSize, context, mnbt);
+      const fixes = [`contextLength ≤ ${fitting}`];
       if (input.kvCacheDtype !== "fp8") fixes.push("kvCacheDtype fp8 (halves KV bytes)");
       fixes.push("more or larger GPUs", util < 0.95 ? "a higher gpuMemoryUtilization" : "");
-      issues.push({ path: `${input.modelPath}.contextLength`, message: `one ${context}-token sequence needs ${round(needGiB)} GiB of KV cache; this replica holds ${capacity} tokens (the smallest stage bounds it)`, fix: fixes.filter(Boolean).join(", or ") });
+      issues.push({ path: `${input.modelPath}.contextLength`, message: `one ${context}-token sequence needs ${round(toGiB(need))} GiB of KV cache, larger than the available KV cache memory (${round(toGiB(worst.available))} GiB); vLLM ${accounting.version} refuses to start and estimates the maximum model length at ${fitting}`, fix: fixes.filter(Boolean).join(", or ") });
     }
   } else {
-    context = capacity >= maxPos ? maxPos : Math.floor(capacity / 1024) * 1024;
-    notes.push(capacity >= maxPos ? `context ${maxPos}: the model's maximum` : `context ${context}: the most the KV cache holds (model maximum ${maxPos})`);
+    context = fitting >= maxPos ? maxPos : Math.floor(fitting / 1024) * 1024;
+    notes.push(fitting >= maxPos ? `context ${maxPos}: the model's maximum` : `context ${context}: the most the KV cache holds (model maximum ${maxPos})`);
     if (context < MIN_USEFUL_CONTEXT) {
-      issues.push({ path, message: `only ${capacity} tokens of KV cache fit after the weights`, fix: "quantize the weights, use kvCacheDtype fp8, or add GPUs" });
+      issues.push({ path, message: `only ${fitting} tokens of KV cache fit after the weights`, fix: "quantize the weights, use kvCacheDtype fp8, or add GPUs" });
     }
   }
   if (issues.length > before) return null;
 
-  for (const st of perStage) for (const g of st.s.gpus) st.s.node.freeGpuBytes[g.index]! -= st.budget;
-
-  const stagePlans: StagePlan[] = perStage.map((st, i) => ({
+  const stagePlans: StagePlan[] = perStage.map((st) => ({
     node: st.s.node.spec.name,
     gpus: st.s.gpus.map((g) => g.index),
     gpuModel: st.s.gpus[0]!.gpu.id,
-    layers: ranges[i]!,
+    layers: st.range,
     holdsEmbeddings: st.first,
     holdsLmHead: st.last,
-    weightsGiBPerGpu: round(toGiB(st.weightsPerGpu)),
-    kvCacheGiBPerGpu: round(toGiB(minBlocks * VLLM_BLOCK_SIZE * st.kvPerTokenPerGpu)),
-    budgetGiBPerGpu: round(toGiB(st.budget)),
+    weightsGiBPerGpu: round(toGiB(st.mem.weights)),
+    kvCacheGiBPerGpu: round(toGiB(minBlocks * layout.pageBytes * workerGroupSize(layout, st.range))),
+    budgetGiBPerGpu: round(toGiB(st.mem.requested)),
   }));
   const secondsPerToken = perStage.reduce((t, st) => t + st.activeBytes / (st.s.gpus[0]!.gpu.bandwidthGBs * 1e9), 0);
-  const kvCacheBytes = perStage.reduce((sum, st) => sum + tp * minBlocks * VLLM_BLOCK_SIZE * st.kvPerTokenPerGpu, 0);
+  const kvCacheBytes = perStage.reduce((sum, st) => sum + tp * minBlocks * layout.pageBytes * workerGroupSize(layout, st.range), 0);
+  const worst = perStage.reduce((a, b) => (a.mem.available <= b.mem.available ? a : b));
 
-  return {
+  const draft: ReplicaDraft = {
     index: input.index,
     nodes: replica.nodes,
     stages: stagePlans,
     tensorParallel: tp,
     pipelineParallel: pp,
     layerSplit: split,
-    weightsGiB: round(toGiB(perStage.reduce((sum, st) => sum + st.weightsPerGpu * tp, 0))),
+    weightsGiB: round(toGiB(perStage.reduce((sum, st) => sum + st.mem.weights * tp, 0))),
     kvBytesPerToken: kvBytesPerToken(arch, input.kvCacheDtype),
     kvCacheGiB: round(toGiB(kvCacheBytes)),
     kvCacheTokens: capacity,
     contextLength: context,
-    maxConcurrentSequences: Math.min(maxNumSeqs, Math.floor(capacity / context)),
+    maxConcurrentSequences: Math.min(maxNumSeqs, Math.floor(maxConcurrency(layout, minBlocks, context, mnbt))),
     gpuLayers: arch.numLayers,
     totalLayers: arch.numLayers,
     gpuFraction: 1,
     decodeTokensPerSecond: round(1 / secondsPerToken, 1),
-    costPerHourUSD: 0,
-    endpoint: { node: replica.nodes[0]!, host: stages[0]!.node.address, port: 0 },
+    endpointNode: replica.nodes[0]!,
     weight: replica.weight ?? 1,
     notes,
     vllm: {
+      engineVersion: accounting.version,
+      image: accounting.image,
       gpuMemoryUtilization: util,
       maxNumSeqs,
-      maxNumBatchedTokens: defaults.maxNumBatchedTokens,
-      quantization: quant.vllmQuantization,
+      maxNumBatchedTokens: mnbt,
+      quantization: input.vllmQuantization,
       kvCacheDtype: KV_CACHE_FLAG_VALUE.vllm[input.kvCacheDtype] ?? "auto",
-      activationPeakGiB: round(toGiB(Math.max(...perStage.map((st) => st.activation)))),
-      nonTorchGiB: round(toGiB(NON_TORCH_BYTES)),
+      activationPeakGiB: round(toGiB(Math.max(...perStage.map((st) => st.mem.activation)))),
+      nonTorchGiB: round(toGiB(Math.max(...perStage.map((st) => st.mem.nonTorch)))),
+      cudaGraphGiB: round(toGiB(worst.mem.cudaGraphInBudget)),
+      availableKvGiBPerGpu: round(toGiB(worst.mem.available)),
     },
   };
+  // What the replica holds on each GPU: its requested budget plus what the process keeps beside it.
+  const claims: Claims = {
+    gpus: perStage.flatMap((st) => st.s.gpus.map((g) => ({ node: st.s.node.spec.name, index: g.index, bytes: st.mem.requested + st.mem.besideBudget, startNeeds: st.mem.requested }))),
+    ramBytes: [],
+  };
+  return { draft, claims };
 }

@@ -3,6 +3,7 @@
  * reference flag lists in reference/ describe (or the closest verified tag before it);
  * test/render checks every flag we emit against those lists, so a tag bump starts there.
  */
+import { DEFAULT_VLLM_VERSION, VLLM_ACCOUNTING } from "../catalog/vllm-versions";
 import type { ServedEngine } from "../spec/schema";
 
 export type ImageId = "vllm" | "llamacppCuda" | "llamacppCpu" | "ollama";
@@ -11,7 +12,9 @@ export const IMAGES: { readonly [id in ImageId]: string } = {
   // vllm-serve-args.json was read at v0.21-era main (envs.py: "Enabled by default as of v0.21.0").
   // Every flag we emit also exists in v0.16.0 (the reference's comparison), so v0.16–v0.21 all
   // accept our command lines. The image contains Ray: Ray heads and workers run from it too.
-  vllm: "vllm/vllm-openai:v0.21.0",
+  // The default version of catalog/vllm-versions.ts (one home for the version and its memory accounting);
+  // a model that names engineVersion runs that version's image instead (render/vllm.ts vllmImage).
+  vllm: VLLM_ACCOUNTING[DEFAULT_VLLM_VERSION].image,
   // llama-server-args.json was read at master ≈ b10472 (exact tag not determined); b9190 is the
   // nearest upstream build tag verified in that history. We emit no option newer than it.
   llamacppCuda: "ghcr.io/ggml-org/llama.cpp:server-cuda-b9190",

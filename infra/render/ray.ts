@@ -5,10 +5,9 @@
  * Ports are pinned so that security groups can list them exactly (clusterPorts()).
  */
 import type { FleetPlan, ReplicaPlan, ServedModelPlan } from "../plan/types";
-import { IMAGES } from "./images";
 import { ENGINE_UPSTREAM } from "./engines";
 import { engineServiceName, rayWorkerServiceName } from "./layout";
-import { HF_CACHE_MOUNT, vllmEnvironment, vllmSecretEnv, vllmServeArgs } from "./vllm";
+import { HF_CACHE_MOUNT, vllmEnvironment, vllmImage, vllmSecretEnv, vllmServeArgs } from "./vllm";
 import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV_FILE, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
 import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
@@ -157,7 +156,7 @@ export function rayHead(plan: FleetPlan, model: ServedModelPlan, replica: Replic
     name,
     role: "ray-head",
     engine: "vllm",
-    image: IMAGES.vllm,
+    image: vllmImage(replica),
     entrypoint: ["bash", `${SCRIPTS_MOUNT.target}/${name}.head.sh`],
     command: vllmServeArgs(model, replica),
     environment: { ...vllmEnvironment(replica), ...cluster.environment, VLLM_PORT: String(VLLM_PORT_BASE) },
@@ -190,7 +189,7 @@ export function rayWorker(plan: FleetPlan, model: ServedModelPlan, replica: Repl
     name,
     role: "ray-worker",
     engine: "vllm",
-    image: IMAGES.vllm,
+    image: vllmImage(replica),
     entrypoint: ["bash", `${SCRIPTS_MOUNT.target}/${name}.worker.sh`],
     command: [],
     environment: { ...cluster.environment, VLLM_NO_USAGE_STATS: "1", DO_NOT_TRACK: "1" },

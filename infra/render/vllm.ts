@@ -64,6 +64,7 @@ export function vllmServeArgs(model: ServedModelPlan, replica: ReplicaPlan): str
   args.push("--max-num-batched-tokens", String(v.maxNumBatchedTokens));
   args.push("--gpu-memory-utilization", String(v.gpuMemoryUtilization));
   args.push("--kv-cache-dtype", v.kvCacheDtype);
+  // Only for a 16-bit checkpoint quantized while loading; a quantized checkpoint declares its method (plan/replica.ts).
   if (v.quantization !== null) args.push("--quantization", v.quantization);
   const overrides = generationConfigOverrides(model.sampling);
   if (overrides) args.push("--override-generation-config", JSON.stringify(overrides));
@@ -92,6 +93,11 @@ export function vllmSecretEnv(hfTokenSecret: string | undefined): SecretEnv[] {
 
 export const HF_CACHE_MOUNT = { source: "./cache/huggingface", target: HF_CACHE, readOnly: false } as const;
 
+/** The image of the vLLM version the replica was planned for (plan/vllm.ts; catalog/vllm-versions.ts). */
+export function vllmImage(replica: ReplicaPlan): string {
+  return replica.vllm?.image ?? IMAGES.vllm;
+}
+
 /** A replica whose stages are all on one node: one container, `vllm serve` (mp backend when TP×PP > 1). */
 export function vllmService(model: ServedModelPlan, replica: ReplicaPlan, hfTokenSecret: string | undefined): ContainerService {
   const order = gpuOrder(replica.stages.flatMap((s) => s.gpus));
@@ -100,7 +106,7 @@ export function vllmService(model: ServedModelPlan, replica: ReplicaPlan, hfToke
     name: engineServiceName("vllm", model.id, replica.index),
     role: "engine",
     engine: "vllm",
-    image: IMAGES.vllm,
+    image: vllmImage(replica),
     entrypoint: ["vllm", "serve"],
     command: vllmServeArgs(model, replica),
     environment: { ...vllmEnvironment(replica), ...order.environment },

@@ -166,8 +166,10 @@ export const ServedModelSpec = z.strictObject({
   contextLength: positiveInt.optional(),
   /** Sequences served at once (llama.cpp --parallel, Ollama OLLAMA_NUM_PARALLEL, vLLM --max-num-seqs cap). */
   concurrency: positiveInt.optional(),
-  /** vLLM --gpu-memory-utilization. @default 0.9 */
+  /** vLLM --gpu-memory-utilization. @default the engine version's default (0.92 since vLLM 0.21.0, 0.9 before) */
   gpuMemoryUtilization: z.number().gt(0).max(0.98).optional(),
+  /** vLLM version to run and plan memory for, e.g. "0.16.0" (an older pinned image). @default the pinned image's version */
+  engineVersion: z.string().optional(),
   replicas: z.array(Replica).min(1),
 });
 

@@ -13,7 +13,7 @@ describe("fleet plan", () => {
     const r = fleet("plan", "--stack", "dev");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^fleet dev \(stack dev\): 2 nodes, 2 GPUs, 3 models/m);
-    expect(r.stdout).toMatch(/qwen3-32b\s+vllm\s+0\s+gpu-l40s\[L40S\]/);
+    expect(r.stdout).toMatch(/qwen3-32b\s+vllm 0\.21\.0\s+0\s+gpu-l40s\[L40S\]/);
     expect(r.stdout).toMatch(/gpu-l4\s+aws\s+g6\.xlarge\s+L4/);
   });
 

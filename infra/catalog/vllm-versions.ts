@@ -1,0 +1,95 @@
+/**
+ * vLLM versions the planner models, and how each one accounts for GPU memory at start-up. Read from
+ * vLLM's source per version (the vllm-project/vllm snapshot was too large to fetch whole; the same
+ * history was read from mirrors):
+ * - v0.21.0: local-inference-lab/vllm main at 96a85c575 (2026-04-21, "[Startup][UX] Enable CUDAGraph
+ *   memory profiling by default (#38284)"; envs.py: "Enabled by default as of v0.21.0").
+ * - v0.16.0: jinhuang12/vllm branch v0.16.0 (2d5be1dd, 2026-02-12).
+ * - v0.10.1: local-inference-lab/vllm main at 5f5664b3e (2025-08-17, the last commit before the
+ *   v0.10.1 release of 2025-08-18; gpt-oss support, the logs below name gpu_worker.py:276 as that tree does).
+ *
+ * Per worker (one GPU), every version: requested = ceil(total × gpu_memory_utilization) where total is
+ * what cudaMemGetInfo reports (vllm/v1/worker/utils.py request_memory; gpu_worker.py init_device), and
+ * KV = requested − weights − torch activation peak of the profile run − non-torch increase since the
+ * start snapshot (vllm/utils/mem_utils.py memory_profiling). The versions differ in:
+ */
+export const VLLM_VERSIONS = ["0.21.0", "0.16.0", "0.10.1"] as const;
+export type VllmVersion = (typeof VLLM_VERSIONS)[number];
+
+export interface VllmAccounting {
+  version: VllmVersion;
+  /** The container image of this version (Docker Hub vllm/vllm-openai tags carry the leading "v"). */
+  image: string;
+  /** CacheConfig.gpu_memory_utilization default. */
+  defaultGpuMemoryUtilization: number;
+  /**
+   * The start snapshot is taken before the distributed environment (NCCL communicators, custom
+   * all-reduce buffers) is created, so their memory counts as non-torch increase and comes out of
+   * the KV budget. Since vllm#25359 (2025-09-23, in v0.11.0) the snapshot is taken after it, so that
+   * memory only has to fit beside the budget.
+   */
+  distributedInitInsideBudget: boolean;
+  /**
+   * `profile_cudagraph_memory()` runs and its estimate is subtracted from the KV budget
+   * (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default 1 since v0.21.0, vllm#38284). Before, graphs were
+   * captured after the KV cache was allocated and lived beside the budget.
+   */
+  cudaGraphsInsideBudget: boolean;
+  /**
+   * How the "max seq len does not fit" check treats pipeline stages. "per-worker": each worker's own
+   * layers against its own memory (v0.10.1 get_kv_cache_config per worker; v0.21.0
+   * _project_kv_cache_groups_to_worker). "all-layers": the smallest worker's memory against the KV of
+   * every layer of the model (v0.16.0 get_kv_cache_configs: `min(available_memory)` with the global
+   * groups), the behaviour vllm#34076 reports as a bug.
+   */
+  pipelineContextCheck: "per-worker" | "all-layers";
+  sources: string[];
+}
+
+const accounting = (a: Omit<VllmAccounting, "image">): VllmAccounting => ({ ...a, image: `vllm/vllm-openai:v${a.version}` });
+
+export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = {
+  "0.21.0": accounting({
+    version: "0.21.0",
+    defaultGpuMemoryUtilization: 0.92, // vllm#38284 changed config/cache.py Field(default=0.9) to 0.92
+    distributedInitInsideBudget: false,
+    cudaGraphsInsideBudget: true,
+    pipelineContextCheck: "per-worker",
+    sources: [
+      "local-inference-lab/vllm@96a85c575 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv − cudagraph_memory_estimate_applied",
+      "local-inference-lab/vllm@96a85c575 vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default \"1\"; vllm/config/cache.py gpu_memory_utilization default 0.92",
+      "local-inference-lab/vllm@96a85c575 vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: per-worker check on projected groups",
+    ],
+  }),
+  "0.16.0": accounting({
+    version: "0.16.0",
+    defaultGpuMemoryUtilization: 0.9,
+    distributedInitInsideBudget: false,
+    cudaGraphsInsideBudget: false,
+    pipelineContextCheck: "all-layers",
+    sources: [
+      "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment before MemorySnapshot (vllm#25359)",
+      "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv_cache_memory",
+      "jinhuang12/vllm@v0.16.0 vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: _check_enough_kv_cache_memory(min(available_memory), global groups)",
+    ],
+  }),
+  "0.10.1": accounting({
+    version: "0.10.1",
+    defaultGpuMemoryUtilization: 0.9,
+    distributedInitInsideBudget: true,
+    cudaGraphsInsideBudget: false,
+    pipelineContextCheck: "per-worker",
+    sources: [
+      "local-inference-lab/vllm@5f5664b3e vllm/v1/worker/gpu_worker.py init_device: MemorySnapshot, then init_worker_distributed_environment",
+      "local-inference-lab/vllm@5f5664b3e vllm/v1/core/kv_cache_utils.py get_kv_cache_config: check_enough_kv_cache_memory per worker",
+    ],
+  }),
+};
+
+/** The version the pinned image runs: plans are for it unless a model names another. */
+export const DEFAULT_VLLM_VERSION: VllmVersion = "0.21.0";
+
+export function findVllmVersion(version: string): VllmAccounting | undefined {
+  const v = version.trim().replace(/^v/, "");
+  return (VLLM_VERSIONS as readonly string[]).includes(v) ? VLLM_ACCOUNTING[v as VllmVersion] : undefined;
+}

@@ -1,0 +1,121 @@
+/**
+ * Each supported vLLM version's accounting, pinned to the published start-up logs it was checked
+ * against (reference/datapoints.json cites each). A log is matched at the level it can be: through
+ * planFleet when the spec can say everything the run set, else through the accounting functions with
+ * the run's own settings (max_num_batched_tokens, MXFP4 backend) named in the test.
+ */
+import { describe, expect, it } from "vitest";
+import { findModel } from "../catalog/models";
+import { GPUS } from "../catalog/gpus";
+import { VLLM_ACCOUNTING } from "../catalog/vllm-versions";
+import { FleetSpecError } from "../spec/errors";
+import { awsNode, fleet, sshGpuNode } from "../../test/support/specs";
+import { GiB, weightBytes } from "./arch";
+import { planFleet } from "./fleet";
+import type { ServedModelPlan } from "./types";
+import { activationPeakBytes, kvCacheTokens, kvLayout, workerBlocks, workerMemory } from "./vllm-memory";
+
+const within = (planned: number, logged: number, tolerance: number) => Math.abs(planned / logged - 1) <= tolerance;
+
+function refusal(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof FleetSpecError) return err.issues.map((i) => i.message).join("\n");
+    throw err;
+  }
+  throw new Error("expected a refusal");
+}
+
+const gptOss120 = findModel("openai/gpt-oss-120b")!.arch;
+const marlin = { hiddenAlign: 256, intermediateAlign: 128, tensorParallel: 1 };
+const fullWeights = (w: ReturnType<typeof weightBytes>, layers: number) => layers * w.layer + w.embeddings + w.lmHead;
+
+describe("weights vLLM logged (within 1 %)", () => {
+  it("gpt-oss-120b MXFP4 on one H100 through Marlin: 65.9651 GiB (vllm#23278, v0.10.1)", () => {
+    const gib = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, marlin), 36) / GiB;
+    expect(within(gib, 65.9651, 0.01)).toBe(true);
+  });
+  it("gpt-oss-120b MXFP4 on one H100 through Triton: 64.38 GiB (vllm#33155, v0.14.1)", () => {
+    const gib = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, { hiddenAlign: 256, intermediateAlign: 64, tensorParallel: 1 }), 36) / GiB;
+    expect(within(gib, 64.38, 0.01)).toBe(true);
+  });
+  it("the plan for the pinned image uses the Triton layout on H100 and Marlin's on other GPUs", () => {
+    const h100 = planFleet(fleet([awsNode("h", "p5.4xlarge")], [{ id: "oss", engine: "vllm", source: { hf: "openai/gpt-oss-120b" }, gpuMemoryUtilization: 0.95, contextLength: 8192, replicas: [{ nodes: ["h"] }] }]));
+    const r = (h100.models[0] as ServedModelPlan).replicas[0]!;
+    expect(r.weightsGiB).toBeCloseTo(64.48, 1);
+    expect(r.vllm?.quantization).toBeNull(); // the checkpoint says mxfp4; vLLM reads it
+  });
+});
+
+describe("v0.10.1: distributed init inside the budget, CUDA graphs beside it", () => {
+  it("refuses gpt-oss-120b on one H100 at the default 0.9 as vLLM did: available KV −2.14 GiB (vllm#23278)", () => {
+    const message = refusal(() => planFleet(fleet([awsNode("h", "p5.4xlarge")], [{ id: "oss", engine: "vllm", engineVersion: "0.10.1", source: { hf: "openai/gpt-oss-120b" }, replicas: [{ nodes: ["h"] }] }])));
+    const logged = /Available KV cache memory: (-?[\d.]+) GiB/.exec(message);
+    expect(logged).not.toBeNull();
+    // The logged figure is negative and small: compare in GiB, not in per cent.
+    expect(Math.abs(Number(logged![1]) - -2.14)).toBeLessThan(0.2);
+  });
+
+  it("Qwen3-235B-A22B-FP8 at TP 4 on H100: 8.11 GiB and 178,880 tokens (vllm#21348, v0.10-era)", () => {
+    // config.json of Qwen/Qwen3-235B-A22B, verbatim copy in the code index (find_string id 22176531064).
+    const arch = { numLayers: 94, hiddenSize: 4096, intermediateSize: 12288, numAttentionHeads: 64, numKeyValueHeads: 4, headDim: 128, vocabSize: 151936, maxPositionEmbeddings: 40960, tieWordEmbeddings: false, moe: { numExperts: 128, expertsPerToken: 8, expertIntermediateSize: 1536 } };
+    const spec = fleet([awsNode("p5", "p5.48xlarge")], [{ id: "q", engine: "vllm", engineVersion: "0.10.1", source: { hf: "Qwen/Qwen3-235B-A22B-FP8" }, arch, contextLength: 32768, replicas: [{ nodes: ["p5"], gpus: [0, 1, 2, 3] }] }]);
+    const r = (planFleet(spec).models[0] as ServedModelPlan).replicas[0]!;
+    expect(r.tensorParallel).toBe(4);
+    expect(within(r.vllm!.availableKvGiBPerGpu, 8.11, 0.03)).toBe(true);
+    expect(within(r.kvCacheTokens, 178880, 0.03)).toBe(true);
+  });
+});
+
+describe("v0.16.0 (and v0.11–v0.20, same code path): distributed init and CUDA graphs beside the budget", () => {
+  it("gpt-oss-120b on one H100 at 0.95 with --max-num-batched-tokens 1024: 1.71 GiB (vllm#27508, v0.11)", () => {
+    // The run's pip install had no triton_kernels, so vLLM took the Marlin backend (mxfp4.py get_mxfp4_backend).
+    const w = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, marlin), 36);
+    const m = workerMemory({ gpu: GPUS["H100-SXM"], util: 0.95, accounting: VLLM_ACCOUNTING["0.16.0"], tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 1024, 1024, true) });
+    // A small figure: the residual is 0.25 GiB (see the report table); pinned in GiB.
+    expect(Math.abs(m.available / GiB - 1.71)).toBeLessThan(0.3);
+  });
+
+  it("refuses Qwen3-Coder-30B-A3B-FP8 at 262,144 tokens on 5070 Ti + 5090 (PP 2, split 16,32) as v0.15.2 did (vllm#34076)", () => {
+    const spec = fleet(
+      [sshGpuNode("small", ["RTX 5070 Ti"]), sshGpuNode("big", ["RTX 5090"])],
+      [{ id: "coder", engine: "vllm", engineVersion: "0.16.0", source: { hf: "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8" }, gpuMemoryUtilization: 0.9, contextLength: 262144, replicas: [{ nodes: ["small", "big"], layerSplit: [16, 32] }] }],
+    );
+    const message = refusal(() => planFleet(spec));
+    // vLLM: "(24.0 GiB KV cache is needed, which is larger than the available KV cache memory (3.18 GiB). … estimated maximum model length is 34736."
+    expect(message).toMatch(/one 262144-token sequence needs 24 GiB of KV cache/);
+    const available = Number(/available KV cache memory \(([\d.]+) GiB\)/.exec(message)![1]);
+    const estimated = Number(/maximum model length at (\d+)/.exec(message)![1]);
+    expect(available).toBeGreaterThan(3.18 * 0.8);
+    expect(available).toBeLessThan(3.18 * 1.25);
+    expect(estimated).toBeLessThan(262144);
+    // v0.16 checks the smallest worker against every layer; v0.21 against its own 16 layers only.
+    const v21 = planFleet(fleet(
+      [sshGpuNode("small", ["RTX 5070 Ti"]), sshGpuNode("big", ["RTX 5090"])],
+      [{ id: "coder", engine: "vllm", source: { hf: "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8" }, gpuMemoryUtilization: 0.9, replicas: [{ nodes: ["small", "big"], layerSplit: [16, 32] }] }],
+    ));
+    expect((v21.models[0] as ServedModelPlan).contextLength).toBeGreaterThan(estimated);
+  });
+});
+
+describe("v0.21.0: the CUDA-graph estimate comes out of the budget", () => {
+  it("reproduces the identity of a v0.2x log: 67.43 − 16.92 − 5.66 − 0.13 − 1.32 = 43.4 GiB in use (vllm#50780)", () => {
+    // H100 as that driver reported it (79.33 GiB), utilization 0.85; weights and peak as logged.
+    const gpu = { ...GPUS["H100-SXM"], cudaTotalBytes: 79.33 * GiB };
+    const m = workerMemory({ gpu, util: 0.85, accounting: VLLM_ACCOUNTING["0.21.0"], tensorParallel: 1, worldSize: 1, weights: 16.92 * GiB, activation: 5.66 * GiB });
+    // The planner's constants (0.14 non-torch, 0.5 graphs) stand in for the logged 0.13 and 1.32.
+    expect(m.available / GiB + 0.14 + 0.5 - 0.13 - 1.32).toBeCloseTo(43.4, 1);
+    const older = workerMemory({ gpu, util: 0.85, accounting: VLLM_ACCOUNTING["0.16.0"], tensorParallel: 1, worldSize: 1, weights: 16.92 * GiB, activation: 5.66 * GiB });
+    expect(older.available - m.available).toBeCloseTo(0.5 * GiB, -3);
+  });
+});
+
+describe("sliding-window layers", () => {
+  it("keeps only the window for gpt-oss's sliding layers: a request needs half the blocks of all-full attention", () => {
+    const layout = kvLayout(gptOss120, 8, "auto");
+    expect(layout.groups.map((g) => [g.sliding, g.layers.length])).toEqual([[false, 18], [true, 18]]);
+    const blocks = workerBlocks(layout, [0, 36], 10 * GiB);
+    expect(kvCacheTokens(layout, blocks)).toBe(Math.floor(blocks / 2) * 16);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * vLLM's start-up memory accounting for one worker (one GPU), per version (catalog/vllm-versions.ts),
+ * and its KV cache layout (blocks, groups of sliding-window layers, the max-length check).
+ *
+ * requested = ceil(total × gpu_memory_utilization), total as CUDA reports it;
+ * available KV = requested − weights − activation peak − non-torch increase [− CUDA-graph estimate].
+ * Sources per term are beside each constant. Pure arithmetic, no I/O.
+ */
+import type { Gpu, KvCacheDtype, ModelArch } from "../catalog/types";
+import type { VllmAccounting } from "../catalog/vllm-versions";
+import { GiB, kvBytesPerTokenPerLayer } from "./arch";
+
+/** CacheConfig.DEFAULT_BLOCK_SIZE (memory-math.md §a.6). */
+export const VLLM_BLOCK_SIZE = 16;
+
+/** A CUDA context costs 0.606 GiB before any allocation (reference/gpu-measured.md); it exists before vLLM's start snapshot. */
+export const CUDA_CONTEXT_BYTES = 0.606 * GiB;
+/**
+ * Non-torch memory a single-GPU worker adds during profiling (cuBLAS workspaces, attention-backend
+ * buffers): 0.13 GiB in a v0.2x log (https://github.com/vllm-project/vllm/issues/50780, "0.13 GiB for non-torch
+ * memory"); the two gpt-oss-120b H100 logs (vllm#23278, vllm#27508) reconcile at 0.14 GiB.
+ */
+export const NON_TORCH_BASE_BYTES = 0.14 * GiB;
+/**
+ * What NCCL communicators and the custom all-reduce buffers add on each GPU of a tensor-parallel
+ * group: 1.79 GiB (vllm PR #10511: Llama-3-8B on H100, non_torch_memory 1.79 GiB at TP 1, 3.58 GiB at TP 2).
+ * Issue 15 reports the same order ("a few GiB per GPU at TP 2–4") in v0.19 logs, i.e. still inside the
+ * profiled window after vllm#25359 moved communicator creation before the snapshot (buffers are
+ * allocated lazily at the first large collective). Near zero on a pipeline-only stage (send/recv only).
+ */
+export const TP_COLLECTIVE_BYTES = 1.79 * GiB;
+/** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */
+export const NCCL_INIT_BYTES = 0.48 * GiB;
+/**
+ * CUDA-graph memory: the v0.21 estimate subtracted from the budget, and the pool earlier versions
+ * capture beside it. One published run: 0.50 GiB estimated, 0.24 GiB actual (reference/datapoints.json
+ * vllm-pp-partition-64-layers-pp3); the planner takes the estimate for both.
+ */
+export const CUDA_GRAPH_BYTES = 0.5 * GiB;
+/**
+ * The profile run's sampler pass (`_dummy_sampler_run`, one row per request up to max_num_seqs) peaks at
+ * about 38 bytes per logit: bf16 logits (2) + their fp32 copy (4) + `logits.sort` values and int64 indices
+ * (12) + the int64 index input (8) + the radix sort's double buffers (12) (vllm/v1/sample/ops/
+ * topk_topp_sampler.py apply_top_k_top_p with the dummy top_k/top_p). Derived, then checked: with it both
+ * gpt-oss-120b H100 logs (1024 requests × 201,088 vocab = 7.29 GiB) reconcile within 0.1 GiB.
+ */
+export const SAMPLER_BYTES_PER_LOGIT = 38;
+
+export interface WorkerInput {
+  gpu: Gpu;
+  util: number;
+  accounting: VllmAccounting;
+  tensorParallel: number;
+  /** Tensor × pipeline ranks of the replica (NCCL is created when > 1). */
+  worldSize: number;
+  /** Weights on this GPU (bytes). */
+  weights: number;
+  /** Profile-run activation peak on this GPU (bytes). */
+  activation: number;
+}
+
+export interface WorkerMemory {
+  total: number;
+  requested: number;
+  weights: number;
+  activation: number;
+  nonTorch: number;
+  /** CUDA-graph estimate taken out of the budget (v0.21+), else 0. */
+  cudaGraphInBudget: number;
+  /** "Available KV cache memory" as vLLM logs it (may be negative: vLLM refuses to start). */
+  available: number;
+  /** Memory the process holds beside the budget: CUDA context, communicators created before the snapshot, graphs captured after the KV cache. */
+  besideBudget: number;
+}
+
+export function workerMemory(w: WorkerInput): WorkerMemory {
+  const v = w.accounting;
+  const total = w.gpu.cudaTotalBytes;
+  const requested = Math.ceil(total * w.util);
+  const nccl = w.worldSize > 1 ? NCCL_INIT_BYTES : 0;
+  const nonTorch = NON_TORCH_BASE_BYTES + (w.tensorParallel > 1 ? TP_COLLECTIVE_BYTES : 0) + (v.distributedInitInsideBudget ? nccl : 0);
+  const cudaGraphInBudget = v.cudaGraphsInsideBudget ? CUDA_GRAPH_BYTES : 0;
+  const available = requested - w.weights - w.activation - nonTorch - cudaGraphInBudget;
+  const besideBudget = CUDA_CONTEXT_BYTES + (v.distributedInitInsideBudget ? 0 : nccl) + (v.cudaGraphsInsideBudget ? 0 : CUDA_GRAPH_BYTES);
+  return { total, requested, weights: w.weights, activation: w.activation, nonTorch, cudaGraphInBudget, available, besideBudget };
+}
+
+/**
+ * Torch peak of the profile run on one GPU: the forward pass over max_num_batched_tokens (MLP
+ * intermediates dominate, 2 bytes an element, sharded by TP; fits the 2.07 GiB of Llama-3.1-8B at 20000
+ * tokens in reference/datapoints.json vllm-10517), or, on the last stage, the hidden states kept for the
+ * sampler pass plus that pass — whichever is larger (the forward's intermediates are freed before it).
+ */
+export function activationPeakBytes(a: ModelArch, tp: number, tokens: number, maxNumSeqs: number, last: boolean): number {
+  const mlpWidth = a.moe ? a.moe.expertsPerToken * a.moe.expertIntermediateSize : a.intermediateSize;
+  const perToken = 2 * ((3 * mlpWidth) / tp + ((a.numAttentionHeads + 2 * a.numKeyValueHeads) * a.headDim) / tp + 2 * a.hiddenSize);
+  const forward = tokens * perToken;
+  if (!last) return forward;
+  const sampler = Math.min(maxNumSeqs, tokens) * a.vocabSize * SAMPLER_BYTES_PER_LOGIT + tokens * a.hiddenSize * 2;
+  return Math.max(forward, sampler);
+}
+
+/** Is layer i a sliding-window layer? */
+export function isSlidingLayer(a: ModelArch, i: number): boolean {
+  return a.slidingWindow !== undefined && (i + 1) % a.slidingWindow.fullEvery !== 0;
+}
+
+export interface KvLayout {
+  /** Bytes of one block of one layer on one GPU. */
+  pageBytes: number;
+  /** Global layer indices of each KV cache group, and whether the group is sliding-window. */
+  groups: { layers: number[]; sliding: boolean }[];
+  window: number | null;
+}
+
+/**
+ * KV cache groups as vLLM forms them (kv_cache_utils.py _get_kv_cache_groups_uniform_page_size, v0.16.0):
+ * all full-attention layers form one group; with sliding-window layers, each type is split into groups
+ * of `min` layers (or `max` when max < 1.25 × min), layer lists dealt round-robin (layers[i::n]).
+ */
+export function kvLayout(a: ModelArch, kvHeadsPerGpu: number, dtype: KvCacheDtype): KvLayout {
+  const pageBytes = VLLM_BLOCK_SIZE * kvBytesPerTokenPerLayer(a, kvHeadsPerGpu, dtype);
+  const all = Array.from({ length: a.numLayers }, (_, i) => i);
+  const sliding = all.filter((i) => isSlidingLayer(a, i));
+  const full = all.filter((i) => !isSlidingLayer(a, i));
+  if (sliding.length === 0) return { pageBytes, groups: [{ layers: full, sliding: false }], window: null };
+  const types = [{ layers: full, sliding: false }, { layers: sliding, sliding: true }].filter((t) => t.layers.length > 0);
+  const min = Math.min(...types.map((t) => t.layers.length));
+  const max = Math.max(...types.map((t) => t.layers.length));
+  const groupSize = max < min * 1.25 ? max : min;
+  const groups = types.flatMap((t) => {
+    const n = Math.ceil(t.layers.length / groupSize);
+    return Array.from({ length: n }, (_, k) => ({ layers: t.layers.filter((_, j) => j % n === k), sliding: t.sliding }));
+  });
+  return { pageBytes, groups, window: a.slidingWindow!.window };
+}
+
+/** Layers per group on a worker holding [start, end): its pools are that many pages per block. */
+export function workerGroupSize(layout: KvLayout, range: [number, number]): number {
+  return Math.max(...layout.groups.map((g) => g.layers.filter((l) => l >= range[0] && l < range[1]).length));
+}
+
+/** Blocks a worker allocates (get_num_blocks: available // page_size // group_size). */
+export function workerBlocks(layout: KvLayout, range: [number, number], available: number): number {
+  const size = workerGroupSize(layout, range);
+  return size === 0 ? Number.MAX_SAFE_INTEGER : Math.max(0, Math.floor(available / layout.pageBytes / size));
+}
+
+/** "GPU KV cache size: N tokens" (num_blocks // groups × block_size). */
+export function kvCacheTokens(layout: KvLayout, blocks: number): number {
+  return Math.floor(blocks / layout.groups.length) * VLLM_BLOCK_SIZE;
+}
+
+/** Blocks one request of `len` tokens needs in a group (FullAttentionSpec / SlidingWindowSpec.max_memory_usage_bytes). */
+function blocksPerRequest(layout: KvLayout, sliding: boolean, len: number, maxNumBatchedTokens: number): number {
+  if (!sliding) return Math.ceil(len / VLLM_BLOCK_SIZE);
+  const tokens = Math.min(layout.window! - 1 + maxNumBatchedTokens, len);
+  return Math.ceil(tokens / VLLM_BLOCK_SIZE) + 1;
+}
+
+/** Bytes one request of `len` tokens needs on a worker whose groups hold `groupSize` layers. */
+export function requestBytes(layout: KvLayout, groupSize: number, len: number, maxNumBatchedTokens: number): number {
+  const blocks = layout.groups.reduce((s, g) => s + blocksPerRequest(layout, g.sliding, len, maxNumBatchedTokens), 0);
+  return groupSize * layout.pageBytes * blocks;
+}
+
+/** Largest length whose request fits `available` bytes (vLLM's estimate_max_model_len binary search), capped at `cap`. */
+export function maxLengthFitting(layout: KvLayout, groupSize: number, available: number, maxNumBatchedTokens: number, cap: number): number {
+  if (requestBytes(layout, groupSize, 1, maxNumBatchedTokens) > available) return 0;
+  let lo = 1;
+  let hi = cap;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (requestBytes(layout, groupSize, mid, maxNumBatchedTokens) <= available) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Requests of `len` tokens the blocks hold at once (get_max_concurrency_for_kv_cache_config). */
+export function maxConcurrency(layout: KvLayout, blocks: number, len: number, maxNumBatchedTokens: number): number {
+  const perRequest = layout.groups.reduce((s, g) => s + blocksPerRequest(layout, g.sliding, len, maxNumBatchedTokens), 0);
+  return blocks / perRequest;
+}
