@@ -16,14 +16,31 @@ const gatewayOptions = (stubs: UsageStubs, dir: string | null) => ({
   ...(dir ? { usage: { dir } } : {}),
 });
 
+/**
+ * A pooled keep-alive connection to a worker that a reload retired is closed under the client
+ * (undici reports "other side closed" before sending anything): the client's cue to reconnect.
+ */
+async function reconnecting<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== "UND_ERR_SOCKET") throw err;
+    return send();
+  }
+}
+
 /** POST and read the whole reply as bytes (text). */
 async function post(gw: GatewayProcess, key: string, body: unknown) {
+  return reconnecting(() => postOnce(gw, key, body));
+}
+
+async function postOnce(gw: GatewayProcess, key: string, body: unknown) {
   const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
 async function usageOf(gw: GatewayProcess, key: string, asked?: string) {
-  return call(`${gw.url}/v1/usage${asked ? `?key=${encodeURIComponent(asked)}` : ""}`, { key });
+  return reconnecting(() => call(`${gw.url}/v1/usage${asked ? `?key=${encodeURIComponent(asked)}` : ""}`, { key }));
 }
 
 /** Waits until the service has counted `requests` for the key today. */
