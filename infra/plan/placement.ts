@@ -73,19 +73,21 @@ export function placeReplicas(tasks: ReplicaTask[], nodes: ReadonlyMap<string, R
  * together, whatever order they start in.
  */
 function checkSharedGpus(placed: Placed[], nodes: ReadonlyMap<string, ResolvedNode>, nodeIndex: (name: string) => number, issues: SpecIssue[]): void {
-  const byGpu = new Map<string, { node: string; index: number; users: { p: Placed; bytes: number; startNeeds: number; stage: number }[] }>();
+  const byGpu = new Map<string, { node: string; index: number; users: { p: Placed; bytes: number; startBytes: number; startNeeds: number; stage: number }[] }>();
   for (const p of placed) {
     for (const c of p.claims.gpus) {
       const key = `${c.node}#${c.index}`;
       const entry = byGpu.get(key) ?? { node: c.node, index: c.index, users: [] };
-      entry.users.push({ p, bytes: c.bytes, startNeeds: c.startNeeds ?? c.bytes, stage: p.draft.stages.findIndex((s) => s.node === c.node) });
+      entry.users.push({ p, bytes: c.bytes, startBytes: c.startBytes ?? c.bytes, startNeeds: c.startNeeds ?? c.bytes, stage: p.draft.stages.findIndex((s) => s.node === c.node) });
       byGpu.set(key, entry);
     }
   }
   for (const { node, index, users } of byGpu.values()) {
     const n = nodes.get(node)!;
     const free = n.cudaGpuBytes[index]!;
-    const total = users.reduce((s, u) => s + u.bytes, 0);
+    // One replica: vLLM's own start check (the graphs it captures later are its business, as in vLLM).
+    // Several: all they hold together, whichever starts last.
+    const total = users.length === 1 ? users[0]!.startBytes : users.reduce((s, u) => s + u.bytes, 0);
     if (total <= free + 1) continue;
     const held = n.spec.provider !== "aws" && n.spec.gpuMemoryInUseMiB ? ` after the ${n.spec.gpuMemoryInUseMiB} MiB other programs hold` : "";
     if (users.length === 1) {
@@ -93,7 +95,7 @@ function checkSharedGpus(placed: Placed[], nodes: ReadonlyMap<string, ResolvedNo
       const v = u.p.draft.vllm!;
       issues.push({
         path: `${u.p.task.modelPath}.replicas[${u.p.task.index}].nodes[${u.stage}]`,
-        message: `GPU ${index} of ${node} has ${round(toGiB(free))} GiB free${held}, but vLLM needs ${round(toGiB(u.startNeeds))} GiB free at start (gpu_memory_utilization ${v.gpuMemoryUtilization} of the CUDA total) and ${round(toGiB(u.bytes - u.startNeeds))} GiB beside it (CUDA context, NCCL, CUDA graphs)`,
+        message: `GPU ${index} of ${node} has ${round(toGiB(free))} GiB free${held}, but vLLM needs ${round(toGiB(u.startNeeds))} GiB free at start (gpu_memory_utilization ${v.gpuMemoryUtilization} of the CUDA total) after its own ${round(toGiB(u.startBytes - u.startNeeds))} GiB (CUDA context, NCCL): "Free memory on device … on startup is less than desired GPU memory utilization"`,
         fix: "lower gpuMemoryUtilization, or free the GPU",
       });
       continue;

@@ -27,9 +27,12 @@ export interface ResolvedModel {
 /** A planned replica before the fleet gives it a port and a cost share. */
 export type ReplicaDraft = Omit<ReplicaPlan, "endpoint" | "costPerHourUSD"> & { endpointNode: string };
 
-/** Memory a replica takes: per GPU (bytes held; vLLM: the free memory it needs at start) and RAM per node. */
+/**
+ * Memory a replica takes: per GPU and RAM per node. vLLM also says what its start check needs:
+ * `startNeeds` (utilization × total) free after its own `startBytes − startNeeds` (CUDA context, communicators).
+ */
 export interface Claims {
-  gpus: { node: string; index: number; bytes: number; startNeeds?: number }[];
+  gpus: { node: string; index: number; bytes: number; startBytes?: number; startNeeds?: number }[];
   ramBytes: { node: string; bytes: number }[];
 }
 

@@ -69,7 +69,9 @@ export interface WorkerMemory {
   cudaGraphInBudget: number;
   /** "Available KV cache memory" as vLLM logs it (may be negative: vLLM refuses to start). */
   available: number;
-  /** Memory the process holds beside the budget: CUDA context, communicators created before the snapshot, graphs captured after the KV cache. */
+  /** Memory the process holds before its start snapshot: CUDA context and, since v0.11, the communicators. */
+  beforeSnapshot: number;
+  /** All it holds beside the budget: that, plus CUDA graphs captured after the KV cache (before v0.21). */
   besideBudget: number;
 }
 
@@ -81,8 +83,9 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
   const nonTorch = NON_TORCH_BASE_BYTES + (w.tensorParallel > 1 ? TP_COLLECTIVE_BYTES : 0) + (v.distributedInitInsideBudget ? nccl : 0);
   const cudaGraphInBudget = v.cudaGraphsInsideBudget ? CUDA_GRAPH_BYTES : 0;
   const available = requested - w.weights - w.activation - nonTorch - cudaGraphInBudget;
-  const besideBudget = CUDA_CONTEXT_BYTES + (v.distributedInitInsideBudget ? 0 : nccl) + (v.cudaGraphsInsideBudget ? 0 : CUDA_GRAPH_BYTES);
-  return { total, requested, weights: w.weights, activation: w.activation, nonTorch, cudaGraphInBudget, available, besideBudget };
+  const beforeSnapshot = CUDA_CONTEXT_BYTES + (v.distributedInitInsideBudget ? 0 : nccl);
+  const besideBudget = beforeSnapshot + (v.cudaGraphsInsideBudget ? 0 : CUDA_GRAPH_BYTES);
+  return { total, requested, weights: w.weights, activation: w.activation, nonTorch, cudaGraphInBudget, available, beforeSnapshot, besideBudget };
 }
 
 /**

@@ -203,7 +203,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
   };
   // What the replica holds on each GPU: its requested budget plus what the process keeps beside it.
   const claims: Claims = {
-    gpus: perStage.flatMap((st) => st.s.gpus.map((g) => ({ node: st.s.node.spec.name, index: g.index, bytes: st.mem.requested + st.mem.besideBudget, startNeeds: st.mem.requested }))),
+    gpus: perStage.flatMap((st) => st.s.gpus.map((g) => ({ node: st.s.node.spec.name, index: g.index, bytes: st.mem.requested + st.mem.besideBudget, startBytes: st.mem.requested + st.mem.beforeSnapshot, startNeeds: st.mem.requested }))),
     ramBytes: [],
   };
   return { draft, claims };

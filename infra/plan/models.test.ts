@@ -1,0 +1,85 @@
+/** Mixture-of-experts, sliding-window, MXFP4 and vision-language models, and the engine version a plan is for. */
+import { describe, expect, it } from "vitest";
+import { FleetSpecError } from "../spec/errors";
+import { awsNode, fleet, sshGpuNode } from "../../test/support/specs";
+import { planFleet } from "./fleet";
+import type { ServedModelPlan } from "./types";
+
+const vllm = (id: string, hf: string, replicas: unknown[], extra: object = {}) => ({ id, engine: "vllm", source: { hf }, replicas, ...extra });
+const plan = (nodes: unknown[], models: unknown[]) => planFleet(fleet(nodes, models)).models[0] as ServedModelPlan;
+
+function issuesOf(nodes: unknown[], models: unknown[]) {
+  try {
+    planFleet(fleet(nodes, models));
+  } catch (err) {
+    if (err instanceof FleetSpecError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected the planner to refuse");
+}
+
+describe("engine version", () => {
+  it("plans for the pinned image's vLLM unless the model names another, and says which", () => {
+    const pinned = plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }])]);
+    expect(pinned.engineVersion).toBe("0.21.0");
+    expect(pinned.replicas[0]!.vllm).toMatchObject({ engineVersion: "0.21.0", image: "vllm/vllm-openai:v0.21.0", gpuMemoryUtilization: 0.92 });
+    const older = plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion: "v0.16.0" })]);
+    expect(older.replicas[0]!.vllm).toMatchObject({ engineVersion: "0.16.0", image: "vllm/vllm-openai:v0.16.0", gpuMemoryUtilization: 0.9, cudaGraphGiB: 0 });
+    // Same utilization: 0.21.0 takes the CUDA-graph estimate out of the budget, 0.16.0 does not.
+    const at = (engineVersion: string) => plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion, gpuMemoryUtilization: 0.9 })]).replicas[0]!;
+    expect(at("0.16.0").kvCacheTokens).toBeGreaterThan(at("0.21.0").kvCacheTokens);
+  });
+
+  it("refuses a version it cannot document, listing the ones it can", () => {
+    const issues = issuesOf([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion: "0.19.1" })]);
+    expect(issues).toEqual([{ path: "models[0].engineVersion", message: "vLLM 0.19.1 is not a version whose memory accounting the planner models", fix: "use one of 0.21.0, 0.16.0, 0.10.1 (default 0.21.0, the pinned image), or remove engineVersion" }]);
+  });
+
+  it("refuses a version for an engine that runs its pinned image", () => {
+    const issues = issuesOf([sshGpuNode("box", ["RTX 4090"])], [{ id: "t", engine: "ollama", engineVersion: "0.16.0", source: { ollama: "tinyllama:1.1b" }, replicas: [{ nodes: ["box"] }] }]);
+    expect(issues[0]).toMatchObject({ path: "models[0].engineVersion", message: "ollama runs the pinned image; only vLLM models choose a version" });
+  });
+});
+
+describe("mixture of experts", () => {
+  it("holds every expert, plans Qwen3-Coder-30B-A3B's full 262,144 positions at TP 2 on H100, and reads only the active experts per token", () => {
+    const r = plan([awsNode("p5", "p5.48xlarge")], [vllm("coder", "Qwen/Qwen3-Coder-30B-A3B-Instruct", [{ nodes: ["p5"], gpus: [0, 1] }])]).replicas[0]!;
+    expect(r.weightsGiB).toBeGreaterThan(56); // ~30.5B parameters in bf16, all experts resident
+    expect(r.weightsGiB).toBeLessThan(58);
+    expect(r.contextLength).toBe(262144);
+    expect(r.kvBytesPerToken).toBe(98304); // attention layers only: 2 × 48 × 4 × 128 × 2
+    // ~3.3B active parameters (6.6 GB) split over two GPUs at 3.35 TB/s: far faster than reading all 57 GiB.
+    expect(r.decodeTokensPerSecond).toBeGreaterThan(500);
+  });
+  it("fits less context on one H100, and says the KV cache is the limit", () => {
+    const r = plan([awsNode("h", "p5.4xlarge")], [vllm("coder", "Qwen/Qwen3-Coder-30B-A3B-Instruct", [{ nodes: ["h"] }])]).replicas[0]!;
+    expect(r.contextLength).toBeLessThan(262144);
+    expect(r.contextLength).toBeGreaterThan(32768);
+    expect(r.notes.join(" ")).toMatch(/the most the KV cache holds/);
+  });
+});
+
+describe("sliding-window attention", () => {
+  it("plans gpt-oss-20b's full 131,072 tokens on one L40S: its sliding layers keep 128 tokens, not the whole context", () => {
+    const r = plan([awsNode("a", "g6e.xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["a"] }])]).replicas[0]!;
+    expect(r.contextLength).toBe(131072);
+    // As many full-length sequences as the full-attention half alone allows (plus the windows), not half that.
+    const allFull = r.kvCacheGiB * 1024 ** 3 / (131072 * r.kvBytesPerToken);
+    expect(r.maxConcurrentSequences).toBeGreaterThanOrEqual(Math.floor(allFull * 2) - 1);
+    expect(r.vllm?.quantization).toBeNull(); // MXFP4 from the checkpoint
+  });
+  it("plans Gemma 3 1B with one full-attention layer in six", () => {
+    const r = plan([awsNode("l4", "g6.xlarge")], [vllm("g", "google/gemma-3-1b-it", [{ nodes: ["l4"] }])]).replicas[0]!;
+    expect(r.contextLength).toBe(32768);
+    expect(r.maxConcurrentSequences).toBeGreaterThan(1);
+  });
+});
+
+describe("vision-language models", () => {
+  it("refuses Gemma 3 27B and Llama 3.2 Vision, naming what is not modelled", () => {
+    for (const hf of ["google/gemma-3-27b-it", "meta-llama/Llama-3.2-11B-Vision-Instruct"]) {
+      const issues = issuesOf([awsNode("p5", "p5.4xlarge")], [vllm("v", hf, [{ nodes: ["p5"] }])]);
+      expect(issues).toEqual([expect.objectContaining({ path: "models[0].source", message: expect.stringMatching(/vision-language model .*vision tower's weights.*encoder cache budget are not modelled/) })]);
+    }
+  });
+});
