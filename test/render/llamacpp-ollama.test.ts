@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ServedModelPlan } from "../../infra/plan";
-import { ENGINE_UPSTREAM, IMAGES, renderFleet } from "../../infra/render";
+import { IMAGES, renderFleet } from "../../infra/render";
+import { renderGateway } from "../../infra/render/gateway";
 import { argValue, composeServices, renderedFleets, workstationPlan } from "./support";
 
 const fleets = renderedFleets();
@@ -84,9 +85,20 @@ describe("Ollama on the workstation's Docker host", () => {
     expect(qwen).toContain(`SYSTEM """Answer in one sentence. Prices are in $ (USD); don't use 'quotes'."""`);
   });
 
-  it("tells the gateway to send Host: localhost (Ollama 403s other hosts on loopback)", () => {
-    expect(ENGINE_UPSTREAM.ollama.upstreamHostHeader).toBe("localhost");
-    expect(ENGINE_UPSTREAM.ollama.apiKeyEnv).toBeNull();
+  it("has the gateway send Host: localhost to Ollama (it 403s other hosts on loopback), and the upstream's own host elsewhere", () => {
+    const plan = workstationPlan();
+    const clientKeys = Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
+    const conf = renderGateway(plan, { clientKeys, listen: { address: "127.0.0.1", port: 8080 } })["gateway/nginx.conf"]!.contents;
+    // Each tier location sets the model it serves, then the Host header it sends.
+    const hostFor = (model: string) => {
+      const at = conf.indexOf(`set $fleet_tier_model "${model}";`);
+      expect(at, model).toBeGreaterThan(-1);
+      return /proxy_set_header Host (\S+);/.exec(conf.slice(at))?.[1];
+    };
+    expect(hostFor("tiny")).toBe("localhost");
+    expect(hostFor("qwen-small")).toBe("localhost");
+    expect(hostFor("coder")).toBe("$proxy_host");
+    expect(hostFor("llama-8b")).toBe("$proxy_host");
   });
 
   it("refuses models that need different server-wide settings on one node", () => {
