@@ -4,8 +4,16 @@
  * the node directory become named volumes (caches) and file uploads (scripts, Modelfiles),
  * secret env files become secret env entries. Pure: dockerHost.ts adds the Outputs.
  */
-import type { ContainerService } from "../render/service";
+import { COMPOSE_WAIT_SECONDS } from "../render/bootstrap";
+import { CONTAINER_LOGGING, CONTAINER_RESTART, HEALTHCHECK_TIMING, type ContainerService } from "../render/service";
 import type { Artifacts } from "../render";
+
+/** Restart policy and log options of every container on a docker host, as compose.yaml sets them. */
+export const CONTAINER_RUN_OPTIONS = {
+  restart: CONTAINER_RESTART,
+  logDriver: CONTAINER_LOGGING.driver,
+  logOpts: { ...CONTAINER_LOGGING.options },
+};
 
 /** Container names on the host, as Compose would prefix them. */
 export const containerName = (service: string) => `llm-fleet-${service}`;
@@ -32,6 +40,12 @@ export interface ContainerPlan {
   volumes: { volumeName: string; containerPath: string; readOnly: boolean }[];
   uploads: ContainerUpload[];
   healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | undefined;
+  /**
+   * Wait for the health check to pass before the container counts as created (the provider's
+   * `wait`), within the budget `docker compose up --wait` has on a shell node: a container that
+   * never turns healthy (an engine that cannot load, an Ollama pull that fails) fails `pulumi up`.
+   */
+  wait: { timeoutSeconds: number } | undefined;
   stopTimeout: number;
 }
 
@@ -78,8 +92,15 @@ export function containerPlan(nodeName: string, s: ContainerService, files: Arti
     uploads,
     // The same check and timings as compose.ts, so both ways of running a node behave alike.
     healthcheck: s.healthcheck
-      ? { tests: s.healthcheck.test, interval: "30s", timeout: "10s", retries: 3, startPeriod: `${s.healthcheck.startPeriodSeconds}s` }
+      ? {
+          tests: s.healthcheck.test,
+          interval: `${HEALTHCHECK_TIMING.intervalSeconds}s`,
+          timeout: `${HEALTHCHECK_TIMING.timeoutSeconds}s`,
+          retries: HEALTHCHECK_TIMING.retries,
+          startPeriod: `${s.healthcheck.startPeriodSeconds}s`,
+        }
       : undefined,
+    wait: s.healthcheck ? { timeoutSeconds: COMPOSE_WAIT_SECONDS } : undefined,
     stopTimeout: s.stopGraceSeconds,
   };
 }

@@ -2,18 +2,17 @@
  * DockerHost: a machine reached only through its Docker daemon (local socket or ssh://). The
  * renderer's containers run as @pulumi/docker Containers: images pulled by pinned tag, GPUs as
  * device requests, caches on named volumes, scripts and Modelfiles uploaded, secrets as secret
- * env entries, the same health checks as compose.yaml. Ollama models are pulled and created
- * under their fleet ids by a one-shot container that `pulumi up` waits for.
+ * env entries, the same health checks as compose.yaml. Each container with a health check
+ * counts as created only once healthy (the provider's `wait`), so an engine that cannot start,
+ * or an Ollama server whose model pull failed (its start script pulls before it reports
+ * healthy, templates/ollama/serve.sh.hbs), fails `pulumi up` instead of passing it.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { FleetPlan, NodePlan } from "../plan/types";
-import { OLLAMA_PORT } from "../plan";
-import { IMAGES, type Artifacts } from "../render";
+import type { Artifacts } from "../render";
 import type { ContainerService } from "../render/service";
-import { modelfileName, ollamaModelsOn, ollamaTag, OLLAMA_SERVICE } from "../render/ollama";
-import { shellQuote } from "../render/templates";
-import { containerName, containerPlan } from "./dockerContainers";
+import { CONTAINER_RUN_OPTIONS, containerPlan } from "./dockerContainers";
 
 export interface DockerHostArgs {
   plan: FleetPlan;
@@ -25,9 +24,6 @@ export interface DockerHostArgs {
   /** Secret values by name, each a secret Output. */
   secrets: Record<string, pulumi.Input<string>>;
 }
-
-/** Time the one-shot model pull waits for the Ollama server (as templates/ollama/pull-models.sh). */
-const OLLAMA_WAIT_SECONDS = 600;
 
 export class DockerHost extends pulumi.ComponentResource {
   /** The provider for this daemon (the gateway may run here too). */
@@ -81,50 +77,17 @@ export class DockerHost extends pulumi.ComponentResource {
           volumes: p.volumes.map((v) => ({ volumeName: volumes.get(v.volumeName)!.name, containerPath: v.containerPath, readOnly: v.readOnly })),
           uploads: p.uploads,
           healthcheck: p.healthcheck,
-          restart: "unless-stopped",
+          wait: p.wait !== undefined,
+          waitTimeout: p.wait?.timeoutSeconds,
+          ...CONTAINER_RUN_OPTIONS,
           stopTimeout: p.stopTimeout,
           destroyGraceSeconds: p.stopTimeout,
-          logDriver: "json-file",
-          logOpts: { "max-size": "50m", "max-file": "5" },
         },
         on,
       );
     });
     this.containerIds = containers.map((c) => c.id);
 
-    const ollamaModels = ollamaModelsOn(args.plan, node);
-    const server = args.services.findIndex((s) => s.name === OLLAMA_SERVICE);
-    if (ollamaModels.length > 0 && server >= 0) {
-      const modelfiles = plans[server]!.uploads.filter((u) => u.file.endsWith(".Modelfile"));
-      const dir = (id: string) => modelfiles.find((u) => u.file.endsWith(`/${modelfileName(id)}`))!.file;
-      const script = [
-        "set -eu",
-        `deadline=$(( $(date +%s) + ${OLLAMA_WAIT_SECONDS} ))`,
-        `until ollama list >/dev/null 2>&1; do [ "$(date +%s)" -lt "$deadline" ] || { echo "the Ollama server did not answer within ${OLLAMA_WAIT_SECONDS} s" >&2; exit 1; }; sleep 5; done`,
-        ...ollamaModels.flatMap(({ model }) => [
-          `ollama pull ${shellQuote(ollamaTag(model))}`,
-          `ollama create ${shellQuote(model.id)} -f ${shellQuote(dir(model.id))}`,
-        ]),
-      ].join("\n");
-      // Runs to completion once per change of the models (attach), like start.sh's pull-models.sh.
-      new docker.Container(
-        `${name}-ollama-models`,
-        {
-          name: containerName("ollama-models"),
-          image: image(IMAGES.ollama).repoDigest,
-          entrypoints: ["/bin/sh", "-c"],
-          command: [script],
-          envs: [`OLLAMA_HOST=http://${plans[server]!.name}:${OLLAMA_PORT}`],
-          networksAdvanced: [{ name: network.name }],
-          uploads: modelfiles,
-          attach: true,
-          logs: true,
-          mustRun: false,
-          restart: "no",
-        },
-        { ...on, dependsOn: [containers[server]!] },
-      );
-    }
     this.registerOutputs({ containerIds: this.containerIds, networkName: this.networkName });
   }
 }

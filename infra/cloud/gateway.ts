@@ -13,7 +13,7 @@ import { renderGateway, secretEnvName } from "../render/gateway";
 import { AwsGpuNode } from "./awsGpuNode";
 import type { DockerHost } from "./dockerHost";
 import { dependsOnOf } from "./dependsOn";
-import { containerName } from "./dockerContainers";
+import { CONTAINER_RUN_OPTIONS, containerName } from "./dockerContainers";
 import { GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayEnvSecrets, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
 import { Secrets } from "./secrets";
 import { SelfSignedTls } from "./selfSignedTls";
@@ -133,9 +133,7 @@ export class Gateway extends pulumi.ComponentResource {
           uploads,
           ports: [{ internal: GATEWAY_PORT, external: GATEWAY_PORT }],
           networksAdvanced: [{ name: placement.host.networkName }],
-          restart: "unless-stopped",
-          logDriver: "json-file",
-          logOpts: { "max-size": "50m", "max-file": "5" },
+          ...CONTAINER_RUN_OPTIONS,
         },
         { ...on, dependsOn: after },
       );

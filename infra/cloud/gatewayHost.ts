@@ -129,7 +129,7 @@ export function renderAwsGatewayHost(plan: FleetPlan, node: NodePlan, clientKeys
   const onNode: Artifacts = {
     ...gateway,
     "compose.yaml": { contents: renderCompose(node, [service]) },
-    ...renderBootstrap(node, [service], secrets, null, false),
+    ...renderBootstrap(node, [service], secrets, null),
   };
   return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode) } }, secrets };
 }

@@ -5,7 +5,7 @@
  * get bin/fetch-secrets.sh (Secrets Manager) and bin/report-ready.sh (an EC2 tag).
  */
 import type { FleetPlan, NodePlan } from "../plan/types";
-import { ENGINE_START_PERIOD_SECONDS, secretEnvFile, type ContainerService } from "./service";
+import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV_FILE, secretEnvFile, type ContainerService } from "./service";
 import { NODE_ROOT, SYSTEMD_UNIT, secretIdPrefix, secretPath, type NodeSecret, type RenderOptions } from "./layout";
 import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
@@ -14,7 +14,10 @@ export const READY_TAG_KEY = "llm-fleet:status";
 /** What the boot scripts of an AWS node call with the instance role (for its IAM policy). */
 export const AWS_BOOT_ACTIONS = ["secretsmanager:GetSecretValue", "ec2:CreateTags"] as const;
 
-/** `docker compose up --wait` budget: the engines' start period plus time to pull images. */
+/**
+ * `docker compose up --wait` budget (and the Docker provider's wait on docker nodes): the engines'
+ * start period plus time to pull images. Ollama's model pulls fall inside its start period.
+ */
 export const COMPOSE_WAIT_SECONDS = ENGINE_START_PERIOD_SECONDS + 1800;
 const DOCKER = "/usr/bin/docker";
 
@@ -42,7 +45,6 @@ export function renderBootstrap(
   services: ContainerService[],
   secrets: NodeSecret[],
   network: NetworkFacts | null,
-  hasOllama: boolean,
 ): Artifacts {
   const aws = node.provider === "aws";
   const secretEnvCommands = services
@@ -64,8 +66,8 @@ export function renderBootstrap(
         secretEnvCommands,
         secretSource: aws ? "fetched by bin/fetch-secrets.sh" : "copied there by the Pulumi program",
         network: network ? { peer: shellQuote(network.peer), joinsHead: network.joinsHead } : null,
+        networkEnvFile: NETWORK_ENV_FILE,
         waitSeconds: COMPOSE_WAIT_SECONDS,
-        ollama: hasOllama,
       }),
     },
   };

@@ -17,7 +17,7 @@
 import { stringify } from "yaml";
 import type { NodePlan } from "../plan/types";
 import { COMPOSE_PROJECT } from "./layout";
-import { secretEnvFile, type ContainerService } from "./service";
+import { CONTAINER_LOGGING, CONTAINER_RESTART, HEALTHCHECK_TIMING, secretEnvFile, type ContainerService } from "./service";
 import { renderTemplate } from "./templates";
 
 /** Compose interpolates `$` in every value; `$$` is a literal dollar. */
@@ -42,7 +42,7 @@ export function composeService(s: ContainerService): Record<string, unknown> {
     ...(s.command.length > 0 ? { command: s.command } : {}),
     environment: sortedRecord(s.environment),
     ...(envFiles.length > 0 ? { env_file: envFiles } : {}),
-    restart: "unless-stopped",
+    restart: CONTAINER_RESTART,
     ...(s.network.mode === "host" ? { network_mode: "host" } : { ports: [`${s.network.port}:${s.network.port}`] }),
     ...(s.ipcHost ? { ipc: "host" } : {}),
     volumes: s.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
@@ -55,15 +55,14 @@ export function composeService(s: ContainerService): Record<string, unknown> {
   if (s.healthcheck) {
     service.healthcheck = {
       test: s.healthcheck.test,
-      interval: "30s",
-      timeout: "10s",
-      retries: 3,
+      interval: `${HEALTHCHECK_TIMING.intervalSeconds}s`,
+      timeout: `${HEALTHCHECK_TIMING.timeoutSeconds}s`,
+      retries: HEALTHCHECK_TIMING.retries,
       start_period: `${s.healthcheck.startPeriodSeconds}s`,
     };
   }
   service.stop_grace_period = `${s.stopGraceSeconds}s`;
-  // Weights downloads and engines log a lot; keep the root disk for weights.
-  service.logging = { driver: "json-file", options: { "max-size": "50m", "max-file": "5" } };
+  service.logging = { driver: CONTAINER_LOGGING.driver, options: { ...CONTAINER_LOGGING.options } };
   return service;
 }
 

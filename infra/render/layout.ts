@@ -10,7 +10,7 @@
  *   bin/report-ready.sh          (aws) readiness as an EC2 tag
  *   systemd/llm-fleet.service    (aws, ssh) runs bin/start.sh at every boot
  *   ray/<service>.{head,worker}.sh   Ray entrypoints of multi-node vLLM replicas
- *   ollama/<model>.Modelfile, ollama/pull-models.sh
+ *   ollama/<model>.Modelfile, ollama/serve.sh (the container's start script)
  *   secrets/<name>               secret values, 0600 — never rendered: fetched (aws) or copied by Pulumi
  *   run/                         written on the machine at boot: <service>.secrets.env, network.env, ready
  *   cache/                       Hugging Face / llama.cpp / Ollama weights

@@ -19,10 +19,9 @@ export const USER_DATA_FILE = "user-data.yaml";
 
 export interface NodeContainers {
   services: ContainerService[];
-  /** Files the containers mount (Ray entrypoints, Modelfiles, pull script). */
+  /** Files the containers mount (Ray entrypoints, Modelfiles, Ollama's start script). */
   files: Artifacts;
   network: NetworkFacts | null;
-  hasOllama: boolean;
 }
 
 export function nodeContainers(plan: FleetPlan, node: NodePlan): NodeContainers {
@@ -72,7 +71,7 @@ export function nodeContainers(plan: FleetPlan, node: NodePlan): NodeContainers 
         ? { peer: address(member.replica.stages[1]!.node), joinsHead: false }
         : { peer: address(member.replica.stages[0]!.node), joinsHead: true };
   }
-  return { services, files, network, hasOllama: ollama !== null };
+  return { services, files, network };
 }
 
 /** The secrets a node needs, where their files go, and (aws) their Secrets Manager ids: for the Pulumi program. */
@@ -84,13 +83,13 @@ export function secretsOfNode(plan: FleetPlan, nodeName: string, options: Render
 /** Every file of one node, relative to the node directory (/opt/llm-fleet on the machine). */
 export function renderNode(plan: FleetPlan, nodeName: string, options: RenderOptions = {}): Artifacts {
   const node = findNode(plan, nodeName);
-  const { services, files, network, hasOllama } = nodeContainers(plan, node);
+  const { services, files, network } = nodeContainers(plan, node);
   if (services.length === 0) return {};
   const secrets = nodeSecrets(plan, node, services, options);
   const onNode: Artifacts = {
     "compose.yaml": { contents: renderCompose(node, services) },
     ...files,
-    ...renderBootstrap(node, services, secrets, network, hasOllama),
+    ...renderBootstrap(node, services, secrets, network),
   };
   if (node.provider !== "aws") return onNode;
   return { ...onNode, [USER_DATA_FILE]: { contents: renderUserData(node, onNode) } };

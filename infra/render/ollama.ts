@@ -1,7 +1,8 @@
 /**
  * Ollama: one server per node (port 11434) serving all of the node's Ollama models, configured
  * through OLLAMA_* variables (`ollama serve` takes no flags; ollama.json serve_command), one
- * Modelfile per model, and a script that pulls each model and creates it under its fleet id.
+ * Modelfile per model. The container runs ollama/serve.sh: the server, then each model pulled and
+ * created under its fleet id; it reports healthy only after that, the same on every provider.
  */
 import type { FleetPlan, NodePlan, ReplicaPlan, ServedModelPlan } from "../plan/types";
 import type { SamplingSpec } from "../spec/schema";
@@ -13,6 +14,12 @@ import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
 export const OLLAMA_SERVICE = "ollama";
 const MODELFILES_MOUNT = { source: "./ollama", target: "/etc/llm-fleet/ollama", readOnly: true } as const;
+/** The container's start script, in the mounted directory. */
+export const OLLAMA_SERVE_SCRIPT = "serve.sh";
+/** Written inside the container after the last model is created; the health check looks for it. */
+export const OLLAMA_MODELS_READY_FILE = "/tmp/llm-fleet-models-ready";
+/** How long serve.sh waits for the server to answer before it pulls. */
+const OLLAMA_SERVER_WAIT_SECONDS = 600;
 
 /** Sampling defaults as Modelfile PARAMETERs (ollama.json modelfile.parameters). */
 const SAMPLING_PARAMETERS = {
@@ -113,11 +120,12 @@ export function ollamaNode(plan: FleetPlan, node: NodePlan): { service: Containe
   const order = gpuOrder([...new Set(items.flatMap((i) => i.replica.stages.flatMap((st) => st.gpus)))].sort((a, b) => a - b));
   const files: Artifacts = {};
   for (const item of items) files[`ollama/${modelfileName(item.model.id)}`] = { contents: modelfile(item) };
-  files["ollama/pull-models.sh"] = {
+  files[`ollama/${OLLAMA_SERVE_SCRIPT}`] = {
     mode: 0o755,
-    contents: renderTemplate("ollama/pull-models.sh.hbs", {
+    contents: renderTemplate("ollama/serve.sh.hbs", {
       node: node.name,
-      service: OLLAMA_SERVICE,
+      readyFile: OLLAMA_MODELS_READY_FILE,
+      waitSeconds: OLLAMA_SERVER_WAIT_SECONDS,
       models: items.map((i) => ({
         id: i.model.id,
         pull: ["pull", ollamaTag(i.model)].map(shellQuote).join(" "),
@@ -130,16 +138,17 @@ export function ollamaNode(plan: FleetPlan, node: NodePlan): { service: Containe
     role: "engine",
     engine: "ollama",
     image: IMAGES.ollama,
-    entrypoint: ["/bin/ollama"],
-    command: ["serve"],
+    entrypoint: ["/bin/sh", `${MODELFILES_MOUNT.target}/${OLLAMA_SERVE_SCRIPT}`],
+    command: [],
     environment: { ...ollamaEnvironment(plan, node, items), ...order.environment },
     secretEnv: [],
     bootEnvFiles: [],
     gpus: order.gpus,
     network: { mode: "bridge", port: OLLAMA_PORT },
     mounts: [{ source: "./cache/ollama", target: "/root/.ollama", readOnly: false }, MODELFILES_MOUNT],
-    // The client inside the image talks to OLLAMA_HOST; it answers once the server is up.
-    healthcheck: { test: ["CMD", "ollama", "list"], startPeriodSeconds: ENGINE_START_PERIOD_SECONDS },
+    // Healthy once every model is created (serve.sh) and the server answers (the client inside
+    // the image talks to OLLAMA_HOST).
+    healthcheck: { test: ["CMD", "/bin/sh", "-c", `test -f ${OLLAMA_MODELS_READY_FILE} && /bin/ollama list >/dev/null`], startPeriodSeconds: ENGINE_START_PERIOD_SECONDS },
     ipcHost: false,
     stopGraceSeconds: 30,
   };

@@ -150,6 +150,7 @@ export function rayHead(plan: FleetPlan, model: ServedModelPlan, replica: Replic
     workerAddresses: workers.map(shellQuote).join(" "),
     totalGpus: replica.tensorParallel * replica.pipelineParallel,
     joinTimeoutSeconds: HEAD_JOIN_TIMEOUT_SECONDS,
+    networkEnvFile: NETWORK_ENV_FILE,
   });
   const port = replica.endpoint.port;
   const service: ContainerService = {
@@ -184,6 +185,7 @@ export function rayWorker(plan: FleetPlan, model: ServedModelPlan, replica: Repl
     headNode: replica.stages[0]!.node,
     gcsPort: RAY_PORTS.gcs,
     rayStartArgs: rayWorkerStartArgs(s.gpus.length).map(shellQuote).join(" "),
+    networkEnvFile: NETWORK_ENV_FILE,
   });
   const service: ContainerService = {
     name,

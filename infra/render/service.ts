@@ -44,6 +44,18 @@ export interface ContainerService {
   stopGraceSeconds: number;
 }
 
+/**
+ * How Docker probes a health check, for every container of the fleet, written by compose.ts
+ * (healthcheck:) and by cloud/dockerContainers.ts (the Docker API) alike.
+ */
+export const HEALTHCHECK_TIMING = { intervalSeconds: 30, timeoutSeconds: 10, retries: 3 } as const;
+
+/** Weights downloads and engines log a lot; keep the root disk for weights. Both writers use it. */
+export const CONTAINER_LOGGING = { driver: "json-file", options: { "max-size": "50m", "max-file": "5" } } as const;
+
+/** Containers come back after a crash or a reboot of the Docker daemon, until stopped on purpose. */
+export const CONTAINER_RESTART = "unless-stopped";
+
 /** Where the secret env file of a service lives, relative to the node directory. */
 export function secretEnvFile(serviceName: string): string {
   return `run/${serviceName}.secrets.env`;

@@ -1,7 +1,11 @@
 /** The renderer's containers as Docker API containers: what maps to what, and what is refused. */
 import { describe, expect, it } from "vitest";
-import { cacheVolumeName, containerPlan } from "../../infra/cloud/dockerContainers";
+import { CONTAINER_RUN_OPTIONS, cacheVolumeName, containerPlan } from "../../infra/cloud/dockerContainers";
+import { nodeContainers } from "../../infra/render";
+import { COMPOSE_WAIT_SECONDS } from "../../infra/render/bootstrap";
+import { composeService } from "../../infra/render/compose";
 import type { ContainerService } from "../../infra/render/service";
+import { renderedFleets } from "../render/support";
 
 const base: ContainerService = {
   name: "vllm-q-r0",
@@ -57,5 +61,26 @@ describe("containerPlan", () => {
     expect(p.deviceRequests).toEqual([]);
     expect(p.ports).toEqual([]);
     expect(p.networkMode).toBe("host");
+  });
+});
+
+describe("one service description, two writers", () => {
+  // Every container of every example fleet, written for Compose (shell nodes) and for the Docker
+  // API (docker nodes): health timings, restart policy and logging must come out the same.
+  const services = renderedFleets().flatMap(({ plan }) => plan.nodes.flatMap((n) => nodeContainers(plan, n).services.map((s) => ({ s, files: nodeContainers(plan, n).files }))));
+  it.each(services.map(({ s, files }) => [s.name, s, files] as const))("%s", (_name, s, files) => {
+    const compose = composeService(s) as { healthcheck?: Record<string, unknown>; restart: string; logging: { driver: string; options: Record<string, string> } };
+    expect(CONTAINER_RUN_OPTIONS).toEqual({ restart: compose.restart, logDriver: compose.logging.driver, logOpts: compose.logging.options });
+    if (s.bootEnvFiles.length > 0) return; // Ray stages: refused on docker nodes (above)
+    const api = containerPlan("box", s, files);
+    if (!compose.healthcheck) {
+      expect(api.healthcheck).toBeUndefined();
+      expect(api.wait).toBeUndefined();
+      return;
+    }
+    const h = compose.healthcheck;
+    expect(api.healthcheck).toEqual({ tests: h.test, interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.start_period });
+    // The Docker provider waits as long as `docker compose up --wait` does.
+    expect(api.wait).toEqual({ timeoutSeconds: COMPOSE_WAIT_SECONDS });
   });
 });

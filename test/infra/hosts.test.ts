@@ -7,7 +7,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { OLLAMA_PORT } from "../../infra/plan";
 import { IMAGES, NODE_ROOT, renderNode, SYSTEMD_UNIT } from "../../infra/render";
+import { COMPOSE_WAIT_SECONDS } from "../../infra/render/bootstrap";
 import { OFFICIAL_NGINX_IMAGE } from "../../infra/render/gateway";
+import { OLLAMA_MODELS_READY_FILE } from "../../infra/render/ollama";
 import type { ProgramRun, RecordedResource } from "./harness";
 import { REDACTED } from "./harness";
 import { T, named, ofType, runFixture } from "./inspect";
@@ -117,17 +119,36 @@ describe("DockerHost and a gateway on it (examples/rtx-ollama.yaml)", () => {
     expect(ollama.ports).toEqual([{ internal: OLLAMA_PORT, external: OLLAMA_PORT }]);
     expect(ollama.volumes).toEqual([{ volumeName: "llm-fleet-cache-ollama", containerPath: "/root/.ollama", readOnly: false }]);
     expect((ollama.uploads as { file: string }[]).map((u) => u.file)).toContain("/etc/llm-fleet/ollama/deepseek-coder-33b.Modelfile");
-    expect(ollama.healthcheck).toMatchObject({ tests: ["CMD", "ollama", "list"], retries: 3 });
+    expect(ollama.healthcheck).toMatchObject({ tests: ["CMD", "/bin/sh", "-c", `test -f ${OLLAMA_MODELS_READY_FILE} && /bin/ollama list >/dev/null`], retries: 3 });
     expect(ollama.envs).toContain("OLLAMA_KV_CACHE_TYPE=q8_0");
     expect(ollama.restart).toBe("unless-stopped");
   });
 
-  it("pulls the model and creates it under its fleet id, waiting for the result", () => {
-    const pull = containers.find((c) => c.inputs.name === "llm-fleet-ollama-models")!.inputs;
-    expect(pull).toMatchObject({ attach: true, mustRun: false, envs: [`OLLAMA_HOST=http://llm-fleet-ollama:${OLLAMA_PORT}`] });
-    const script = (pull.command as string[])[0]!;
-    expect(script).toContain("ollama pull deepseek-coder:33b");
-    expect(script).toContain("ollama create deepseek-coder-33b -f /etc/llm-fleet/ollama/deepseek-coder-33b.Modelfile");
+  it("pulls the model inside the Ollama container and fails the update unless it turns healthy in time", () => {
+    const ollama = containers.find((c) => c.inputs.name === "llm-fleet-ollama")!.inputs;
+    // The provider's wait: create returns only once the health check passes (serve.sh writes the
+    // ready file after the last `ollama create`), or fails after waitTimeout.
+    expect(ollama).toMatchObject({ wait: true, waitTimeout: COMPOSE_WAIT_SECONDS, entrypoints: ["/bin/sh", "/etc/llm-fleet/ollama/serve.sh"] });
+    const serve = (ollama.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/llm-fleet/ollama/serve.sh")!.content;
+    expect(serve).toContain("/bin/ollama pull deepseek-coder:33b");
+    expect(serve).toContain("/bin/ollama create deepseek-coder-33b -f /etc/llm-fleet/ollama/deepseek-coder-33b.Modelfile");
+    // No one-shot pull container whose exit code nobody reads.
+    expect(containers.map((c) => c.inputs.name).sort()).toEqual(["llm-fleet-gateway", "llm-fleet-ollama"]);
+    // Every container with a health check is waited for; the rest are not asked to be.
+    for (const c of containers) expect(c.inputs.wait ?? false).toBe(c.inputs.healthcheck !== undefined);
+  });
+
+  it("replaces the Ollama container, and so pulls again, when the pulled models change", async () => {
+    const other = await runFixture(
+      withSpec(f, (spec) => {
+        (spec.models as { source: { ollama: string } }[])[0]!.source.ollama = "qwen2.5:7b";
+      }),
+    );
+    const serveOf = (r: ProgramRun) =>
+      (ofType(r, T.container).find((c) => c.inputs.name === "llm-fleet-ollama")!.inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("/serve.sh"))!.content;
+    // `upload` is a replace-on-change property of docker.Container (ForceNew in the provider's schema).
+    expect(serveOf(other)).not.toBe(serveOf(run));
+    expect(serveOf(other)).toContain("/bin/ollama pull qwen2.5:7b");
   });
 
   it("runs the gateway on the same daemon: HTTPS on 443, keys only as secret env, engines by container name", () => {

@@ -155,7 +155,10 @@ describe.each(fleets)("$name", ({ artifacts }) => {
       }
       if (s.image === IMAGES.ollama) {
         it(`${node}/${name}: every OLLAMA_* variable is in ollama.json; serve takes no flags`, () => {
-          expect(s.command).toEqual(["serve"]);
+          // The container runs ollama/serve.sh, which starts the server with no arguments.
+          expect(s.entrypoint).toEqual(["/bin/sh", "/etc/llm-fleet/ollama/serve.sh"]);
+          expect(s.command).toBeUndefined();
+          expect(artifacts[`${node}/ollama/serve.sh`]!.contents).toMatch(/^\/bin\/ollama serve &$/m);
           for (const v of envOf(name, s, start)) expect(ollamaEnvNames.has(v) || v === "CUDA_DEVICE_ORDER", v).toBe(true);
         });
       }

@@ -42,15 +42,16 @@ describe.each(fleets)("$name", ({ plan, artifacts }) => {
     for (const node of ollamaNodes) {
       const services = Object.entries(composeServices(artifacts, node)).filter(([, s]) => s.image === IMAGES.ollama);
       expect(services.map(([n]) => n)).toEqual(["ollama"]);
-      const pull = artifacts[`${node}/ollama/pull-models.sh`]!.contents;
+      const pull = artifacts[`${node}/ollama/serve.sh`]!.contents;
       const models = plan.models.filter((m): m is ServedModelPlan => m.engine === "ollama" && m.replicas.some((r) => r.endpoint.node === node));
       for (const m of models) {
         const tag = (m.source as { ollama: string }).ollama;
-        expect(pull).toContain(`ollama pull ${tag}\n`);
-        expect(pull).toMatch(new RegExp(`^ollama create ${m.id} -f /etc/llm-fleet/ollama/\\S+\\.Modelfile$`, "m"));
+        expect(pull).toContain(`/bin/ollama pull ${tag}\n`);
+        expect(pull).toMatch(new RegExp(`^/bin/ollama create ${m.id} -f /etc/llm-fleet/ollama/\\S+\\.Modelfile$`, "m"));
       }
-      expect(pull.indexOf("until ollama list")).toBeLessThan(pull.indexOf("ollama pull"));
-      expect(artifacts[`${node}/bin/start.sh`]!.contents).toContain('"$root/ollama/pull-models.sh"');
+      expect(pull.indexOf("until /bin/ollama list")).toBeLessThan(pull.indexOf("/bin/ollama pull"));
+      // Pulled inside the server's container before it reports healthy; start.sh has no step of its own.
+      expect(artifacts[`${node}/bin/start.sh`]!.contents).not.toContain("ollama");
     }
   });
 });

@@ -22,7 +22,6 @@ chmod 700 run secrets
 
 log "starting the containers of node rtx-box (the first start downloads images and weights)"
 docker compose --project-directory "$root" up --detach --remove-orphans --wait --wait-timeout 5400
-"$root/ollama/pull-models.sh"
 
 date -u +%Y-%m-%dT%H:%M:%SZ >run/ready
 log "node rtx-box is ready"

@@ -48,7 +48,6 @@ write_secret_env run/llamacpp-coder-r0.secrets.env LLAMA_API_KEY=engine-api-key 
 
 log "starting the containers of node box (the first start downloads images and weights)"
 docker compose --project-directory "$root" up --detach --remove-orphans --wait --wait-timeout 5400
-"$root/ollama/pull-models.sh"
 
 date -u +%Y-%m-%dT%H:%M:%SZ >run/ready
 log "node box is ready"
