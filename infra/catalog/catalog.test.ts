@@ -93,6 +93,18 @@ describe("GPUS", () => {
     }
   });
 
+  it("gives each GPU the total CUDA reports (what vLLM's utilization multiplies), below nvidia-smi's, with its source", () => {
+    for (const gpu of Object.values(GPUS)) {
+      // A100-40GB: its memoryMiB is itself deviceQuery's CUDA total (40441 MiB, rounded down): the only figure found.
+      expect(gpu.cudaTotalBytes, gpu.id).toBeLessThan((gpu.memoryMiB + (gpu.id === "A100-40GB" ? 1 : 0)) * 1024 ** 2);
+      expect(gpu.cudaTotalBytes, gpu.id).toBeGreaterThan((gpu.memoryMiB - 1024) * 1024 ** 2);
+      expect(gpu.cudaTotalSource).toMatch(/^(measured|derived|CUDA deviceQuery|torch|vLLM)/);
+    }
+    // reference/gpu-measured.md: 81,559 MiB in nvidia-smi, 85,017,493,504 bytes (79.18 GiB) for torch.
+    expect(GPUS["H100-SXM"].memoryMiB).toBe(81559);
+    expect(GPUS["H100-SXM"].cudaTotalBytes).toBe(85017493504);
+  });
+
   it("marks FP8 hardware on Ada, Hopper and Blackwell only", () => {
     const fp8 = Object.values(GPUS).filter((g) => g.fp8).map((g) => g.id).sort();
     expect(fp8).toEqual(["H100-SXM", "L4", "L40S", "RTX-4090", "RTX-5070-Ti", "RTX-5090"]);

@@ -23,7 +23,7 @@ export interface Gpu {
   name: string;
   /** Names a spec may use for this GPU, e.g. ["RTX 5070 Ti", "5070 Ti"]; matched case-insensitively. */
   aliases: string[];
-  /** Memory as nvidia-smi reports it (memory.total), in MiB. llama.cpp/Ollama fits are planned against it. */
+  /** Memory as nvidia-smi reports it (memory.total), in MiB (A100-40GB: CUDA deviceQuery's, the only figure found). llama.cpp/Ollama fits are planned against it. */
   memoryMiB: number;
   /** Where memoryMiB comes from. */
   memorySource: string;
