@@ -41,14 +41,40 @@ function keyRegex(name) {
     return re;
 }
 
-const WS = /[ \t\n\r]*/y;
+/**
+ * [keyStart, afterColon] of at most two places where `name` is a member name. Without any "\u"
+ * in the text a name can only be spelled plainly, and native indexOf finds it (a regex exec costs
+ * tens of µs in njs); otherwise the regex for every spelling.
+ */
+function keyPositions(s, name) {
+    const out = [];
+    if (s.indexOf('\\u') < 0) {
+        const quoted = '"' + name + '"';
+        let p = s.indexOf(quoted);
+        while (p >= 0 && out.length < 2) {
+            const colon = skipWs(s, p + quoted.length);
+            if (s[colon] === ':') out.push([p, colon + 1]);
+            p = s.indexOf(quoted, p + quoted.length);
+        }
+        return out;
+    }
+    const re = keyRegex(name);
+    let m = re.exec(s);
+    while (m && out.length < 2) {
+        out.push([m.index, re.lastIndex]);
+        m = re.exec(s);
+    }
+    return out;
+}
+
 const PRIMITIVE = /(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/y;
 const TOKEN = /[[\]{}"]/g;
 
+/** Index of the first non-whitespace at or after p (a loop: runs are short, a regex call costs µs). */
 function skipWs(s, p) {
-    WS.lastIndex = p;
-    WS.test(s);
-    return WS.lastIndex;
+    let c = s.charCodeAt(p);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++p);
+    return p;
 }
 
 /** Index after the string whose opening quote is at q, or -1. */
@@ -163,18 +189,16 @@ function read(s, names) {
             fields[name] = JSON.parse(s.slice(all[0].valueStart, all[0].valueEnd));
             continue;
         }
-        if (!Object.prototype.hasOwnProperty.call(parsed, name)) continue;
+        // JSON.parse never yields undefined, and no name read here lives on Object.prototype.
+        if (parsed[name] === undefined) continue;
         fields[name] = parsed[name];
         // One spelling of the key in the whole text: it is the top-level one JSON.parse read.
-        const re = keyRegex(name);
-        const first = re.exec(s);
-        const afterKey = re.lastIndex;
-        const second = first ? re.exec(s) : null;
-        if (first && !second) {
-            const valueStart = skipWs(s, afterKey);
+        const at = keyPositions(s, name);
+        if (at.length === 1) {
+            const valueStart = skipWs(s, at[0][1]);
             const valueEnd = skipValue(s, valueStart, { n: 0 });
             if (valueEnd >= 0) {
-                spans[name] = [first.index, valueStart, valueEnd];
+                spans[name] = [at[0][0], valueStart, valueEnd];
                 continue;
             }
         }
@@ -183,7 +207,9 @@ function read(s, names) {
         if (typeof list === 'string') return { error: list };
         i = -1;
     }
-    return { fields: fields, spans: spans, count: list ? list.length : Object.keys(parsed).length };
+    // The member count matters only to insert a missing `model` (splice).
+    const count = list ? list.length : spans.model ? -1 : Object.keys(parsed).length;
+    return { fields: fields, spans: spans, count: count };
 }
 
 /** JSON string of a name, ASCII only (\uXXXX beyond), so it splices into any text as bytes. */

@@ -37,6 +37,9 @@ const ENDPOINTS = {
  */
 const ENGINE_ONLY_FIELDS = ['top_k', 'min_p', 'repetition_penalty', 'repeat_penalty'];
 const TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens'];
+/** Top-level members the router reads (and, with metering, the ones usage.js reads). */
+const READ = ['model'].concat(TOKEN_FIELDS, ENGINE_ONLY_FIELDS);
+const READ_WITH_USAGE = READ.concat(usage.FIELDS);
 
 /** @param {NginxHTTPRequest} r @param {number} status @param {unknown} data */
 function send(r, status, data) {
@@ -81,8 +84,12 @@ function clientId(r) {
 
 /** The caller's key (name and rights) from $fleet_client, or null after answering the request. */
 function authenticate(r) {
-    const m = /^k:[^:]*:(.+)$/.exec(r.variables.fleet_client || '');
-    if (m && has(fleet.keyRights, m[1])) return Object.assign({ name: m[1] }, fleet.keyRights[m[1]]);
+    const id = r.variables.fleet_client || '';
+    const name = id.indexOf('k:') === 0 ? id.slice(id.indexOf(':', 2) + 1) : '';
+    if (name && has(fleet.keyRights, name)) {
+        const rights = fleet.keyRights[name];
+        return { name: name, models: rights.models, quota: rights.quota, admin: rights.admin };
+    }
     // "ip:" never gets here (nginx answers 401 first); "err:" or empty: the lookup failed.
     fail(r, 500, 'server_error', 'key_lookup_failed', 'the gateway could not check the API key');
     return null;
@@ -116,7 +123,7 @@ function modelEntries(key, pinned) {
 }
 
 function listModels(r, key, pinned, rest) {
-    if (r.method !== 'GET') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use GET ' + r.uri);
+    if (r.method !== 'GET') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use GET ' + path(r));
     const data = modelEntries(key, pinned);
     if (rest === '/v1/models') return send(r, 200, { object: 'list', data: data });
     const wanted = rest.slice('/v1/models/'.length);
@@ -154,7 +161,9 @@ function bodyText(r) {
         return null;
     }
     const text = r.requestText || '';
-    const bytes = r.requestBuffer ? r.requestBuffer.length : text.length;
+    // Content-Length is the body's size in bytes (a chunked body has none: read the buffer).
+    const declared = r.headersIn['Content-Length'];
+    const bytes = declared ? Number(declared) : r.requestBuffer ? r.requestBuffer.length : text.length;
     if (text.length !== bytes && Buffer.byteLength(text) !== bytes) {
         fail(r, 400, 'invalid_request_error', 'invalid_utf8', 'the request body is not valid UTF-8');
         return null;
@@ -172,10 +181,10 @@ function allowedChain(key, model) {
 
 /** Checks the body, picks the model and hands the request to its first tier. */
 function generate(r, key, pinned, endpoint) {
-    if (r.method !== 'POST') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use POST ' + r.uri);
+    if (r.method !== 'POST') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use POST ' + path(r));
     const text = bodyText(r);
     if (text === null) return;
-    const read = body.read(text, ['model'].concat(TOKEN_FIELDS, ENGINE_ONLY_FIELDS, usage.FIELDS));
+    const read = body.read(text, fleet.usage ? READ_WITH_USAGE : READ);
     if (read.duplicate) return fail(r, 400, 'invalid_request_error', 'duplicate_key', 'the request body names "' + read.duplicate + '" more than once');
     if (read.error) return fail(r, 400, 'invalid_request_error', 'invalid_json', read.error);
     const requested = read.fields.model;
@@ -208,13 +217,10 @@ function generate(r, key, pinned, endpoint) {
     usage.markStream(r, read.fields, endpoint);
     const chain = allowedChain(key, model);
     const drops = ENGINE_ONLY_FIELDS.filter(function (f) { return has(read.spans, f); });
-    const edits = {
-        model: read.spans.model || null,
-        members: read.count,
-        drops: drops.map(function (f) { return read.spans[f]; }),
-        usage: usage.usageEdit(r, read.spans, text),
-    };
-    v.fleet_edits = JSON.stringify(edits);
+    const usageEdit = usage.usageEdit(r, read.spans, text);
+    // For tierBody, as text (cheaper than JSON): "<model span>|<members>|<drop span>;...|<usage edit JSON>".
+    v.fleet_edits = (read.spans.model ? read.spans.model.join(',') : '') + '|' + read.count + '|' +
+        drops.map(function (f) { return read.spans[f].join(','); }).join(';') + '|' + (usageEdit ? JSON.stringify(usageEdit) : '');
     for (let i = 0; i < chain.length; i++) {
         const next = chain[i + 1];
         v['fleet_fail_' + chain[i].tier] = next ? next.location : '@fleet_503';
@@ -222,8 +228,17 @@ function generate(r, key, pinned, endpoint) {
     }
     const first = chain[0];
     // The client's bytes go as they are unless this tier needs another model name or fewer fields.
-    const same = requested === first.upstreamModel && !(first.external && drops.length > 0) && !edits.usage;
+    const same = requested === first.upstreamModel && !(first.external && drops.length > 0) && !usageEdit;
     r.internalRedirect(same ? first.rawLocation : first.location);
+}
+
+/**
+ * The request's path as nginx normalized it ($uri), saved in $fleet_path before `location /`'s
+ * try_files set r.uri to the directory it tested (nginx.conf).
+ * @param {NginxHTTPRequest} r
+ */
+function path(r) {
+    return r.variables.fleet_path || r.uri;
 }
 
 /** The route whose prefix the URI is under: [model id, rest of the path], or null. */
@@ -239,9 +254,10 @@ function matchRoute(uri) {
 
 /** @param {NginxHTTPRequest} r */
 function handle(r) {
-    const route = matchRoute(r.uri);
+    const uri = path(r);
+    const route = matchRoute(uri);
     const pinned = route ? route[0] : null;
-    const rest = route ? route[1] : r.uri;
+    const rest = route ? route[1] : uri;
     const key = authenticate(r);
     if (!key) return;
     if (rest === '/v1/models' || rest.indexOf('/v1/models/') === 0) return listModels(r, key, pinned, rest);
@@ -251,7 +267,7 @@ function handle(r) {
     }
     if (has(ENDPOINTS, rest)) return generate(r, key, pinned, ENDPOINTS[rest]);
     if (rest === '/v1/usage' && !route) return usage.usageApi(r, key, fail);
-    fail(r, 404, 'not_found_error', 'unknown_endpoint', 'no endpoint ' + r.uri + '; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health');
+    fail(r, 404, 'not_found_error', 'unknown_endpoint', 'no endpoint ' + uri + '; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health');
 }
 
 /** js_content. @param {NginxHTTPRequest} r */
@@ -272,9 +288,29 @@ function api(r) {
  * @param {NginxHTTPRequest} r
  */
 function tierBody(r) {
-    const e = JSON.parse(r.variables.fleet_edits || '{"model":null,"members":0,"drops":[],"usage":null}');
-    const external = r.variables.fleet_tier_external === '1';
-    return body.splice(r.requestText || '', r.variables.fleet_tier_model || '', e, external);
+    const parts = (r.variables.fleet_edits || '|0||').split('|');
+    const span = function (t) { return t.split(',').map(Number); };
+    const e = {
+        model: parts[0] ? span(parts[0]) : null,
+        members: Number(parts[1]),
+        drops: parts[2] ? parts[2].split(';').map(span) : [],
+        usage: parts.length > 3 && parts.slice(3).join('|') ? JSON.parse(parts.slice(3).join('|')) : null,
+    };
+    return body.splice(r.requestText || '', r.variables.fleet_tier_model || '', e, r.variables.fleet_tier_external === '1');
+}
+
+/**
+ * js_header_filter of tier locations. An upstream reply without an HTTP status line (a port
+ * taken by another service) is taken by nginx for HTTP/0.9 and passed on raw, with no status
+ * and no headers (nginx ngx_http_proxy_process_status_line; nginx/nginx issue #378, PR #723,
+ * unmerged); it cannot be failed over any more. Closing the connection instead gives the client a
+ * transport error, never another service's bytes as the answer (issue 13 item 9).
+ * @param {NginxHTTPRequest} r
+ */
+function checkReply(r) {
+    if (r.httpVersion !== '0.9') return;
+    r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
+    throw new Error('non-HTTP upstream reply');
 }
 
 /** js_set $fleet_auth_<k>: "Bearer <secret>" for the tier, read from the environment. @param {NginxHTTPRequest} r */
@@ -289,4 +325,4 @@ function tierAuth(r) {
     return 'Bearer ' + value;
 }
 
-export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth };
+export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply };

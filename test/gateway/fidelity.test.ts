@@ -1,0 +1,137 @@
+/**
+ * What the client sent is what the engine gets, and no request stalls the others (issue 13
+ * items 5-9): bytes kept exactly (big numbers, invalid UTF-8, key order, deep nesting) except the
+ * members the gateway rewrites on purpose, a replica's 500 retried on its sibling, and a reply
+ * that is not HTTP never reaching the client. Real nginx + njs on loopback; bounded in time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeEngines, KEYS, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
+import { call, chat, liveGateway, startGateway, type GatewayProcess } from "./harness";
+import { rawRequest } from "./raw-http";
+
+const live = liveGateway({ gateway: { passiveHealth: { maxFails: 0 } } });
+const api = live.api;
+const received = (id: string) => live.engines[id]!.flatMap((e) => e.requests);
+const failAll = (...ids: string[]) => ids.forEach((id) => live.engines[id]!.forEach((e) => e.setFault({ kind: "status", status: 500 })));
+
+/** POSTs raw bytes with the app key. */
+async function postBytes(port: number, body: Buffer, headers = "", timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${KEYS.app}\r\nContent-Type: application/json\r\n${headers}Content-Length: ${body.length}\r\n\r\n`;
+  const r = await rawRequest(port, Buffer.concat([Buffer.from(head), body]), timeoutMs);
+  return { status: r.status, body: r.body };
+}
+
+// A body as a careless client writes it: odd spacing, a seed beyond 2^64, a byte that is not
+// UTF-8 inside a string, key order of its own.
+const bytes = (model: string, extra = "") =>
+  Buffer.concat([
+    Buffer.from(`{ "seed" : 12345678901234567891,\n  "messages":[{"role":"user","content":"caf`),
+    Buffer.from([0xff, 0xe9]),
+    Buffer.from(`"}], "temperature":0.70,${extra} "model" :"${model}" , "n":1 }`),
+  ]);
+
+describe("the client's bytes reach the engine (item 6)", () => {
+  it("forwards them unchanged when the model needs no new name", async () => {
+    const sent = bytes("chat");
+    const r = await postBytes(live.gw.port, sent);
+    expect(r.status).toBe(200);
+    expect(received("chat")[0]!.rawBody.equals(sent)).toBe(true);
+  });
+
+  it("changes only the model's value for an alias", async () => {
+    const r = await postBytes(live.gw.port, bytes("chat-latest"));
+    expect(r.status).toBe(200);
+    expect(received("chat")[0]!.rawBody.equals(bytes("chat"))).toBe(true);
+  });
+
+  it("changes only the model and drops only the engine-only fields for an external provider", async () => {
+    failAll("chat", "coder");
+    const r = await postBytes(live.gw.port, bytes("chat", ` "top_k":20, "min_p" : 0.05,`));
+    expect(r.status).toBe(200);
+    expect(received("cloud")[0]!.rawBody.equals(bytes("provider/chat-large"))).toBe(true);
+  });
+
+  it("refuses a compressed body instead of forwarding its Content-Encoding over other bytes", async () => {
+    const r = await postBytes(live.gw.port, Buffer.from(JSON.stringify(chat("chat"))), "Content-Encoding: gzip\r\n");
+    expect(r.status).toBe(415);
+    expect(JSON.parse(r.body).error.code).toBe("unsupported_content_encoding");
+    expect(received("chat")).toHaveLength(0);
+  });
+});
+
+describe("what the engines accept is accepted (item 7)", () => {
+  const schema = (depth: number): unknown => (depth === 0 ? { type: "string" } : { type: "object", properties: { child: schema(depth - 1) } });
+  it.each([["by id", "chat"], ["by alias (spliced)", "chat-latest"]])("takes a response_format schema nested 40 levels, %s", async (_what, model) => {
+    const body = { model, messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "deep", schema: schema(40) } } };
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body });
+    expect(r.status).toBe(200);
+    expect(received("chat")[0]!.json).toEqual({ ...body, model: "chat" });
+  });
+});
+
+describe("a replica's 500 (item 8)", () => {
+  it("is retried on its healthy sibling, not sent to the next tier", async () => {
+    const [a, b] = live.engines.chat!;
+    a!.setFault({ kind: "status", status: 500 });
+    for (let i = 0; i < 4; i++) {
+      const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("x-fleet-tier")).toBe("0");
+    }
+    expect(b!.requests).toHaveLength(4);
+    expect(received("coder")).toHaveLength(0);
+  });
+});
+
+describe("a reply that is not HTTP (item 9)", () => {
+  it("never reaches the client as if it were the answer", async () => {
+    for (const e of live.engines.chat!) e.setFault({ kind: "raw", bytes: "SSH-2.0-OpenSSH_9.6\r\n" });
+    const r = await rawRequest(live.gw.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${KEYS.app}\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{"model":"chat","messages":[1,2]}`, 3000);
+    expect(r.raw).not.toContain("SSH-2.0");
+    if (r.status !== 0) {
+      expect(r.status).toBeGreaterThanOrEqual(500);
+      expect(JSON.parse(r.body).error).toBeDefined();
+    }
+    expect(live.gw.errorLog()).toContain("answered without an HTTP status line");
+  });
+});
+
+describe("no request stalls the others (item 5)", () => {
+  let engines: EngineSet;
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    const plan = testPlan({ maxBodyMiB: 8 });
+    engines = await startEngines(plan);
+    gw = await startGateway(plan, { resolveEndpoint: resolveTo(engines) });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await closeEngines(engines);
+  });
+
+  it("answers /healthz while two workers each splice an alias into a 7 MiB body, and the bodies arrive intact", async () => {
+    resetEngines(engines);
+    // A long document and an embedding-sized array of numbers: what big requests carry.
+    const big = (i: number) => Buffer.from(JSON.stringify({
+      messages: [{ role: "user", content: `doc ${i} ` + "lorem ipsum dolor sit amet ".repeat(140_000) }],
+      logit_bias: Object.fromEntries(Array.from({ length: 20_000 }, (_, k) => [String(k), -1])),
+      extra_numbers: Array.from({ length: 300_000 }, (_, k) => k * 1.5),
+      model: "chat-latest",
+    }));
+    const bodies = [big(0), big(1)];
+    const pending = bodies.map((b) => postBytes(gw.port, b, "", 20_000));
+    const started = Date.now();
+    const health = await call(`${gw.url}/healthz`);
+    const healthMs = Date.now() - started;
+    const results = await Promise.all(pending);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(health.status).toBe(200);
+    // Generous for a loaded CI machine; re-encoding took about 1.1 s per MiB of a worker.
+    expect(healthMs).toBeLessThan(3000);
+    const got = engines.chat!.flatMap((e) => e.requests).map((q) => q.rawBody);
+    for (const b of bodies) {
+      const expected = Buffer.from(b.toString("latin1").replace('"model":"chat-latest"', '"model":"chat"'), "latin1");
+      expect(got.some((g) => g.equals(expected))).toBe(true);
+    }
+  });
+});
