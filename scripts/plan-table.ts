@@ -7,6 +7,18 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
+/** A tier as the failover note shows it: its model id and its upstream limits, e.g. "cloud (30/min, 1000/day, timeout 20 s)". */
+function tierText(plan: FleetPlan, id: string): string {
+  const l = plan.spec.models.find((m) => m.id === id)?.limits;
+  if (!l) return id;
+  const parts = [
+    l.requestsPerMinute !== undefined ? `${l.requestsPerMinute}/min` : null,
+    l.requestsPerDay !== undefined ? `${l.requestsPerDay}/day` : null,
+    l.timeoutSeconds !== undefined ? `timeout ${l.timeoutSeconds} s` : null,
+  ].filter((p): p is string => p !== null);
+  return `${id} (${parts.join(", ")})`;
+}
+
 const gib = (x: number) => `${x.toFixed(1)} GiB`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const usd = (x: number) => `$${x.toFixed(2)}`;
@@ -53,7 +65,8 @@ export function formatPlan(plan: FleetPlan, label: string): string {
       rows.push(replicaRow(m, r));
       for (const n of r.notes) notes.push(`  ${m.id}[${r.index}]: ${n}`);
     }
-    if (m.tiers.length > 0) notes.push(`  ${m.id}: failover ${[m.id, ...m.tiers].join(" → ")}`);
+    if (m.tiers.length > 0) notes.push(`  ${m.id}: failover ${[m.id, ...m.tiers].map((id) => tierText(plan, id)).join(" → ")}`);
+    else if (plan.spec.models.find((s) => s.id === m.id)?.limits) notes.push(`  ${m.id}: limits ${tierText(plan, m.id)}`);
   }
   out.push(table(["MODEL", "ENGINE", "REPLICA", "STAGES", "TP/PP", "SPLIT", "WEIGHTS", "KV/TOKEN", "KV CACHE", "CONTEXT", "SEQS", "GPU LAYERS", "TOK/S≤", "$/HOUR"], rows));
   if (notes.length) out.push("", "notes:", ...notes);

@@ -17,6 +17,7 @@ import { engineServiceName, secretPath } from "../render/layout";
 import { OLLAMA_SERVICE } from "../render/ollama";
 import type { ContainerService } from "../render/service";
 import { containerName } from "./dockerContainers";
+import { HOST_USAGE_OPTIONS, USAGE_STATE_MOUNT, usageServiceContainer } from "../render/usage/container";
 
 export const GATEWAY_PORT = 443;
 
@@ -75,6 +76,8 @@ export function gatewayRenderOptions(clientKeys: Record<string, string>, resolve
     resolver,
     engineKeySecret: ENGINE_API_KEY_SECRET,
     paths: { pidFile: "/tmp/nginx.pid", errorLog: "stderr", accessLog: "/dev/stdout", tempDir: "/tmp" },
+    // Used only when gateway.metering is on.
+    usage: HOST_USAGE_OPTIONS,
   };
 }
 
@@ -109,7 +112,8 @@ export function nginxService(plan: FleetPlan, gatewayFiles: string[]): Container
     gpus: [],
     network: { mode: "bridge", port: GATEWAY_PORT },
     mounts: [
-      ...gatewayFiles.map((f) => ({ source: `./${f}`, target: `${NGINX_PREFIX}/${f.replace(/^gateway\//, "")}`, readOnly: true })),
+      ...gatewayFiles.filter((f) => !f.startsWith("gateway/usage/")).map((f) => ({ source: `./${f}`, target: `${NGINX_PREFIX}/${f.replace(/^gateway\//, "")}`, readOnly: true })),
+      ...(plan.gateway.metering === true ? [USAGE_STATE_MOUNT] : []),
       { source: `./secrets/${tls.certificateSecret}`, target: TLS_FILES.certificateFile, readOnly: true },
       { source: `./secrets/${tls.keySecret}`, target: TLS_FILES.keyFile, readOnly: true },
     ],
@@ -122,14 +126,14 @@ export function nginxService(plan: FleetPlan, gatewayFiles: string[]): Container
 /** Every file of the AWS gateway machine, user data included; secrets only by Secrets Manager id. */
 export function renderAwsGatewayHost(plan: FleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
   const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
-  const service = nginxService(plan, Object.keys(gateway).sort());
+  const services = [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
   const tls = gatewayTlsSecrets(plan);
   const names = [...new Set([...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret])].sort();
   const secrets = names.map((name) => ({ name, path: secretPath(name), awsSecretId: `${secretIdPrefix}/${name}` }));
   const onNode: Artifacts = {
     ...gateway,
-    "compose.yaml": { contents: renderCompose(node, [service]) },
-    ...renderBootstrap(node, [service], secrets, null),
+    "compose.yaml": { contents: renderCompose(node, services) },
+    ...renderBootstrap(node, services, secrets, null),
   };
   return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode) } }, secrets };
 }

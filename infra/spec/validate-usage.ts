@@ -26,6 +26,9 @@ export function validateUsage(spec: FleetSpec): SpecIssue[] {
   (g.metricsCidrs ?? []).forEach((c, i) => {
     if (!isIpv4Cidr(c)) issues.push({ path: `gateway.metricsCidrs[${i}]`, message: `"${c}" is not an IPv4 CIDR`, fix: 'write it as address/prefix, e.g. "10.0.0.0/16" or "203.0.113.7/32"' });
   });
+  if (metering && g.host && g.host !== "aws") {
+    issues.push({ path: "gateway.metering", message: `the usage service runs beside nginx on the AWS gateway only; a gateway on docker node "${g.host}" would log usage nobody counts`, fix: 'run the gateway on "aws", or set metering: false' });
+  }
   if (g.metricsCidrs && g.metricsCidrs.length > 0 && !metering) {
     issues.push({ path: "gateway.metricsCidrs", message: "the metrics listener exists only with metering", fix: needsMetering });
   }

@@ -74,6 +74,9 @@ export function startUsageService(cfg, opts = {}) {
   const stateFile = path.join(cfg.dir, "state.json");
   const blockDir = path.join(cfg.dir, "blocked");
   fs.mkdirSync(blockDir, { recursive: true });
+  // nginx's workers (another user, e.g. "nginx" in the official image) create the usage logs
+  // here; the sticky bit keeps them from removing this process's files.
+  fs.chmodSync(cfg.dir, 0o1777);
   const state = loadState(stateFile);
   let dirty = false;
   let lastSave = 0;

@@ -10,7 +10,10 @@ import type { KeyQuotaSpec } from "../../spec/usage";
 
 /** Where the usage state lives and where /metrics listens (not the public listener). */
 export interface UsageRenderOptions {
-  /** Absolute directory shared by nginx (writes the usage log) and the usage service (state, block files, socket). */
+  /**
+   * Absolute directory shared by nginx (writes the usage log) and the usage service (state, block
+   * files, socket). @default "/var/lib/llm-fleet/usage" (DEFAULT_USAGE_DIR)
+   */
   dir: string;
   /** The metrics listener of the usage service, e.g. { host: "0.0.0.0", port: 9464 }. @default none (no /metrics) */
   metrics?: { host: string; port: number };
@@ -33,10 +36,13 @@ export const DEFAULT_METRICS_PORT = 9464;
 
 const isAbsolute = (p: string) => p.startsWith("/");
 
-/** The usage settings when metering is on; an error when it is on and nothing says where its state goes. */
-export function usageSettings(plan: FleetPlan, options: UsageRenderOptions | undefined): UsageRenderOptions | null {
+/** The usage directory on a gateway host (inside its containers). */
+export const DEFAULT_USAGE_DIR = "/var/lib/llm-fleet/usage";
+
+/** The usage settings when metering is on (defaults filled), else null. */
+export function usageSettings(plan: FleetPlan, given: UsageRenderOptions | undefined): UsageRenderOptions | null {
   if (plan.gateway.metering !== true) return null;
-  if (!options) throw new Error("gateway.metering is on: render the gateway with a usage directory (GatewayRenderOptions.usage.dir), where nginx writes the usage log and the usage service keeps its counters");
+  const options = given ?? { dir: DEFAULT_USAGE_DIR };
   if (!isAbsolute(options.dir) || /[\s;'"{}$]/.test(options.dir)) throw new Error(`usage directory "${options.dir}" must be an absolute path without spaces, quotes, braces, ; or $ (it lands in nginx.conf)`);
   return options;
 }
