@@ -43,6 +43,15 @@ export interface VllmAccounting {
    * groups), the behaviour vllm#34076 reports as a bug.
    */
   pipelineContextCheck: "per-worker" | "all-layers";
+  /**
+   * Peak bytes per logit of the profile run's sampler pass (`_dummy_sampler_run`: max_num_seqs rows × vocab,
+   * dummy top-k and top-p). With the PyTorch path (`apply_top_k_top_p_pytorch`): bf16 logits 2 + fp32 copy 4
+   * + `logits.sort` values and int64 indices 12 + the int64 index input 8 + the radix sort's double buffers 12
+   * = 38 (derived; the two gpt-oss-120b H100 logs, 1024 × 201,088 logits, reconcile within 0.26 GiB). With the
+   * in-place Triton top-k/top-p kernel (vllm#33538, 2026-02-17): bf16 2 + fp32 4 + softmax probs 4 + the
+   * exponential draw 4 = 14 (derived from vllm/v1/sample/sampler.py and ops/topk_topp_sampler.py).
+   */
+  samplerBytesPerLogit: number;
   sources: string[];
 }
 
@@ -55,6 +64,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: false,
     cudaGraphsInsideBudget: true,
     pipelineContextCheck: "per-worker",
+    samplerBytesPerLogit: 14, // apply_top_k_top_p → apply_top_k_top_p_triton (in place) for ≥ 8 rows
     sources: [
       "local-inference-lab/vllm@96a85c575 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv − cudagraph_memory_estimate_applied",
       "local-inference-lab/vllm@96a85c575 vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default \"1\"; vllm/config/cache.py gpu_memory_utilization default 0.92",
@@ -67,6 +77,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: false,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "all-layers",
+    samplerBytesPerLogit: 38, // PyTorch sort path; the FlashInfer sampler is opt-in since vllm#26859
     sources: [
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment before MemorySnapshot (vllm#25359)",
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv_cache_memory",
@@ -79,6 +90,9 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: true,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "per-worker",
+    // PyTorch sort path, as in the gpt-oss-120b log this version is pinned to (vllm#23278); an install with
+    // FlashInfer would sample through it by default in this version (VLLM_USE_FLASHINFER_SAMPLER None = on).
+    samplerBytesPerLogit: 38,
     sources: [
       "local-inference-lab/vllm@5f5664b3e vllm/v1/worker/gpu_worker.py init_device: MemorySnapshot, then init_worker_distributed_environment",
       "local-inference-lab/vllm@5f5664b3e vllm/v1/core/kv_cache_utils.py get_kv_cache_config: check_enough_kv_cache_memory per worker",

@@ -25,9 +25,14 @@ describe("engine version", () => {
     expect(pinned.replicas[0]!.vllm).toMatchObject({ engineVersion: "0.21.0", image: "vllm/vllm-openai:v0.21.0", gpuMemoryUtilization: 0.92 });
     const older = plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion: "v0.16.0" })]);
     expect(older.replicas[0]!.vllm).toMatchObject({ engineVersion: "0.16.0", image: "vllm/vllm-openai:v0.16.0", gpuMemoryUtilization: 0.9, cudaGraphGiB: 0 });
-    // Same utilization: 0.21.0 takes the CUDA-graph estimate out of the budget, 0.16.0 does not.
-    const at = (engineVersion: string) => plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion, gpuMemoryUtilization: 0.9 })]).replicas[0]!;
-    expect(at("0.16.0").kvCacheTokens).toBeGreaterThan(at("0.21.0").kvCacheTokens);
+    // Same utilization: 0.21.0 takes the CUDA-graph estimate out of the budget, 0.16.0 does not; 0.16.0's sampler
+    // pass sorts the logits (38 bytes each), 0.21.0's Triton kernel works in place (14).
+    const at = (engineVersion: string) => plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion, gpuMemoryUtilization: 0.9 })]).replicas[0]!.vllm!;
+    const [v16, v21] = [at("0.16.0"), at("0.21.0")];
+    expect([v16.cudaGraphGiB, v21.cudaGraphGiB]).toEqual([0, 0.5]);
+    expect(v16.activationPeakGiB - v21.activationPeakGiB).toBeCloseTo((256 * 152064 * 24) / 1024 ** 3, 2);
+    const gap = v21.availableKvGiBPerGpu - v16.availableKvGiBPerGpu;
+    expect(gap).toBeCloseTo((256 * 152064 * 24) / 1024 ** 3 - 0.5, 1);
   });
 
   it("refuses a version it cannot document, listing the ones it can", () => {

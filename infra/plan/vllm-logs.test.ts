@@ -72,7 +72,7 @@ describe("v0.16.0 (and v0.11–v0.20, same code path): distributed init and CUDA
   it("gpt-oss-120b on one H100 at 0.95 with --max-num-batched-tokens 1024: 1.71 GiB (vllm#27508, v0.11)", () => {
     // The run's pip install had no triton_kernels, so vLLM took the Marlin backend (mxfp4.py get_mxfp4_backend).
     const w = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, marlin), 36);
-    const m = workerMemory({ gpu: GPUS["H100-SXM"], util: 0.95, accounting: VLLM_ACCOUNTING["0.16.0"], tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 1024, 1024, true) });
+    const m = workerMemory({ gpu: GPUS["H100-SXM"], util: 0.95, accounting: VLLM_ACCOUNTING["0.16.0"], tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 1024, 1024, true, VLLM_ACCOUNTING["0.16.0"].samplerBytesPerLogit) });
     // A small figure: the residual is 0.25 GiB (see the report table); pinned in GiB.
     expect(Math.abs(m.available / GiB - 1.71)).toBeLessThan(0.3);
   });

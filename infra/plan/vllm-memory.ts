@@ -37,15 +37,6 @@ export const NCCL_INIT_BYTES = 0.48 * GiB;
  * vllm-pp-partition-64-layers-pp3); the planner takes the estimate for both.
  */
 export const CUDA_GRAPH_BYTES = 0.5 * GiB;
-/**
- * The profile run's sampler pass (`_dummy_sampler_run`, one row per request up to max_num_seqs) peaks at
- * about 38 bytes per logit: bf16 logits (2) + their fp32 copy (4) + `logits.sort` values and int64 indices
- * (12) + the int64 index input (8) + the radix sort's double buffers (12) (vllm/v1/sample/ops/
- * topk_topp_sampler.py apply_top_k_top_p with the dummy top_k/top_p). Derived, then checked: with it both
- * gpt-oss-120b H100 logs (1024 requests × 201,088 vocab = 7.29 GiB) reconcile within 0.1 GiB.
- */
-export const SAMPLER_BYTES_PER_LOGIT = 38;
-
 export interface WorkerInput {
   gpu: Gpu;
   util: number;
@@ -92,14 +83,15 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
  * Torch peak of the profile run on one GPU: the forward pass over max_num_batched_tokens (MLP
  * intermediates dominate, 2 bytes an element, sharded by TP; fits the 2.07 GiB of Llama-3.1-8B at 20000
  * tokens in reference/datapoints.json vllm-10517), or, on the last stage, the hidden states kept for the
- * sampler pass plus that pass — whichever is larger (the forward's intermediates are freed before it).
+ * sampler pass plus that pass (bytes per logit per version: VllmAccounting.samplerBytesPerLogit) — whichever
+ * is larger (the forward's intermediates are freed before it).
  */
-export function activationPeakBytes(a: ModelArch, tp: number, tokens: number, maxNumSeqs: number, last: boolean): number {
+export function activationPeakBytes(a: ModelArch, tp: number, tokens: number, maxNumSeqs: number, last: boolean, samplerBytesPerLogit: number): number {
   const mlpWidth = a.moe ? a.moe.expertsPerToken * a.moe.expertIntermediateSize : a.intermediateSize;
   const perToken = 2 * ((3 * mlpWidth) / tp + ((a.numAttentionHeads + 2 * a.numKeyValueHeads) * a.headDim) / tp + 2 * a.hiddenSize);
   const forward = tokens * perToken;
   if (!last) return forward;
-  const sampler = Math.min(maxNumSeqs, tokens) * a.vocabSize * SAMPLER_BYTES_PER_LOGIT + tokens * a.hiddenSize * 2;
+  const sampler = Math.min(maxNumSeqs, tokens) * a.vocabSize * samplerBytesPerLogit + tokens * a.hiddenSize * 2;
   return Math.max(forward, sampler);
 }
 

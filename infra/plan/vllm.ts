@@ -103,7 +103,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     const layers = split[i]!;
     const tiedOnce = pp === 1 && arch.tieWordEmbeddings;
     const weightsPerGpu = (layers * w.layer + (first ? w.embeddings : 0) + (last && !tiedOnce ? w.lmHead : 0)) / tp;
-    const mem = workerMemory({ gpu, util, accounting, tensorParallel: tp, worldSize: tp * pp, weights: weightsPerGpu, activation: activationPeakBytes(arch, tp, mnbt, maxNumSeqs, last) });
+    const mem = workerMemory({ gpu, util, accounting, tensorParallel: tp, worldSize: tp * pp, weights: weightsPerGpu, activation: activationPeakBytes(arch, tp, mnbt, maxNumSeqs, last, accounting.samplerBytesPerLogit) });
     const blocks = workerBlocks(layout, ranges[i]!, mem.available);
     const activeBytes = (layers * w.layerActive + (last ? w.lmHead : 0)) / tp;
     return { s, i, first, last, layers, range: ranges[i]!, mem, blocks, activeBytes };
