@@ -14,6 +14,7 @@ import type { Artifacts } from "../../infra/render/templates";
 import type { FleetSpec } from "../../infra/spec/schema";
 import { parseCommandArgs, specFromValues } from "../args";
 import { writeArtifacts } from "../write-artifacts";
+import { USAGE_FLAGS, localUsageOptions, startLocalUsageService } from "../usage-local";
 
 /** nginx in the foreground with `prefix` as its prefix (the folder of nginx.conf, router.js …). */
 export function nginxArgs(prefix: string, extra: string[] = []): string[] {
@@ -56,10 +57,10 @@ function stdoutOpenable(): boolean {
   }
 }
 
-const USAGE = "usage: fleet gateway --spec FILE.yaml | --stack NAME --port N [--out DIR]";
+const USAGE = `usage: fleet gateway --spec FILE.yaml | --stack NAME --port N [--out DIR] ${USAGE_FLAGS}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { port: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } });
+  const { values } = parseCommandArgs(argv, { port: { type: "string" }, out: { type: "string" }, "metrics-port": { type: "string" }, "usage-dir": { type: "string" }, help: { type: "boolean", short: "h" } });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -81,6 +82,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`fleet gateway: warning: ${unsetSecrets.join(", ")} not set; tiers that need ${unsetSecrets.length === 1 ? "it" : "them"} are called without a key`);
   }
 
+  const usage = localUsageOptions(plan, values);
+  if (typeof usage === "string") {
+    console.error(`fleet gateway: ${usage}\n${USAGE}`);
+    return 2;
+  }
   let artifacts: Artifacts;
   try {
     artifacts = renderGateway(plan, {
@@ -89,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       nginx: "debian",
       resolver: systemResolvers(),
       paths: { pidFile: "nginx.pid", errorLog: "stderr", accessLog: stdoutOpenable() ? "/dev/stdout" : "access.log", tempDir: "." },
+      ...(usage ? { usage } : {}),
     });
   } catch (err) {
     console.error(`fleet gateway: ${(err as Error).message}`);
@@ -99,12 +106,15 @@ export async function run(argv: string[]): Promise<number> {
   const prefix = path.join(outDir, "gateway");
   console.error(`fleet gateway: ${label}: http://127.0.0.1:${port}/v1 (config in ${prefix}); Ctrl-C stops it`);
 
+  if (usage) console.error(`fleet gateway: usage counted in ${usage.dir}${usage.metrics ? `; metrics at http://127.0.0.1:${usage.metrics.port}/metrics` : ""}`);
+  const usageService = usage ? startLocalUsageService(outDir) : null;
   const nginx = spawn("nginx", [...nginxArgs(prefix), ...NGINX_FOREGROUND], { stdio: "inherit" });
   // Ctrl-C reaches nginx too (same process group); a kill of this process is passed on.
   let stopping = false;
   const stop = () => {
     stopping = true;
     nginx.kill("SIGTERM");
+    usageService?.kill("SIGTERM");
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
@@ -115,6 +125,10 @@ export async function run(argv: string[]): Promise<number> {
     });
     nginx.on("exit", (c, signal) => resolve(c ?? (signal ? 0 : 1)));
   });
+  if (usageService && usageService.exitCode === null) {
+    usageService.kill("SIGTERM");
+    await new Promise((resolve) => usageService.once("exit", resolve));
+  }
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   if (typeof values.out !== "string") fs.rmSync(outDir, { recursive: true, force: true });
