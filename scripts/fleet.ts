@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   plan: { summary: "plan a fleet: table or --json; --out DIR also renders every artifact", load: async () => require("./commands/plan") as Command },
   render: { summary: "render every artifact of a fleet to --out DIR", load: async () => require("./commands/render") as Command },
   gateway: { summary: "render the gateway and run nginx in the foreground on 127.0.0.1:--port", load: async () => require("./commands/gateway") as Command },
+  usage: { summary: "each key's usage and remaining quota today and this month (GET /v1/usage)", load: async () => require("./commands/usage") as Command },
   registry: { summary: "write the typed model registry (registry.ts, registry.json)", load: async () => require("./commands/registry") as Command },
   preview: { summary: "preview environments: up | down | sweep", load: async () => require("./commands/preview") as Command },
 };

@@ -1,5 +1,5 @@
 /** `fleet gateway --metrics-port N` with metering: the usage service runs beside nginx; Ctrl-C stops both. */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -59,6 +59,14 @@ describe("fleet gateway with metering", () => {
       }, 10_000, "GET /v1/usage");
       expect(usage.json.month.limits.tokens).toBe(300_000_000);
       expect(stderr).toContain(`metrics at http://127.0.0.1:${metricsPort}/metrics`);
+      // fleet usage prints every key's row with the admin key, and never a key.
+      const table = await new Promise<string>((resolve, reject) =>
+        execFile(TSX, ["scripts/fleet.ts", "usage", "--spec", SPEC, "--url", `http://127.0.0.1:${port}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: tmp, ...KEYS } }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+      );
+      expect(table).toMatch(/^KEY\s+DAY\s+REQUESTS/);
+      expect(table).toMatch(/\nacme\s+\d{4}-\d\d-\d\d\s+0\s+0\s+-\s+10,000,000\s+\d{4}-\d\d\s+0\s+0\s+-\s+300,000,000/);
+      expect(table).toMatch(/\nops\s/);
+      for (const k of Object.values(KEYS)) expect(table).not.toContain(k);
       process.kill(-child.pid!, "SIGINT");
       // 0 from the command, or 130 (SIGINT) when the tsx wrapper exits on the signal first.
       expect([0, 130]).toContain(await exit);
