@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { PreviewError } from "./errors";
+import { PreviewError, UpTimeoutError } from "./errors";
 import type { ConfigEntry, ConfigJson, OnOutput, OutputEntry, PreviewBackend, StackInfo } from "./backend";
 
 export const PROJECT_NAME = "llm-fleet";
@@ -61,13 +61,30 @@ class AutomationBackend implements PreviewBackend {
     }
   }
 
-  async up(stack: string, onOutput: OnOutput): Promise<Record<string, OutputEntry>> {
-    const result = await (await Stack.select(stack, this.workspace)).up({ onOutput });
-    return result.outputs;
+  async up(stack: string, onOutput: OnOutput, timeoutMs: number): Promise<Record<string, OutputEntry>> {
+    const selected = await Stack.select(stack, this.workspace);
+    // Abort = SIGINT to the CLI (automation/cmd.ts): Pulumi finishes what is in flight, saves the
+    // state and releases the lock, unlike a CI job killed at its timeout.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      return (await selected.up({ onOutput, refresh: true, signal: deadline })).outputs;
+    } catch (err) {
+      if (deadline.aborted) throw new UpTimeoutError(stack, timeoutMs);
+      throw err;
+    }
   }
 
   async destroy(stack: string, onOutput: OnOutput): Promise<void> {
-    await (await Stack.select(stack, this.workspace)).destroy({ onOutput });
+    await (await Stack.select(stack, this.workspace)).destroy({ onOutput, refresh: true });
+  }
+
+  async runningUpdateStartedAt(stack: string): Promise<Date | undefined> {
+    const latest = await (await Stack.select(stack, this.workspace)).info(false);
+    return latest?.result === "in-progress" ? latest.startTime : undefined;
+  }
+
+  async cancelUpdate(stack: string): Promise<void> {
+    await (await Stack.select(stack, this.workspace)).cancel();
   }
 
   async removeStack(stack: string): Promise<void> {

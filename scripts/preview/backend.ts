@@ -46,9 +46,21 @@ export interface PreviewBackend {
   selectOrCreate(stack: string): Promise<void>;
   /** Makes the stack's config exactly `config`; secrets are encrypted with the stack's own key. */
   replaceConfig(stack: string, config: ConfigJson): Promise<void>;
-  /** `pulumi up`; returns the stack outputs (secret ones included, flagged). */
-  up(stack: string, onOutput: OnOutput): Promise<Record<string, OutputEntry>>;
+  /**
+   * `pulumi up --refresh` (a node the cloud lost drops out of the state and is created again);
+   * returns the stack outputs (secret ones included, flagged). After `timeoutMs` Pulumi is
+   * interrupted (SIGINT: it stops cleanly and unlocks the stack) and this throws UpTimeoutError.
+   */
+  up(stack: string, onOutput: OnOutput, timeoutMs: number): Promise<Record<string, OutputEntry>>;
+  /** `pulumi destroy --refresh`. */
   destroy(stack: string, onOutput: OnOutput): Promise<void>;
+  /**
+   * When the update now holding the stack's lock started (the latest entry of `pulumi stack
+   * history`, still in progress); undefined when the backend does not say.
+   */
+  runningUpdateStartedAt(stack: string): Promise<Date | undefined>;
+  /** `pulumi cancel --yes`: ends the update holding the stack's lock, whose run is gone. */
+  cancelUpdate(stack: string): Promise<void>;
   /** Deletes the stack, its config and history (refuses while resources remain). */
   removeStack(stack: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** `fleet preview down`: destroy a preview and remove its stack. Idempotent. */
 import type { StackInfo } from "./backend";
 import { PreviewError } from "./errors";
+import { STALE_UPDATE_MS } from "./limits";
 import { previewStackName, shortStackName } from "./names";
 import type { PreviewDeps } from "./up";
 
@@ -16,7 +17,10 @@ export async function previewDown(deps: PreviewDeps, name: string): Promise<Prev
     return { stack, status: "absent" };
   }
   if (found.updateInProgress) {
-    throw new PreviewError(`${stack}: an update is in progress; run down again when it has finished (or stop it: pulumi cancel --stack ${found.name})`);
+    const stale = await staleUpdate(deps, found);
+    if (!stale.stale) throw new PreviewError(`${stack}: an update is in progress (${stale.why}); run down again when it has finished`);
+    deps.log(`${stack}: ${stale.why}: its run is gone; cancelling it (pulumi cancel) before the teardown`);
+    await deps.backend.cancelUpdate(found.name);
   }
   const destroyed = await teardown(deps, found);
   deps.log(`${stack}: ${destroyed ? "destroyed and removed" : "had no resources; removed"}`);
@@ -36,4 +40,19 @@ export async function teardown(deps: PreviewDeps, stack: StackInfo): Promise<boo
   }
   await deps.backend.removeStack(stack.name);
   return hasResources;
+}
+
+/**
+ * Whether the update holding a stack's lock belongs to a run that is gone: it started longer ago
+ * than any `fleet preview up` may run (limits.ts). A live update is never cancelled; one whose
+ * start the backend does not report is not judged stale.
+ */
+export async function staleUpdate(deps: PreviewDeps, stack: StackInfo): Promise<{ stale: boolean; why: string }> {
+  const started = await deps.backend.runningUpdateStartedAt(stack.name);
+  if (started === undefined) {
+    return { stale: false, why: `the backend does not say when it started; if its run is gone: pulumi cancel --stack ${stack.name}` };
+  }
+  const minutes = Math.floor((deps.now().getTime() - started.getTime()) / 60_000);
+  if (deps.now().getTime() - started.getTime() > STALE_UPDATE_MS) return { stale: true, why: `the update started ${minutes} minutes ago` };
+  return { stale: false, why: `started ${minutes} minutes ago; a preview's update runs at most ${STALE_UPDATE_MS / 60_000} minutes` };
 }

@@ -1,9 +1,10 @@
 export type { ConfigEntry, ConfigJson, OnOutput, OutputEntry, PreviewBackend, StackInfo } from "./backend";
-export { PreviewError } from "./errors";
+export { PreviewError, UpTimeoutError } from "./errors";
+export { PREVIEW_READINESS_TIMEOUT_SECONDS, PREVIEW_UP_TIMEOUT_MS, STALE_UPDATE_MS } from "./limits";
 export { PREVIEW_PREFIX, MAX_STACK_NAME_LENGTH, isPreviewStack, previewStackName, shortStackName } from "./names";
 export { DEFAULT_TTL, MAX_TTL_MS, expiresAt, parseTtl } from "./ttl";
-export { CLIENT_KEYS_CONFIG_KEY, EXPIRES_AT_CONFIG_KEY, PREVIEW_CONFIG_KEY, SECRETS_CONFIG_KEY, PreviewSettings, previewConfig, previewFleet, readBaseConfig } from "./overrides";
+export { CLIENT_KEYS_CONFIG_KEY, EXPIRES_AT_CONFIG_KEY, PREVIEW_CONFIG_KEY, READINESS_TIMEOUT_CONFIG_KEY, SECRETS_CONFIG_KEY, PreviewSettings, previewConfig, previewFleet, readBaseConfig } from "./overrides";
 export { secretsFromEnv, type EnvSecrets } from "./secrets";
 export { previewUp, type PreviewDeps, type PreviewUpOptions, type PreviewUpResult } from "./up";
-export { previewDown, teardown, type PreviewDownResult } from "./down";
+export { previewDown, staleUpdate, teardown, type PreviewDownResult } from "./down";
 export { previewSweep, type SweepOutcome } from "./sweep";

@@ -9,12 +9,15 @@ import { FleetSpecError, specPath, type SpecIssue } from "../../infra/spec/error
 import { FLEET_CONFIG_KEY } from "../../infra/spec/load";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import type { FleetSpec, ModelSpec, NodeSpec } from "../../infra/spec/schema";
-import { requiredSecretNames } from "../../infra/cloud/settings";
+import { DEFAULT_READINESS_TIMEOUT_SECONDS, requiredSecretNames } from "../../infra/cloud/settings";
+import { PREVIEW_READINESS_TIMEOUT_SECONDS } from "./limits";
 import type { FleetPlan } from "../../infra/plan/types";
 import type { ConfigEntry, ConfigJson } from "./backend";
 import type { EnvSecrets } from "./secrets";
 
 export const PREVIEW_CONFIG_KEY = "llm-fleet:preview";
+/** How long the program's Readiness waits for the models (infra/cloud/settings.ts). */
+export const READINESS_TIMEOUT_CONFIG_KEY = "llm-fleet:readinessTimeoutSeconds";
 /** ISO instant after which `fleet preview sweep` destroys the stack; the program tags instances with it. */
 export const EXPIRES_AT_CONFIG_KEY = "llm-fleet:expiresAt";
 
@@ -140,6 +143,11 @@ export function previewConfig(
   delete config[PREVIEW_CONFIG_KEY];
   config[FLEET_CONFIG_KEY] = { value: JSON.stringify(plan.spec), objectValue: plan.spec, secret: base[FLEET_CONFIG_KEY]?.secret ?? false };
   config[EXPIRES_AT_CONFIG_KEY] = { value: expiresAt, secret: false };
+  // The readiness wait must end inside the preview's own deadline (limits.ts), or the CI job is
+  // killed mid-update with the stack locked. A shorter wait of the base's is kept.
+  const baseWait = Number(base[READINESS_TIMEOUT_CONFIG_KEY]?.value ?? DEFAULT_READINESS_TIMEOUT_SECONDS);
+  const wait = Number.isFinite(baseWait) ? Math.min(baseWait, PREVIEW_READINESS_TIMEOUT_SECONDS) : PREVIEW_READINESS_TIMEOUT_SECONDS;
+  config[READINESS_TIMEOUT_CONFIG_KEY] = { value: String(wait), secret: false };
   const needed = new Set(requiredSecretNames(plan));
   const secretObjects = [
     { key: CLIENT_KEYS_CONFIG_KEY, values: overrides.clientKeys, keep: () => true },

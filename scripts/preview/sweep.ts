@@ -1,6 +1,6 @@
 /** `fleet preview sweep`: destroy and remove every preview stack whose expiry has passed. */
 import type { StackInfo } from "./backend";
-import { teardown } from "./down";
+import { staleUpdate, teardown } from "./down";
 import { isPreviewStack } from "./names";
 import { EXPIRES_AT_CONFIG_KEY } from "./overrides";
 import type { PreviewDeps } from "./up";
@@ -27,7 +27,18 @@ export async function previewSweep(deps: PreviewDeps): Promise<SweepOutcome[]> {
 }
 
 async function sweepOne(deps: PreviewDeps, stack: StackInfo, now: Date): Promise<SweepOutcome> {
-  if (stack.updateInProgress) return { stack: stack.name, action: "skipped", reason: "an update is in progress; the next sweep looks again" };
+  if (stack.updateInProgress) {
+    // A lock left by a killed run is cancelled whether or not the preview has expired: it only
+    // blocks the next push's update and this teardown.
+    const stale = await staleUpdate(deps, stack);
+    if (!stale.stale) return { stack: stack.name, action: "skipped", reason: `an update is in progress (${stale.why}); the next sweep looks again` };
+    deps.log(`${stack.name}: ${stale.why}: its run is gone; cancelling it (pulumi cancel)`);
+    try {
+      await deps.backend.cancelUpdate(stack.name);
+    } catch (err) {
+      return { stack: stack.name, action: "failed", reason: `pulumi cancel: ${firstLine(err)}` };
+    }
+  }
   let expiresAt: string | undefined;
   try {
     expiresAt = (await deps.backend.restoreDeployedConfig(stack.name))[EXPIRES_AT_CONFIG_KEY]?.value;

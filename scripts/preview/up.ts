@@ -2,7 +2,8 @@
 import { planFleet } from "../../infra/plan";
 import { parseFleetOutputs, type FleetOutputs } from "../../infra/registry";
 import type { OnOutput, PreviewBackend } from "./backend";
-import { PreviewError } from "./errors";
+import { PreviewError, UpTimeoutError } from "./errors";
+import { PREVIEW_UP_TIMEOUT_MS } from "./limits";
 import { isPreviewStack, previewStackName } from "./names";
 import { PREVIEW_CONFIG_KEY, previewConfig, previewFleet, readBaseConfig } from "./overrides";
 import { secretsFromEnv } from "./secrets";
@@ -29,6 +30,8 @@ export interface PreviewUpOptions {
   maxCostPerHourUSD?: number;
   /** Where LLM_FLEET_KEY_<NAME> / LLM_FLEET_SECRET_<NAME> are read from (secrets.ts). @default none */
   env?: Readonly<Record<string, string | undefined>>;
+  /** When `pulumi up` is interrupted. @default PREVIEW_UP_TIMEOUT_MS (limits.ts: fits the CI job) */
+  upTimeoutMs?: number;
 }
 
 export interface PreviewUpResult {
@@ -68,7 +71,17 @@ export async function previewUp(deps: PreviewDeps, options: PreviewUpOptions): P
 
   await deps.backend.selectOrCreate(stack);
   await deps.backend.replaceConfig(stack, previewConfig(baseConfig, plan, expires, fromEnv));
-  const outputs = await deps.backend.up(stack, deps.output);
+  let outputs;
+  try {
+    outputs = await deps.backend.up(stack, deps.output, options.upTimeoutMs ?? PREVIEW_UP_TIMEOUT_MS);
+  } catch (err) {
+    if (!(err instanceof UpTimeoutError)) throw err;
+    throw new PreviewError(
+      `${err.message}; Pulumi stopped cleanly and the stack is unlocked, with what was created so far
+` +
+        `  fix: push again to retry, or tear it down: fleet preview down --name ${options.name} (sweep does after ${expires})`,
+    );
+  }
   const values = Object.fromEntries(Object.entries(outputs).map(([key, o]) => [key, o.value]));
   return { stack, expiresAt: expires, costPerHourUSD, changes, outputs: parseFleetOutputs(values, `stack ${stack} outputs`) };
 }

@@ -42,6 +42,12 @@ export interface ProgramConfig {
    * @default false
    */
   preview?: boolean;
+  /**
+   * Resources (by name) the provider creates afresh in this run: they get new ids, as a resource
+   * re-created after a refresh dropped it from the state does.
+   * @default none
+   */
+  recreated?: string[];
 }
 
 function redact(value: unknown): unknown {
@@ -157,7 +163,8 @@ export async function runProgram(cfg: ProgramConfig, load: () => Promise<Record<
         const r = raw.get(key);
         resources.push({ type: args.type, name: args.name, custom: r?.custom ?? true, plainInputs: r?.plain ?? {}, inputs: unwrap(args.inputs) as Record<string, unknown>, dependencies: r?.deps ?? [], parent: r?.parent ?? "" });
         if (cfg.preview) return { id: undefined, state: {} };
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
+        const fresh = cfg.recreated?.includes(args.name) ?? false;
+        return { id: fresh ? `${args.name}-id-2` : `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
       },
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });

@@ -12,6 +12,7 @@ const project = parse(fs.readFileSync("Pulumi.yaml", "utf8")) as {
   runtime: { name: string; options?: Record<string, unknown> };
   main: string;
   config?: Record<string, unknown>;
+  options?: Record<string, unknown>;
 };
 
 describe("Pulumi.yaml", () => {
@@ -20,6 +21,11 @@ describe("Pulumi.yaml", () => {
     expect(project.runtime.name).toBe("nodejs");
     expect(fs.existsSync(project.main)).toBe(true);
     expect(Object.keys(project.runtime.options ?? {}).every((k) => ["typescript", "nodeargs", "packagemanager"].includes(k))).toBe(true);
+  });
+
+  it("refreshes on every up, preview and destroy (project options: refresh: always)", () => {
+    // https://www.pulumi.com/docs/iac/concepts/projects/project-file/ "options: refresh: always".
+    expect(project.options).toEqual({ refresh: "always" });
   });
 
   it("declares project config only with the types the CLI accepts", () => {

@@ -23,11 +23,12 @@ const fleet = fleetOutputs(planFleet(loadStackSpec("dev")), "https://gw.example.
 const devConfig: ConfigJson = { ...configFromStackFile(path.join(ROOT, "Pulumi.dev.yaml")), "llm-fleet:clientKeys": { value: '{"app":"ck-dev","admin":"ck-admin"}', secret: true } };
 
 interface State {
-  stacks: Record<string, { local: ConfigJson | null; deployed: ConfigJson | null; resources: number; outputs: Record<string, unknown> }>;
+  stacks: Record<string, { local: ConfigJson | null; deployed: ConfigJson | null; resources: number; outputs: Record<string, unknown>; lockedSince?: string }>;
   commands: string[][];
   /** Every command line exactly as the CLI got it. */
   argv: string[][];
   failConfigSet?: string[];
+  hangUp?: boolean;
   programOutputs: Record<string, { value: unknown; secret: boolean }>;
 }
 const state = (): State => JSON.parse(fs.readFileSync(stateFile, "utf8")) as State;
@@ -83,7 +84,8 @@ describe("the Automation API backend", () => {
       expect.stringMatching(/^config set-all --stack preview-pr-7 --json \{/),
       "config set --secret --stack preview-pr-7 llm-fleet:clientKeys",
       "stack select --stack preview-pr-7",
-      "up --yes --skip-preview --exec-kind auto.local --stack preview-pr-7",
+      // --refresh: a spot node AWS reclaimed drops out of the state and is created again.
+      "up --yes --skip-preview --refresh --exec-kind auto.local --stack preview-pr-7",
       "stack output --json --stack preview-pr-7",
       "stack output --json --show-secrets --stack preview-pr-7",
       expect.stringMatching(/^stack history --json --show-secrets .*--stack preview-pr-7$/),
@@ -120,12 +122,54 @@ describe("the Automation API backend", () => {
       "config refresh --force --stack preview-pr-7",
       "config --show-secrets --json --stack preview-pr-7",
       "stack select --stack preview-pr-7",
-      expect.stringMatching(/^destroy --yes --skip-preview .*--stack preview-pr-7$/),
+      expect.stringMatching(/^destroy --yes --skip-preview --refresh .*--stack preview-pr-7$/),
       expect.stringMatching(/^stack history --json .*--stack preview-pr-7$/),
       "stack rm --yes preview-pr-7",
     ]);
     expect(state().stacks["preview-pr-7"]).toBeUndefined();
     await expect(previewDown(await deps(), "pr-7")).resolves.toEqual({ stack: "preview-pr-7", status: "absent" });
+  });
+
+  it("down: cancels an update left by a killed run (locked, started long ago), then destroys; refuses a live one", async () => {
+    await previewUp(await deps(), { name: "pr-8", base: "dev", ttlMs: parseTtl("24h") });
+    const lock = (since: string) => {
+      const s = state();
+      s.stacks["preview-pr-8"]!.lockedSince = since;
+      fs.writeFileSync(stateFile, JSON.stringify(s));
+    };
+    lock("2026-03-01T10:50:00.000Z");
+    await expect(previewDown(await deps("2026-03-01T11:00:00.000Z"), "pr-8")).rejects.toThrow(/an update is in progress \(started 10 minutes ago/);
+    expect(state().stacks["preview-pr-8"]!.resources).toBe(4);
+
+    lock("2026-03-01T08:00:00.000Z");
+    const before = state().commands.length;
+    await expect(previewDown(await deps("2026-03-01T11:00:00.000Z"), "pr-8")).resolves.toMatchObject({ status: "removed", destroyed: true });
+    const ran = commands().slice(before);
+    const at = (prefix: string) => ran.findIndex((c) => c.startsWith(prefix));
+    expect(at("cancel")).toBeGreaterThan(at("stack history"));
+    expect(at("destroy")).toBeGreaterThan(at("cancel"));
+    expect(ran[at("cancel")]).toMatch(/--stack preview-pr-8/);
+    expect(state().stacks["preview-pr-8"]).toBeUndefined();
+  });
+
+  it("up: gives Pulumi a deadline and interrupts it there (SIGINT), so the stack is left unlocked", async () => {
+    // The abort path of the Automation API (automation/cmd.ts) against a CLI that never finishes.
+    const s = state();
+    s.hangUp = true;
+    fs.writeFileSync(stateFile, JSON.stringify(s));
+    try {
+      const started = Date.now();
+      await expect(previewUp(await deps(), { name: "pr-9", base: "dev", ttlMs: parseTtl("1h"), upTimeoutMs: 1500 })).rejects.toThrow(
+        /preview-pr-9: pulumi up did not finish within 1.5 s and was interrupted; Pulumi stopped cleanly and the stack is unlocked/,
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(state().stacks["preview-pr-9"]!.lockedSince).toBeUndefined();
+    } finally {
+      const after = state();
+      delete after.hangUp;
+      delete after.stacks["preview-pr-9"]; // out of the way of the sweep below
+      fs.writeFileSync(stateFile, JSON.stringify(after));
+    }
   });
 
   it("sweep: only the expired preview goes", async () => {

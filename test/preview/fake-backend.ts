@@ -11,7 +11,7 @@ import { planFleet } from "../../infra/plan";
 import { fleetOutputs } from "../../infra/registry/outputs";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import { FLEET_CONFIG_KEY } from "../../infra/spec/load";
-import type { ConfigJson, OnOutput, OutputEntry, PreviewBackend, StackInfo } from "../../scripts/preview";
+import { UpTimeoutError, type ConfigJson, type OnOutput, type OutputEntry, type PreviewBackend, type StackInfo } from "../../scripts/preview";
 
 interface FakeStack {
   /** Pulumi.<stack>.yaml on this machine; undefined when the file does not exist here. */
@@ -20,6 +20,8 @@ interface FakeStack {
   deployed?: ConfigJson;
   resources: number;
   updateInProgress?: boolean;
+  /** When the update holding the lock started (what `pulumi stack history` reports). */
+  updateStartedAt?: Date;
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -42,6 +44,10 @@ export class FakeBackend implements PreviewBackend {
   readonly calls: string[] = [];
   /** Stacks whose destroy throws (a cloud error). */
   readonly failDestroy = new Set<string>();
+  /** Stacks whose `up` runs past any deadline (Pulumi interrupted: no outputs). */
+  readonly hangUp = new Set<string>();
+  /** The deadline each `up` was given. */
+  readonly upTimeouts: number[] = [];
 
   /** A long-lived stack such as dev, with its committed config file. */
   addBaseStack(name: string, config: ConfigJson): void {
@@ -62,6 +68,11 @@ export class FakeBackend implements PreviewBackend {
     const s = this.stacks.get(stack);
     if (!s) throw new Error(`no stack named '${stack}' found`);
     return s;
+  }
+
+  /** Pulumi refuses to update a stack another update holds: "the stack is currently locked". */
+  private requireUnlocked(stack: string, s: FakeStack): void {
+    if (s.updateInProgress) throw new Error(`the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`. (${stack})`);
   }
 
   private requireFleet(stack: string, s: FakeStack): void {
@@ -96,9 +107,15 @@ export class FakeBackend implements PreviewBackend {
   }
 
   /** Runs "the program": the fleet from config, planned, exported as infra/index.ts exports it. */
-  async up(stack: string, onOutput: OnOutput): Promise<Record<string, OutputEntry>> {
+  async up(stack: string, onOutput: OnOutput, timeoutMs: number): Promise<Record<string, OutputEntry>> {
     const s = this.get(stack);
+    this.requireUnlocked(stack, s);
     this.requireFleet(stack, s);
+    this.upTimeouts.push(timeoutMs);
+    if (this.hangUp.has(stack)) {
+      this.calls.push(`up ${stack} (interrupted)`);
+      throw new UpTimeoutError(stack, timeoutMs);
+    }
     this.calls.push(`up ${stack}`);
     onOutput(`Updating (${stack})\n`);
     const plan = planFleet(parseFleetSpec(s.local![FLEET_CONFIG_KEY]!.objectValue, stack));
@@ -116,11 +133,25 @@ export class FakeBackend implements PreviewBackend {
 
   async destroy(stack: string, onOutput: OnOutput): Promise<void> {
     const s = this.get(stack);
+    this.requireUnlocked(stack, s);
     this.requireFleet(stack, s);
     if (this.failDestroy.has(stack)) throw new Error(`error: deleting instance of ${stack}: UnauthorizedOperation\nmore detail`);
     this.calls.push(`destroy ${stack}`);
     onOutput(`Destroying (${stack})\n`);
     s.resources = 0;
+  }
+
+  async runningUpdateStartedAt(stack: string): Promise<Date | undefined> {
+    const s = this.get(stack);
+    return s.updateInProgress ? s.updateStartedAt : undefined;
+  }
+
+  async cancelUpdate(stack: string): Promise<void> {
+    const s = this.get(stack);
+    if (!s.updateInProgress) throw new Error(`no update is in progress on stack ${stack}`);
+    this.calls.push(`cancel ${stack}`);
+    s.updateInProgress = false;
+    delete s.updateStartedAt;
   }
 
   async removeStack(stack: string): Promise<void> {

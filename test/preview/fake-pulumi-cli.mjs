@@ -6,6 +6,9 @@
 // API turns into StackNotFoundError). `config set KEY` with no value on the command line reads it
 // from stdin and drops one trailing newline, as the CLI does when stdin is not a terminal.
 // `commands` holds each command line without --non-interactive, `argv` each one exactly as given.
+// A stack with `lockedSince` (an ISO time) is held by an update that started then: `stack ls`
+// says updateInProgress, `stack history` lists it as in-progress, up and destroy refuse with the
+// CLI's "currently locked" error, and `cancel` ends it.
 // The real CLI is not installable here.
 import * as fs from "node:fs";
 
@@ -32,8 +35,15 @@ const masked = (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, 
 const history = [{ version: 1, kind: "update", startTime: "2026-03-01T10:00:00Z", endTime: "2026-03-01T10:01:00Z", message: "", environment: {}, config: {}, result: "succeeded" }];
 
 const [a, b] = argv;
+const requireUnlocked = (s) => s.lockedSince && fail(`the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.`);
+
 if (a === "version") print("v3.270.0\n");
-else if (a === "stack" && b === "ls") print(Object.entries(state.stacks).map(([name, s]) => ({ name, current: false, resourceCount: s.resources, updateInProgress: false })));
+else if (a === "stack" && b === "ls") print(Object.entries(state.stacks).map(([name, s]) => ({ name, current: false, resourceCount: s.resources, updateInProgress: Boolean(s.lockedSince) })));
+else if (a === "cancel") {
+  const s = stack();
+  if (!s.lockedSince) fail(`stack '${stackName()}' has no update in progress`);
+  delete s.lockedSince;
+}
 else if (a === "stack" && b === "select") stack();
 else if (a === "stack" && b === "init") {
   if (state.stacks[argv[2]]) fail(`stack '${argv[2]}' already exists`);
@@ -43,7 +53,10 @@ else if (a === "stack" && b === "init") {
   if (stack(name).resources > 0) fail(`'${name}' still has resources; removal rejected. Destroy them first`);
   delete state.stacks[name];
 } else if (a === "stack" && b === "output") print(argv.includes("--show-secrets") ? Object.fromEntries(Object.entries(stack().outputs).map(([k, o]) => [k, o.value])) : masked(stack().outputs));
-else if (a === "stack" && b === "history") print(history);
+else if (a === "stack" && b === "history") {
+  const s = stack();
+  print(s.lockedSince ? [{ ...history[0], version: 2, startTime: s.lockedSince, endTime: undefined, result: "in-progress" }, ...history] : history);
+}
 else if (a === "config" && b === "set-all") Object.assign((stack().local ??= {}), JSON.parse(flag("--json")));
 else if (a === "config" && b === "set") {
   if (argv.includes("--path")) fail("fake pulumi: config set --path is not modelled", 3);
@@ -61,8 +74,22 @@ else if (a === "config" && b === "set") {
   if (!s.deployed) fail(`no previous deployment for stack '${stackName()}'`);
   s.local = structuredClone(s.deployed);
 } else if (a === "config" && argv.includes("--json")) print(stack().local ?? {});
-else if (a === "up") {
+else if (a === "up" && state.hangUp) {
+  // An update that never ends: holds the lock until SIGINT, which Pulumi answers by cancelling
+  // cleanly (state saved, lock released) and exiting non-zero.
   const s = stack();
+  requireUnlocked(s);
+  s.lockedSince = new Date().toISOString();
+  process.on("SIGINT", () => {
+    delete s.lockedSince;
+    save();
+    process.stderr.write("error: update canceled\n");
+    process.exit(255);
+  });
+  setInterval(() => {}, 1000);
+} else if (a === "up") {
+  const s = stack();
+  requireUnlocked(s);
   if (!s.local?.["llm-fleet:fleet"]) fail(`Stack '${stackName()}' is missing configuration value 'fleet'`);
   s.deployed = structuredClone(s.local);
   s.resources = 4;
@@ -70,6 +97,7 @@ else if (a === "up") {
   print(`Updating (${stackName()})\n`);
 } else if (a === "destroy") {
   const s = stack();
+  requireUnlocked(s);
   if (!s.local?.["llm-fleet:fleet"]) fail(`Stack '${stackName()}' is missing configuration value 'fleet'`);
   s.resources = 0;
   s.outputs = {};

@@ -6,6 +6,10 @@ import { FLEET_CONFIG_KEY, loadStackSpec } from "../../infra/spec/load";
 import {
   EXPIRES_AT_CONFIG_KEY,
   PREVIEW_CONFIG_KEY,
+  PREVIEW_READINESS_TIMEOUT_SECONDS,
+  PREVIEW_UP_TIMEOUT_MS,
+  READINESS_TIMEOUT_CONFIG_KEY,
+  STALE_UPDATE_MS,
   parseTtl,
   previewDown,
   previewSweep,
@@ -95,6 +99,24 @@ describe("previewUp", () => {
     expect(lines).toContain("  node gpu-l4b: dropped, no replica left on it");
   });
 
+  it("bounds the preview's update and its readiness wait so both end inside the CI job", async () => {
+    await previewUp(deps, { name: "pr-7", base: "dev", ttlMs: parseTtl("24h") });
+    expect(backend.upTimeouts).toEqual([PREVIEW_UP_TIMEOUT_MS]);
+    expect(backend.stacks.get("preview-pr-7")!.deployed![READINESS_TIMEOUT_CONFIG_KEY]).toEqual({ value: String(PREVIEW_READINESS_TIMEOUT_SECONDS), secret: false });
+    expect(PREVIEW_READINESS_TIMEOUT_SECONDS * 1000).toBeLessThan(PREVIEW_UP_TIMEOUT_MS);
+    // A base that waits less keeps its shorter wait.
+    backend.addBaseStack("quick", { ...devConfig, [READINESS_TIMEOUT_CONFIG_KEY]: { value: "600", secret: false } });
+    await previewUp(deps, { name: "q", base: "quick", ttlMs: parseTtl("1h") });
+    expect(backend.stacks.get("preview-q")!.deployed![READINESS_TIMEOUT_CONFIG_KEY]!.value).toBe("600");
+  });
+
+  it("says what to do when Pulumi had to be interrupted at the deadline", async () => {
+    backend.hangUp.add("preview-pr-7");
+    await expect(previewUp(deps, { name: "pr-7", base: "dev", ttlMs: parseTtl("24h") })).rejects.toThrow(
+      /preview-pr-7: pulumi up did not finish within 40 minutes and was interrupted; Pulumi stopped cleanly and the stack is unlocked.*\n  fix: push again to retry, or tear it down: fleet preview down --name pr-7/,
+    );
+  });
+
   it("refuses a base that is itself a preview, or that has no fleet", async () => {
     await expect(previewUp(deps, { name: "x", base: "preview-pr-7", ttlMs: 60_000 })).rejects.toThrow(/--base: preview-pr-7 is itself a preview/);
     backend.addBaseStack("empty", { "aws:region": { value: "us-east-1", secret: false } });
@@ -137,9 +159,19 @@ describe("previewDown", () => {
   });
 
   it("refuses while an update is running instead of failing half-way", async () => {
-    backend.addDeployedStack("preview-busy", deployedPreview(undefined), { updateInProgress: true });
-    await expect(previewDown(deps, "busy")).rejects.toThrow(/preview-busy: an update is in progress/);
+    backend.addDeployedStack("preview-busy", deployedPreview(undefined), { updateInProgress: true, updateStartedAt: new Date(NOW.getTime() - 5 * 60_000) });
+    await expect(previewDown(deps, "busy")).rejects.toThrow(/preview-busy: an update is in progress \(started 5 minutes ago; a preview's update runs at most 70 minutes\)/);
+    backend.addDeployedStack("preview-unknown", deployedPreview(undefined), { updateInProgress: true });
+    await expect(previewDown(deps, "unknown")).rejects.toThrow(/does not say when it started; if its run is gone: pulumi cancel --stack preview-unknown/);
+    expect(backend.calls).toEqual([]);
     expect(backend.stacks.has("preview-busy")).toBe(true);
+  });
+
+  it("recovers a stack locked by a dead run: cancel, then destroy and remove", async () => {
+    backend.addDeployedStack("preview-dead", deployedPreview(undefined), { updateInProgress: true, updateStartedAt: new Date(NOW.getTime() - (STALE_UPDATE_MS + 60_000)) });
+    await expect(previewDown(deps, "dead")).resolves.toEqual({ stack: "preview-dead", status: "removed", destroyed: true });
+    expect(backend.calls).toEqual(["cancel preview-dead", "destroy preview-dead", "remove preview-dead"]);
+    expect(lines).toContain("preview-dead: the update started 71 minutes ago: its run is gone; cancelling it (pulumi cancel) before the teardown");
   });
 });
 
@@ -188,6 +220,22 @@ describe("previewSweep", () => {
     expect(outcomes[4]).toMatchObject({ reason: "error: deleting instance of preview-broken: UnauthorizedOperation" });
     expect([...backend.stacks.keys()]).not.toContain("preview-old");
     expect(backend.stacks.get("preview-busy")?.resources).toBe(7);
+  });
+
+  it("cancels a dead run's lock and sweeps the stack if it expired; leaves a live update alone", async () => {
+    const stale = new Date(NOW.getTime() - STALE_UPDATE_MS - 1);
+    backend.addDeployedStack("preview-dead-old", deployedPreview("2026-03-01T09:00:00.000Z"), { updateInProgress: true, updateStartedAt: stale });
+    backend.addDeployedStack("preview-dead-fresh", deployedPreview("2026-03-02T09:00:00.000Z"), { updateInProgress: true, updateStartedAt: stale });
+    backend.addDeployedStack("preview-live", deployedPreview("2020-01-01T00:00:00.000Z"), { updateInProgress: true, updateStartedAt: NOW });
+    const outcomes = await previewSweep(deps);
+    expect(outcomes.map((o) => [o.stack, o.action])).toEqual([
+      ["preview-dead-old", "destroyed"],
+      ["preview-dead-fresh", "kept"],
+      ["preview-live", "skipped"],
+    ]);
+    expect(backend.calls).toEqual(["cancel preview-dead-old", "destroy preview-dead-old", "remove preview-dead-old", "cancel preview-dead-fresh"]);
+    expect(backend.stacks.get("preview-dead-fresh")!.updateInProgress).toBe(false);
+    expect(backend.stacks.get("preview-live")!.updateInProgress).toBe(true);
   });
 
   it("says so when there are no previews", async () => {

@@ -11,13 +11,14 @@ import Ajv from "ajv";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseDocument } from "yaml";
 import { runPreview } from "../../scripts/commands/preview";
+import { PREVIEW_UP_TIMEOUT_MS, STALE_UPDATE_MS } from "../../scripts/preview";
 import { FakeBackend, configFromStackFile } from "./fake-backend";
 
 const WORKFLOW = ".github/workflows/preview.yml";
 const SCHEMA = path.join("..", "shared", "reference", "github-workflow.json");
 
 interface Step { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown>; id?: string }
-interface Job { if: string; "runs-on": string; steps: Step[] }
+interface Job { if: string; "runs-on": string; "timeout-minutes": number; steps: Step[] }
 interface Workflow {
   on: { pull_request: { types: string[] }; schedule: { cron: string }[]; workflow_dispatch: null };
   permissions: Record<string, string>;
@@ -90,6 +91,19 @@ describe("preview workflow", () => {
     expect(interpolate(workflow.concurrency.group, pr("closed"))).toBe("preview-42");
     expect(interpolate(workflow.concurrency.group, event("schedule"))).toBe("preview-sweep");
     expect(workflow.concurrency["cancel-in-progress"]).toBe(false);
+  });
+
+  it("gives a preview's update room inside the job and inside the AWS session, so no run is killed holding the lock", () => {
+    // Checkout, npm ci, the CLI and credentials take a few minutes before `fleet preview up` starts.
+    const SETUP_MINUTES = 10;
+    const up = workflow.jobs.up!;
+    expect(PREVIEW_UP_TIMEOUT_MS / 60_000 + SETUP_MINUTES).toBeLessThanOrEqual(up["timeout-minutes"]);
+    // aws-actions/configure-aws-credentials: role-duration-seconds defaults to 3600 (one hour).
+    const creds = up.steps.find((st) => st.uses?.startsWith("aws-actions/configure-aws-credentials"))!;
+    const sessionSeconds = Number(creds.with?.["role-duration-seconds"] ?? 3600);
+    expect(PREVIEW_UP_TIMEOUT_MS / 1000).toBeLessThan(sessionSeconds);
+    // A lock is judged abandoned only after any job that could hold it has been killed.
+    expect(STALE_UPDATE_MS).toBeGreaterThan(up["timeout-minutes"] * 60_000);
   });
 
   it("takes credentials from repository secrets only, and AWS through OIDC", () => {
