@@ -13,6 +13,7 @@ import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
+import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { startFakeEngine } from "../support/fake-engine";
 import { KEYS, RATE_CLASSES, testPlan } from "../gateway/fleets";
@@ -192,12 +193,20 @@ async function main(): Promise<void> {
   });
   const unlimited = { requestsPerMinute: 6_000_000, burst: 100_000, concurrency: 10_000 };
   const rateClasses = Object.fromEntries(Object.keys(RATE_CLASSES).map((name) => [name, unlimited]));
-  const plan = testPlan({ rateClasses, perIp: { requestsPerMinute: 6_000_000, burst: 100_000 } });
+  // BENCH_METERING=on: usage metering with the usage service running (the key has no quota);
+  // BENCH_METERING=quota: the same with a quota on the key (its block file is checked per request).
+  const metering = process.env.BENCH_METERING ?? "";
+  const keys = { app: { models: ["*"], rateClass: "std", ...(metering === "quota" ? { quota: { tokensPerDay: 1e12, requestsPerDay: 1e9 } } : {}) }, coder: { models: ["coder", "sql"], rateClass: "std" }, tight: { models: ["chat"], rateClass: "tight" }, solo: { models: ["chat"], rateClass: "solo" } };
+  const plan = testPlan({ rateClasses, perIp: { requestsPerMinute: 6_000_000, burst: 100_000 }, ...(metering ? { metering: true, keys } : {}) });
+  const usageDir = metering ? fs.mkdtempSync(path.join(os.tmpdir(), "fleet-bench-usage-")) : null;
+  if (usageDir) fs.chmodSync(usageDir, 0o777);
   const gw = await startGateway(plan, {
+    ...(usageDir ? { usage: { dir: usageDir } } : {}),
     resolveEndpoint: (id) => ({ host: "127.0.0.1", port: id === "coder" ? ports.streaming : ports.plain, tls: false }),
     workerProcesses: "auto",
     patch: (files) => void (files["gateway/nginx.conf"]!.contents = addProxyOnlyLocation(files["gateway/nginx.conf"]!.contents)),
   });
+  const usageService = usageDir ? fork(path.join(gw.prefix, "usage/service.mjs"), [path.join(gw.prefix, "usage/config.json")], { stdio: "ignore" }) : null;
   try {
     const direct: Target = { name: "direct", port: ports.plain, path: "/v1/chat/completions", headers: {}, body: payload };
     const viaGateway: Target = { name: "gateway", port: gw.port, path: "/v1/chat/completions", headers: { Authorization: `Bearer ${KEYS.app}` }, body: payload };
@@ -208,7 +217,7 @@ async function main(): Promise<void> {
     for (const t of [direct, proxyOnly, viaGateway, directStream]) for (let i = 0; i < 200; i++) await request(t, t === directStream ? "coder" : "chat", false);
 
     const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim();
-    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process\n`);
+    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}\n`);
 
     const [latDirect, latProxy, latGateway] = (await inTurns([direct, proxyOnly, viaGateway], (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat());
     console.log(`latency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns ("nginx alone": proxy_pass without the router):`);
@@ -241,7 +250,9 @@ async function main(): Promise<void> {
     console.log(`  first chunk within 1 ms of direct (p50): ${f(firstChunkAdded)} ${firstChunkAdded < 1 ? "met" : "NOT met"}`);
     console.log(`  no chunk coalescing: ${sGateway.coalesced === 0 ? "met" : `NOT met (${sGateway.coalesced} reads)`}`);
   } finally {
+    usageService?.kill();
     await gw.stop();
+    if (usageDir) fs.rmSync(usageDir, { recursive: true, force: true });
     child.kill();
     agent.destroy();
   }
