@@ -62,6 +62,7 @@ export const RECENT_MODELS: readonly CatalogModel[] = [
     },
     supportsPipelineParallel: true,
     checkpointQuantization: "fp8",
+    weightBlockSize: [128, 128], // config.json quantization_config: fp8, weight_block_size [128, 128]
     source: "as Qwen/Qwen3-Coder-30B-A3B-Instruct; the FP8 checkpoint of https://github.com/vllm-project/vllm/issues/34076",
     notes: ["Block-wise FP8 (one fp32 scale per 128×128 block, +0.2 %); embeddings and lm_head bf16."],
   },

@@ -95,6 +95,11 @@ export interface CatalogModel {
   supportsPipelineParallel: boolean;
   /** The checkpoint's own quantization_config (config.json): vLLM reads it; no --quantization is passed. */
   checkpointQuantization?: Quantization;
+  /**
+   * Block-wise FP8 checkpoints: quantization_config.weight_block_size [block_n, block_k] (one scale per block).
+   * vLLM requires each TP rank's MLP / expert intermediate slice to be a whole number of blocks.
+   */
+  weightBlockSize?: [number, number];
   /** Not served here, and why: the planner refuses the model with this text (vision-language models). */
   unsupported?: string;
   notes?: string[];

@@ -64,6 +64,21 @@ describe("mixture of experts", () => {
   });
 });
 
+describe("block-wise FP8 experts and tensor parallelism", () => {
+  it("refuses Qwen3-Coder-30B-A3B-FP8 at TP 4 and 8 with vLLM's reason (768 / TP is not whole 128-wide blocks), plans it at TP 2", () => {
+    const fp8 = (gpus?: number[]) => [vllm("c", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", [{ nodes: ["p5"], ...(gpus ? { gpus } : {}) }])];
+    expect(issuesOf([awsNode("p5", "p5.48xlarge")], fp8([0, 1, 2, 3]))).toEqual([{
+      path: "models[0].replicas[0].nodes",
+      message: "The output_size of gate's and up's weight = 192 is not divisible by weight quantization block_n = 128 at tensor parallel size 4 — vLLM refuses to start (block-wise FP8: each rank's slice must be whole 128×128 blocks)",
+      fix: "select 1 or 2 GPUs per node with replica.gpus (pipeline stages across nodes for more), or serve the unquantized checkpoint",
+    }]);
+    expect(issuesOf([awsNode("p5", "p5.48xlarge")], fp8())[0]!.message).toMatch(/weight = 96 is not divisible by weight quantization block_n = 128 at tensor parallel size 8/);
+    expect(plan([awsNode("p5", "p5.48xlarge")], fp8([0, 1])).replicas[0]!.tensorParallel).toBe(2);
+    // The bf16 checkpoint has no blocks: TP 4 plans.
+    expect(plan([awsNode("p5", "p5.48xlarge")], [vllm("c", "Qwen/Qwen3-Coder-30B-A3B-Instruct", [{ nodes: ["p5"], gpus: [0, 1, 2, 3] }])]).replicas[0]!.tensorParallel).toBe(4);
+  });
+});
+
 describe("sliding-window attention", () => {
   it("plans gpt-oss-20b's full 131,072 tokens on one L40S: its sliding layers keep 128 tokens, not the whole context", () => {
     const r = plan([awsNode("a", "g6e.xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["a"] }])]).replicas[0]!;

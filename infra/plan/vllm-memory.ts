@@ -27,6 +27,11 @@ export const NON_TORCH_BASE_BYTES = 0.14 * GiB;
  * Issue 15 reports the same order ("a few GiB per GPU at TP 2–4") in v0.19 logs, i.e. still inside the
  * profiled window after vllm#25359 moved communicator creation before the snapshot (buffers are
  * allocated lazily at the first large collective). Near zero on a pipeline-only stage (send/recv only).
+ * Contradicted by V1 logs (reference/datapoints.json): on one H100, Qwen3-32B logged 0.14 GiB non-torch at TP 1
+ * and 0.54 at TP 2, i.e. +0.40 GiB per GPU (vllm-h100-empirical-qwen3-32b-tp1-tp2; Llama-3.3-70B-FP8 TP 2: 0.55);
+ * 0.95 at TP 4 on B200 (v0.2x); 1.38 in total at TP 2 on H200 in v0.10.2. Kept at 1.79 (over-reserving: plans a
+ * shorter context than vLLM gives, never a longer one) until the Qwen3-235B TP 4 log (8.11 GiB, vllm#21348, run
+ * with an LMCache connector), which only reconciles at 1.79, is explained.
  */
 export const TP_COLLECTIVE_BYTES = 1.79 * GiB;
 /** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */

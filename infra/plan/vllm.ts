@@ -7,7 +7,7 @@
  */
 import { findModel } from "../catalog/models";
 import { KV_CACHE_FLAG_VALUE, QUANTIZATIONS } from "../catalog/quantization";
-import type { Gpu } from "../catalog/types";
+import type { Gpu, ModelArch } from "../catalog/types";
 import { GiB, kvBytesPerToken, round, toGiB, weightBytes, type ExpertPadding } from "./arch";
 import { checkSplit, proportionalSplit, splitRanges } from "./split";
 import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
@@ -34,6 +34,21 @@ function batchDefaults(gpu: Gpu): { maxNumSeqs: number; maxNumBatchedTokens: num
 function mxfp4Padding(gpu: Gpu, version: string, tp: number): ExpertPadding {
   const triton = gpu.computeCapability === 9.0 && version !== "0.10.1";
   return triton ? { hiddenAlign: 256, intermediateAlign: 64, tensorParallel: tp } : { hiddenAlign: 256, intermediateAlign: 128, tensorParallel: tp };
+}
+
+/**
+ * vLLM's block-wise FP8 shape checks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.create_weights
+ * and utils/fp8_utils.py validate_fp8_block_shape, v0.16.0): the per-rank intermediate size of the experts (MoE)
+ * or of the MLP (dense) must be a multiple of block_n, and with TP > 1 of block_k (the row-parallel down
+ * projection). Returns vLLM's message, or null.
+ */
+export function fp8BlockProblem(block: [number, number] | undefined, arch: ModelArch, tp: number): string | null {
+  if (!block) return null;
+  const [n, k] = block;
+  const per = (arch.moe ? arch.moe.expertIntermediateSize : arch.intermediateSize) / tp;
+  if (!Number.isInteger(per) || per % n !== 0) return `The output_size of gate's and up's weight = ${per} is not divisible by weight quantization block_n = ${n}`;
+  if (tp > 1 && per % k !== 0) return `The input_size of down's weight = ${per} is not divisible by weight quantization block_k = ${k}`;
+  return null;
 }
 
 export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; claims: Claims } | null {
@@ -64,6 +79,11 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
   if (arch.numAttentionHeads % tp !== 0) {
     const divisors = [1, 2, 4, 8, 16].filter((d) => arch.numAttentionHeads % d === 0);
     issues.push({ path: `${path}.nodes`, message: `total number of attention heads (${arch.numAttentionHeads}) must be divisible by tensor parallel size (${tp}) — vLLM refuses to start`, fix: `use ${divisors.join(", ")} GPUs per node` });
+  }
+  const blockProblem = fp8BlockProblem(input.catalogKey ? findModel(input.catalogKey)?.weightBlockSize : undefined, arch, tp);
+  if (blockProblem) {
+    const fits = [1, 2, 4, 8, 16].filter((d) => arch.numAttentionHeads % d === 0 && !fp8BlockProblem(findModel(input.catalogKey!)!.weightBlockSize, arch, d));
+    issues.push({ path: `${path}.nodes`, message: `${blockProblem} at tensor parallel size ${tp} — vLLM refuses to start (block-wise FP8: each rank's slice must be whole ${findModel(input.catalogKey!)!.weightBlockSize!.join("×")} blocks)`, fix: `select ${fits.join(" or ")} GPUs per node with replica.gpus (pipeline stages across nodes for more), or serve the unquantized checkpoint` });
   }
   if (pp > 1 && input.catalogKey && findModel(input.catalogKey)?.supportsPipelineParallel === false) {
     issues.push({ path: `${path}.nodes`, message: "vLLM does not implement pipeline parallelism for this architecture", fix: "serve it on one node" });
