@@ -154,6 +154,11 @@ function filter(r, data, flags) {
             buf = buf.slice(at + 2);
             at = buf.indexOf('\n\n');
         }
+        // No blank line in 64 KiB: not the SSE framing we know ("\n\n"); pass it on rather than hold the stream.
+        if (buf.length > 65536) {
+            r.sendBuffer(buf, {});
+            buf = Buffer.from('');
+        }
         pending = buf.length > 0 ? buf : null;
         if (flags.last) {
             r.sendBuffer(pending || '', flags);
