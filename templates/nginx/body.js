@@ -177,7 +177,9 @@ function read(s, names) {
     if (!list && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
         return { error: 'the request body must be a JSON object' };
     }
+    /** @type {Record<string, any>} */
     const fields = {};
+    /** @type {Record<string, number[]>} */
     const spans = {};
     for (let i = 0; i < names.length; i++) {
         const name = names[i];

@@ -1,0 +1,57 @@
+/**
+ * The shape of gateway/fleet.js, the data the njs router reads: written by router-config.ts,
+ * read by templates/nginx/*.js (type-checked against it through templates/nginx/fleet-data.d.ts).
+ * Types only, no imports: the njs type check (templates/nginx/tsconfig.json) includes this file.
+ */
+
+export interface RouterKey {
+  rateClass: string;
+  /** Model ids, or "*" for all. */
+  models: string[] | "*";
+  /** Has a quota: the router checks its block file (keys without one pay nothing). */
+  quota: boolean;
+  /** May read any key's usage. */
+  admin: boolean;
+}
+
+/** One tier of a model's chain, as the router picks it. */
+export interface RouterTier {
+  tier: number;
+  /** The model that answers (a fallback tier may be served only to keys allowed this model). */
+  model: string;
+  /** Named location that splices this tier's `model` into the body. */
+  location: string;
+  /** Tier 0: named location forwarding the client's bytes unchanged; null for other tiers. */
+  rawLocation: string | null;
+  /** The `model` this tier's upstream expects. */
+  upstreamModel: string;
+  external: boolean;
+}
+
+export interface RouterModel {
+  engine: string;
+  aliases: string[];
+  maxOutputTokens: number | null;
+  contextLength: number | null;
+  /** Its own upstream (tier 0), then each fallback. */
+  chain: RouterTier[];
+  /** Fallback model ids, in order. */
+  tiers: string[];
+  probes: { url: string; host: string }[];
+}
+
+export interface RouterConfig {
+  /** SHA-256 hex digest of each client key → its name. */
+  keys: Record<string, string>;
+  /** Key name → what it may do. */
+  keyRights: Record<string, RouterKey>;
+  models: Record<string, RouterModel>;
+  /** Every id and alias → model id. */
+  names: Record<string, string>;
+  /** Path route → model id. */
+  routes: Record<string, string>;
+  /** Model ids in spec order (listings). */
+  order: string[];
+  /** Usage metering (usage.js): the state directory, or null when metering is off. */
+  usage: { dir: string } | null;
+}
