@@ -1,11 +1,10 @@
 /**
- * What a client in front of each engine (the gateway) needs to know about it: the Host header
- * it must send, where readiness is, how the key is checked, and which defaults the engine
- * applies by itself. The gateway imports this table; it never restates these facts.
+ * What a client in front of each engine needs to know about it: the Host header it must send,
+ * where readiness is and how the key is checked. One table, read by the engine renderers (health
+ * checks, key variables) and the gateway (render/gateway/tiers.ts: Host header and /health probes);
+ * no one restates these facts.
  */
-import type { SamplingSpec, ServedEngine } from "../spec/schema";
-
-export type SamplingField = keyof SamplingSpec;
+import type { ServedEngine } from "../spec/schema";
 
 export interface EngineUpstreamFacts {
   /**
@@ -15,19 +14,14 @@ export interface EngineUpstreamFacts {
    * loopback-bound or tunnelled Ollama keeps working.
    */
   upstreamHostHeader: string | null;
-  /** Readiness path: 200 once the model is loaded. */
+  /**
+   * Readiness path, answered without a key: 200 once the engine serves (vLLM and llama-server:
+   * once the model is loaded, 503 before; Ollama: once its server runs, models load on first use).
+   */
   healthPath: string;
   /** Environment variable holding the engine's key (null: the engine has no key check). */
   apiKeyEnv: string | null;
-  /** Sampling defaults the engine applies itself (the gateway fills the others into requests). */
-  serverSideSampling: readonly SamplingField[];
-  /** The engine adds the model's systemPrompt itself (else the gateway must prepend it). */
-  appliesSystemPrompt: boolean;
 }
-
-const ALL_SAMPLING: readonly SamplingField[] = [
-  "temperature", "topP", "topK", "minP", "repetitionPenalty", "presencePenalty", "frequencyPenalty",
-];
 
 export const ENGINE_UPSTREAM: { readonly [engine in ServedEngine]: EngineUpstreamFacts } = {
   vllm: {
@@ -35,25 +29,17 @@ export const ENGINE_UPSTREAM: { readonly [engine in ServedEngine]: EngineUpstrea
     // vllm-serve-args.json --api-key note: /health is not key-checked.
     healthPath: "/health",
     apiKeyEnv: "VLLM_API_KEY",
-    // vLLM reads only these keys from a generation config (ModelConfig.get_diff_sampling_param):
-    // presence/frequency penalties must come with the request.
-    serverSideSampling: ["temperature", "topP", "topK", "minP", "repetitionPenalty"],
-    appliesSystemPrompt: false,
   },
   llamacpp: {
     upstreamHostHeader: null,
     // llama-server-observed.md §3: 503 while loading, then 200; no key needed.
     healthPath: "/health",
     apiKeyEnv: "LLAMA_API_KEY",
-    serverSideSampling: ALL_SAMPLING,
-    appliesSystemPrompt: false,
   },
   ollama: {
     upstreamHostHeader: "localhost",
-    // ollama.json http_endpoints.health_check: GET / answers 200 "Ollama is running".
+    // ollama.json health_check: GET / answers 200 "Ollama is running" (GET /api/version works too).
     healthPath: "/",
     apiKeyEnv: null,
-    serverSideSampling: ALL_SAMPLING,
-    appliesSystemPrompt: true,
   },
 };

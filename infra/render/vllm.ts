@@ -18,8 +18,8 @@ const HF_CACHE = "/root/.cache/huggingface";
  * --override-generation-config (merged over the model's own generation_config.json) rather than
  * --generation-config <folder>: a folder replaces the model's file, and with it model-specific
  * fields such as extra eos_token_id entries. vLLM reads only these keys from it
- * (ModelConfig.get_diff_sampling_param); presence/frequency penalties are left to the gateway
- * (engines.ts serverSideSampling).
+ * (ModelConfig.get_diff_sampling_param): presence/frequency penalties cannot be defaults of a
+ * vLLM server, only fields a client sends with its request (the gateway adds none).
  */
 const GENERATION_CONFIG_KEYS = {
   temperature: "temperature",

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { planFleet } from "../../infra/plan";
 import type { FleetPlan } from "../../infra/plan/types";
 import { keyEnvName, NJS_MODULE_PATH, OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, sha256Hex, type GatewayRenderOptions } from "../../infra/render/gateway";
+import { ENGINE_UPSTREAM } from "../../infra/render/engines";
 import { loadSpecFile } from "../../infra/spec/load";
 import { KEYS, testPlan } from "./fleets";
 import { nginxTest } from "./harness";
@@ -148,5 +149,23 @@ describe("refusals", () => {
 
   it("refuses a CORS origin that is not an origin", () => {
     expect(() => render(testPlan({ corsOrigins: ["https://ok.example.com", "https://x.example.com/path"] }))).toThrow(/corsOrigins: "https:\/\/x\.example\.com\/path" is not an origin/);
+  });
+});
+
+describe("engine facts come from one table (infra/render/engines.ts)", () => {
+  it("probes each replica's health path and sends each engine's Host header as the table says", () => {
+    const plan = planFleet(loadSpecFile(path.join(EXAMPLES, "rtx-ollama.yaml")));
+    const files = render(plan);
+    const fleet = JSON.parse(files["gateway/fleet.js"]!.contents.replace(/^[\s\S]*?export default /, "").replace(/;\s*$/, ""));
+    const served = plan.models.filter((m) => m.engine !== "external");
+    expect(served.length).toBeGreaterThan(0);
+    for (const m of served) {
+      const facts = ENGINE_UPSTREAM[m.engine as keyof typeof ENGINE_UPSTREAM];
+      for (const probe of fleet.models[m.id].probes as { url: string; host: string }[]) {
+        expect(new URL(probe.url).pathname).toBe(facts.healthPath);
+        if (facts.upstreamHostHeader) expect(probe.host).toBe(facts.upstreamHostHeader);
+      }
+      if (facts.upstreamHostHeader) expect(files["gateway/nginx.conf"]!.contents).toContain(`proxy_set_header Host ${facts.upstreamHostHeader};`);
+    }
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { Engine, ServedEngine } from "../../spec/schema";
 import type { ExternalModelPlan, FleetPlan, ModelPlan } from "../../plan/types";
+import { ENGINE_UPSTREAM } from "../engines";
 import { secretEnvName } from "./env";
 import type { NormalizedOptions, UpstreamTarget } from "./options";
 
@@ -44,19 +45,8 @@ export interface TierLocation {
   tries: number;
 }
 
-/** Health endpoint per engine (vLLM and llama-server: /health, 503 while loading; Ollama has none). */
-const HEALTH_PATH: { [engine in ServedEngine]: string } = {
-  vllm: "/health",
-  llamacpp: "/health",
-  ollama: "/api/version",
-};
-
-/** Host header per engine: Ollama on loopback answers 403 to non-local hosts (gateway-notes.md). */
-const ENGINE_HOST_HEADER: { [engine in ServedEngine]: string } = {
-  vllm: "$proxy_host",
-  llamacpp: "$proxy_host",
-  ollama: "localhost",
-};
+/** The Host header nginx sends to a served engine: the engine table's, else the upstream's own. */
+const engineHostHeader = (engine: ServedEngine) => ENGINE_UPSTREAM[engine].upstreamHostHeader ?? "$proxy_host";
 
 const slug = (id: string) => id.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 40);
 
@@ -101,7 +91,7 @@ function buildUpstream(m: ModelPlan, index: number, options: NormalizedOptions):
     const r = options.resolveEndpoint(m.id, i, { host: rep.endpoint.host, port: rep.endpoint.port, tls: false });
     return { address: hostPort(checkHost(r.host, `models.${m.id}.replicas[${i}]`), r.port), weight: rep.weight };
   });
-  const hostHeader = ENGINE_HOST_HEADER[engine];
+  const hostHeader = engineHostHeader(engine);
   return {
     name, modelId: m.id, engine, tls: false, sslName: null, hostHeader,
     basePath: "/v1",
@@ -109,7 +99,7 @@ function buildUpstream(m: ModelPlan, index: number, options: NormalizedOptions):
     // Served engines are launched with the model id as their served name.
     upstreamModel: m.id,
     secretEnv: options.engineKeySecret ? secretEnvName(options.engineKeySecret) : null,
-    probes: resolved.map((s) => ({ url: `http://${s.address}${HEALTH_PATH[engine]}`, host: hostHeader.startsWith("$") ? s.address : hostHeader })),
+    probes: resolved.map((s) => ({ url: `http://${s.address}${ENGINE_UPSTREAM[engine].healthPath}`, host: hostHeader.startsWith("$") ? s.address : hostHeader })),
   };
 }
 
