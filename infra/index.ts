@@ -27,18 +27,19 @@ import {
   usesAws,
 } from "./cloud";
 import { planFleet, type NodePlan } from "./plan";
+import { requireGateway } from "./plan/gateway";
 import { fleetOutputs } from "./registry/outputs";
-import { ENGINE_API_KEY_SECRET, USER_DATA_FILE, nodeContainers, renderNode, secretsOfNode } from "./render";
+import { ENGINE_API_KEY_SECRET, USER_DATA_FILE, awsSecretIdPrefix, nodeContainers, renderNode, secretsOfNode } from "./render";
 import { parseFleetSpec } from "./spec";
 import { FLEET_CONFIG_KEY } from "./spec/load";
 
 const stack = pulumi.getStack();
 const spec = parseFleetSpec(new pulumi.Config("llm-fleet").requireObject("fleet"), `Pulumi config ${FLEET_CONFIG_KEY} (stack ${stack})`);
-const plan = planFleet(spec);
+const plan = requireGateway(planFleet(spec), "pulumi up");
 const settings = loadSettings(plan);
 const tags = fleetTags(plan, settings);
 const render = { stack };
-const secretIdPrefix = `${plan.name}/${stack}`;
+const secretIdPrefix = awsSecretIdPrefix(plan.name, stack);
 
 const awsNodes = plan.nodes.filter((n) => n.provider === "aws");
 /** Every node's files, rendered once. */
@@ -126,7 +127,7 @@ for (const node of plan.nodes) {
   if (machine) machines[node.name] = machine;
 }
 
-const gatewayHost = plan.gateway.host ?? "aws";
+const gatewayHost = plan.gateway.host;
 const gateway = new Gateway(
   "gateway",
   {

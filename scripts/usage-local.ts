@@ -6,14 +6,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { FleetPlan } from "../infra/plan/types";
+import type { GatewayFleetPlan } from "../infra/plan/gateway";
 import type { UsageRenderOptions } from "../infra/render/usage/gateway";
 import { USAGE_SERVICE_CONFIG, USAGE_SERVICE_ENTRY } from "../infra/render/usage/files";
 
 export const USAGE_FLAGS = "[--metrics-port N] [--usage-dir DIR]";
 
 /** The usage options of a local gateway, or an error message; null when metering is off. */
-export function localUsageOptions(plan: FleetPlan, values: { "metrics-port"?: unknown; "usage-dir"?: unknown }): UsageRenderOptions | null | string {
+export function localUsageOptions(plan: GatewayFleetPlan, values: { "metrics-port"?: unknown; "usage-dir"?: unknown }): UsageRenderOptions | null | string {
   const port = values["metrics-port"];
   if (plan.gateway.metering !== true) {
     return port === undefined ? null : "--metrics-port needs gateway.metering: true in the spec (the metrics come from the usage service)";

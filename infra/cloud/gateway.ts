@@ -8,7 +8,8 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetPlan, NodePlan } from "../plan/types";
+import type { GatewayFleetPlan } from "../plan/gateway";
+import type { NodePlan } from "../plan/types";
 import { renderGateway, secretEnvName } from "../render/gateway";
 import { AwsGpuNode } from "./awsGpuNode";
 import type { DockerHost } from "./dockerHost";
@@ -26,7 +27,7 @@ export type GatewayPlacement =
   | { kind: "docker"; node: NodePlan; host: DockerHost };
 
 export interface GatewayArgs {
-  plan: FleetPlan;
+  plan: GatewayFleetPlan;
   /** Client key values by key name (secret); only their hashes are rendered. */
   clientKeys: pulumi.Output<Record<string, string>>;
   /** The fleet's secrets: upstream keys, the engines' key, a provided TLS certificate. */

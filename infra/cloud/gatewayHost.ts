@@ -7,6 +7,7 @@
  * This is an adapter over the renderer's building blocks until infra/render offers a gateway host
  * of its own (reported to the lead): ContainerService has no gateway role yet.
  */
+import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET, type Artifacts, type NodeSecret } from "../render";
 import { renderBootstrap } from "../render/bootstrap";
@@ -22,8 +23,8 @@ import { HOST_USAGE_OPTIONS, USAGE_STATE_MOUNT, usageServiceContainer } from "..
 export const GATEWAY_PORT = 443;
 
 /** The gateway runs on a small AWS instance unless gateway.host names a docker node. */
-export function gatewayOnAws(plan: FleetPlan): boolean {
-  return (plan.gateway.host ?? "aws") === "aws";
+export function gatewayOnAws(plan: GatewayFleetPlan): boolean {
+  return plan.gateway.host === "aws";
 }
 /** The official image's prefix: load_module and js_import resolve against it. */
 export const NGINX_PREFIX = "/etc/nginx";
@@ -37,7 +38,7 @@ export const RESERVED_SECRET_NAMES = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.cer
 /** Amazon's VPC resolver: it answers for the fleet's private zone (nginx needs one for health probes). */
 export const AMAZON_DNS = "169.254.169.253";
 
-export function gatewayTlsSecrets(plan: FleetPlan): { certificateSecret: string; keySecret: string } {
+export function gatewayTlsSecrets(plan: GatewayFleetPlan): { certificateSecret: string; keySecret: string } {
   return plan.gateway.tls ?? SELF_SIGNED_TLS;
 }
 
@@ -86,7 +87,7 @@ export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: 
   return {
     name: "gateway",
     provider: "aws",
-    spec: { name: "gateway", provider: "aws", instanceType },
+    spec: { name: "gateway", provider: "aws", instanceType, spot: false, labels: {} },
     gpus: [],
     address: `gateway.${plan.name}`,
     instanceType,
@@ -97,7 +98,7 @@ export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: 
   };
 }
 
-export function nginxService(plan: FleetPlan, gatewayFiles: string[]): ContainerService {
+export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): ContainerService {
   const tls = gatewayTlsSecrets(plan);
   return {
     name: "gateway",
@@ -124,7 +125,7 @@ export function nginxService(plan: FleetPlan, gatewayFiles: string[]): Container
 }
 
 /** Every file of the AWS gateway machine, user data included; secrets only by Secrets Manager id. */
-export function renderAwsGatewayHost(plan: FleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
+export function renderAwsGatewayHost(plan: GatewayFleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
   const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
   const services = [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
   const tls = gatewayTlsSecrets(plan);

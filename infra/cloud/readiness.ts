@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetPlan } from "../plan/types";
+import type { GatewayFleetPlan } from "../plan/gateway";
 import { dependsOnOf } from "./dependsOn";
 
 /** The probe's source, run with `node -e`: no path on this machine ends up in the state. */
@@ -25,7 +25,7 @@ export interface ReadinessProbe {
  * Which key asks for which served model: the first key (by name) allowed to use it, so each
  * model is asked for once. External providers are not probed (the gateway does not either).
  */
-export function readinessProbes(plan: FleetPlan): { probes: ReadinessProbe[]; unreachable: string[] } {
+export function readinessProbes(plan: GatewayFleetPlan): { probes: ReadinessProbe[]; unreachable: string[] } {
   const keyNames = Object.keys(plan.gateway.keys).sort();
   const byKey = new Map<string, string[]>();
   const unreachable: string[] = [];
@@ -42,7 +42,7 @@ export function readinessProbes(plan: FleetPlan): { probes: ReadinessProbe[]; un
 }
 
 export interface ReadinessArgs {
-  plan: FleetPlan;
+  plan: GatewayFleetPlan;
   /** The gateway's base URL. */
   url: pulumi.Input<string>;
   /** Connect here instead of resolving the URL's host (its IP: DNS for a domain may not exist yet). */

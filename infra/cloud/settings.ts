@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FleetSpecError, type SpecIssue } from "../spec/errors";
+import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET } from "../render";
 import { hashClientKeys } from "../render/gateway/router-config";
@@ -44,7 +45,7 @@ export function requiredSecretNames(plan: FleetPlan): string[] {
   const names = new Set<string>();
   if (plan.spec.hfTokenSecret) names.add(plan.spec.hfTokenSecret);
   for (const m of plan.models) if (m.engine === "external" && m.apiKeySecret) names.add(m.apiKeySecret);
-  if (plan.gateway.tls) {
+  if (plan.gateway?.tls) {
     names.add(plan.gateway.tls.certificateSecret);
     names.add(plan.gateway.tls.keySecret);
   }
@@ -52,7 +53,7 @@ export function requiredSecretNames(plan: FleetPlan): string[] {
 }
 
 /** Whether any AWS resource exists: AWS nodes, or a gateway on AWS. */
-export function usesAws(plan: FleetPlan): boolean {
+export function usesAws(plan: GatewayFleetPlan): boolean {
   return plan.nodes.some((n) => n.provider === "aws") || gatewayOnAws(plan);
 }
 
@@ -71,7 +72,7 @@ export interface ConfigPresence {
 
 const setSecret = (key: string, example: string) => `pulumi config set --secret ${CONFIG_NAMESPACE}:${key} '${example}'`;
 
-export function configIssues(plan: FleetPlan, c: ConfigPresence): SpecIssue[] {
+export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const keyNames = Object.keys(plan.gateway.keys).sort();
   const keysExample = JSON.stringify(Object.fromEntries(keyNames.map((k) => [k, "…"])));
@@ -133,7 +134,7 @@ export function configIssues(plan: FleetPlan, c: ConfigPresence): SpecIssue[] {
 }
 
 /** The gateway renderer's own rules for key values (it hashes them); only for keys of the spec. */
-function keyProblems(plan: FleetPlan, keys: Record<string, string>): string[] {
+function keyProblems(plan: GatewayFleetPlan, keys: Record<string, string>): string[] {
   const known = Object.fromEntries(Object.entries(keys).filter(([name]) => plan.gateway.keys[name] !== undefined));
   if (Object.keys(known).length !== Object.keys(plan.gateway.keys).length) return [];
   try {
@@ -147,7 +148,7 @@ function keyProblems(plan: FleetPlan, keys: Record<string, string>): string[] {
 const numberOrUndefined = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
 
 /** Reads and checks the stack config; throws one FleetSpecError listing every problem. */
-export function loadSettings(plan: FleetPlan): Settings {
+export function loadSettings(plan: GatewayFleetPlan): Settings {
   const config = new pulumi.Config(CONFIG_NAMESPACE);
   const stack = pulumi.getStack();
   // Names, and the key rules checked here so a bad key fails the preview before any resource;

@@ -117,7 +117,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
     spec,
     models,
     nodes: nodePlans,
-    gateway: spec.gateway,
+    gateway: spec.gateway ?? null,
     totals: {
       costPerHourUSD: round(nodePlans.reduce((s, n) => s + n.costPerHourUSD, 0), 4),
       gpus: nodePlans.reduce((s, n) => s + n.gpus.length, 0),

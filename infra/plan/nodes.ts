@@ -2,6 +2,7 @@
  * Nodes as the planner sees them: GPUs from the catalog, CPU and RAM, cost, the address the
  * gateway reaches them at, and what each GPU and the RAM hold before any replica (read-only).
  */
+import { ASSUMED_CPU_BANDWIDTH_GBS } from "../catalog/cpu";
 import { findGpu, GPU_NAMES } from "../catalog/gpus";
 import { findInstanceType } from "../catalog/instances";
 import type { Gpu } from "../catalog/types";
@@ -13,7 +14,7 @@ export interface ResolvedNode {
   spec: NodeSpec;
   gpus: Gpu[];
   /** null: a GPU host whose CPU side the spec does not describe (fine while nothing runs on its CPU). */
-  cpu: { cores: number; memoryGiB: number; bandwidthGBs: number | null } | null;
+  cpu: CpuPlan | null;
   costPerHourUSD: number;
   instanceType?: string;
   address: string;
@@ -28,6 +29,14 @@ export interface ResolvedNode {
 /** First port engines listen on; each further engine on a node takes the next. */
 export const FIRST_ENGINE_PORT = 8000;
 
+/** The CPU side of a node; bandwidthAssumed: the spec gave no bandwidth, ASSUMED_CPU_BANDWIDTH_GBS stands in. */
+export interface CpuPlan {
+  cores: number;
+  memoryGiB: number;
+  bandwidthGBs: number;
+  bandwidthAssumed: boolean;
+}
+
 /** Memory kept for the OS and system services on every machine (bytes). */
 export const OS_RESERVED_RAM_BYTES = 2 * 1024 * MiB;
 
@@ -37,13 +46,8 @@ export function nodeAddress(fleet: string, node: NodeSpec): string {
     case "aws":
       return `${node.name}.${privateZoneName(fleet)}`;
     case "ssh":
-      return node.address ?? node.host.replace(/^.*@/, "");
-    case "docker": {
-      if (node.address) return node.address;
-      const url = new URL(node.host);
-      // A local daemon: the engines publish their ports on this machine.
-      return url.protocol === "unix:" ? "127.0.0.1" : url.hostname.replace(/^.*@/, "");
-    }
+    case "docker":
+      return node.address;
     default: {
       const unreachable: never = node;
       return unreachable;
@@ -76,7 +80,7 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
       }
       const gpu = findGpu(t.gpu);
       gpus = gpu ? Array.from({ length: t.gpuCount }, () => gpu) : [];
-      cpu = { cores: t.vcpu, memoryGiB: t.memoryGiB, bandwidthGBs: null };
+      cpu = { cores: t.vcpu, memoryGiB: t.memoryGiB, bandwidthGBs: ASSUMED_CPU_BANDWIDTH_GBS.aws, bandwidthAssumed: true };
       costPerHourUSD = t.onDemandUSDPerHour;
       instanceType = t.instanceType;
     } else {
@@ -85,13 +89,16 @@ export function resolveNodes(spec: FleetSpec, issues: SpecIssue[]): Map<string, 
         if (gpu) gpus.push(gpu);
         else issues.push({ path: `${path}.gpus[${k}]`, message: `unknown GPU "${name}"`, fix: `use one of: ${GPU_NAMES.join(", ")}` });
       });
-      costPerHourUSD = node.costPerHourUSD ?? 0;
+      costPerHourUSD = node.costPerHourUSD;
       if (!node.cpu && gpus.length === 0) {
-        issues.push({ path: `${path}.cpu`, message: "a CPU-only host needs its cores, memory and memory bandwidth", fix: "add cpu: { cores, memoryGiB, bandwidthGBs }" });
+        issues.push({ path: `${path}.cpu`, message: "a CPU-only host needs its cores and memory", fix: "add cpu: { cores, memoryGiB, bandwidthGBs } (bandwidth may be left out: the plan then assumes one and says so)" });
       }
     }
-    if (node.cpu) cpu = { ...node.cpu };
-    const inUse = (node.provider === "aws" ? 0 : (node.gpuMemoryInUseMiB ?? 0)) * MiB;
+    if (node.cpu) {
+      const given = node.cpu.bandwidthGBs;
+      cpu = { cores: node.cpu.cores, memoryGiB: node.cpu.memoryGiB, bandwidthGBs: given ?? ASSUMED_CPU_BANDWIDTH_GBS[node.provider], bandwidthAssumed: given === undefined };
+    }
+    const inUse = (node.provider === "aws" ? 0 : node.gpuMemoryInUseMiB) * MiB;
     nodes.set(node.name, {
       spec: node,
       gpus,

@@ -127,8 +127,11 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
     });
   }
   const cpuBandwidth = node.cpu?.bandwidthGBs ?? null;
-  if (f.cpuLayers > 0 && cpuBandwidth === null) {
-    issues.push({ path: `nodes[${input.nodeIndex(node.spec.name)}].cpu`, message: `${f.cpuLayers} layers of ${model.id} run on the CPU of ${node.spec.name}, whose memory bandwidth is not given`, fix: "add cpu: { cores, memoryGiB, bandwidthGBs } (bandwidth bounds CPU decode speed)" });
+  if (f.cpuLayers > 0 && !node.cpu) {
+    issues.push({ path: `nodes[${input.nodeIndex(node.spec.name)}].cpu`, message: `${f.cpuLayers} layers of ${model.id} run on the CPU of ${node.spec.name}, whose cores and memory are not given`, fix: "add cpu: { cores, memoryGiB, bandwidthGBs } (RAM bounds what fits, bandwidth the CPU decode speed)" });
+  }
+  if (f.cpuLayers > 0 && node.cpu?.bandwidthAssumed) {
+    notes.push(`assumed ${node.cpu.bandwidthGBs} GB/s CPU memory bandwidth on ${node.spec.name} for the decode bound: set nodes[${input.nodeIndex(node.spec.name)}].cpu.bandwidthGBs`);
   }
   if (issues.length > before) return null;
 

@@ -2,6 +2,7 @@
  * FleetPlan: what the planner decided, consumed by the renderers, the gateway, the Pulumi
  * program, the registry and `fleet plan --json`. Pure data (JSON-serialisable).
  */
+import type { CpuPlan } from "./nodes";
 import type { GpuId, KvCacheDtype, ModelArch, Quantization } from "../catalog/types";
 import type {
   ExternalModelSpec,
@@ -179,7 +180,7 @@ export interface NodePlan {
   address: string;
   instanceType?: string;
   /** null when the spec does not describe the CPU side of a GPU host. */
-  cpu: { cores: number; memoryGiB: number; bandwidthGBs: number | null } | null;
+  cpu: CpuPlan | null;
   costPerHourUSD: number;
   /** Replicas (or stages of replicas) placed here. */
   placements: { model: string; engine: ServedEngine; replica: number; stage: number; port: number; gpus: number[] }[];
@@ -193,7 +194,8 @@ export interface FleetPlan {
   spec: FleetSpec;
   models: ModelPlan[];
   nodes: NodePlan[];
-  gateway: GatewaySpec;
+  /** null: the spec has no gateway yet (planning works; render, gateway and deploy say it is missing). */
+  gateway: GatewaySpec | null;
   totals: { costPerHourUSD: number; gpus: number; models: number; replicas: number; nodes: number };
 }
 

@@ -33,7 +33,7 @@ export interface FleetOutputs {
 }
 
 function entry(plan: FleetPlan, m: ModelPlan, gatewayUrl: string): ModelEntry {
-  const routes = Object.entries(plan.gateway.routes ?? {}).filter(([, id]) => id === m.id).map(([path]) => path);
+  const routes = Object.entries(plan.gateway?.routes ?? {}).filter(([, id]) => id === m.id).map(([path]) => path);
   return {
     id: m.id,
     aliases: m.aliases,
@@ -57,5 +57,5 @@ export function fleetOutputs(plan: FleetPlan, gatewayUrl: string): FleetOutputs 
 
 /** The gateway URL a spec implies before anything is deployed: its domain over HTTPS. */
 export function plannedGatewayUrl(plan: FleetPlan): string | null {
-  return plan.gateway.domain ? `https://${plan.gateway.domain}` : null;
+  return plan.gateway?.domain ? `https://${plan.gateway.domain}` : null;
 }

@@ -49,10 +49,15 @@ export function secretPath(name: string): string {
   return `${NODE_ROOT}/secrets/${name}`;
 }
 
+/** Where a stack keeps its secrets in AWS Secrets Manager: ids <fleet>/<stack>/<secret>. */
+export function awsSecretIdPrefix(fleet: string, stack: string): string {
+  return `${fleet}/${stack}`;
+}
+
 /** Only AWS nodes need it; asking for it without a stack is an error, never a guess. */
 export function secretIdPrefix(plan: FleetPlan, options: RenderOptions): string {
   if (options.secretIdPrefix) return options.secretIdPrefix.replace(/\/+$/, "");
-  if (options.stack) return `${plan.name}/${options.stack}`;
+  if (options.stack) return awsSecretIdPrefix(plan.name, options.stack);
   throw new Error(
     `render: fleet "${plan.name}" has AWS nodes, whose secrets are read from Secrets Manager as <fleet>/<stack>/<secret>; ` +
       "pass { stack } (or { secretIdPrefix }) to renderFleet / renderNode",

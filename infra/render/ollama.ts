@@ -93,7 +93,7 @@ export function ollamaEnvironment(plan: FleetPlan, node: NodePlan, items: Ollama
     OLLAMA_KV_CACHE_TYPE: shared(node, "OLLAMA_KV_CACHE_TYPE", items, (s) => s.kvCacheType),
     OLLAMA_MAX_LOADED_MODELS: String(items.length),
   };
-  const origins = plan.gateway.corsOrigins ?? [];
+  const origins = plan.gateway ? plan.gateway.corsOrigins : [];
   if (origins.length > 0) env.OLLAMA_ORIGINS = origins.join(",");
   return env;
 }

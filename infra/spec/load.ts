@@ -6,8 +6,9 @@ import { parseFleetSpec } from "./parse";
 import { FleetSpecError } from "./errors";
 import type { FleetSpec } from "./schema";
 
-/** The Pulumi config key that holds the fleet. */
-export const FLEET_CONFIG_KEY = "llm-fleet:fleet";
+import { FLEET_CONFIG_KEY } from "./config-keys";
+
+export { FLEET_CONFIG_KEY };
 
 function readYaml(file: string): unknown {
   let text: string;

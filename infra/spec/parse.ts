@@ -1,44 +1,62 @@
-/** Turns raw config (from YAML or Pulumi config) into a FleetSpec, or every problem at once. */
+/**
+ * Turns raw config (from YAML or Pulumi config) into a normalized FleetSpec, or every problem at
+ * once: schema (shape and static defaults), normalizeSpec (derived defaults), then the rules.
+ */
 import type { z } from "zod";
-import { FleetSpec } from "./schema";
+import { FleetSpec as FleetSpecSchema, type FleetSpec } from "./schema";
 import { FleetSpecError, specPath, type SpecIssue } from "./errors";
+import { normalizeSpec } from "./normalize";
+import { closest } from "./suggest";
 import { validateReferences } from "./validate";
-import { validateUsage } from "./validate-usage";
 
 export function parseFleetSpec(raw: unknown, origin = "fleet spec"): FleetSpec {
-  const parsed = FleetSpec.safeParse(raw);
-  if (!parsed.success) throw new FleetSpecError(parsed.error.issues.map(toSpecIssue), origin);
-  const issues = [...validateReferences(parsed.data), ...validateUsage(parsed.data)];
-  if (issues.length > 0) throw new FleetSpecError(issues, origin);
-  return parsed.data;
+  const issues = specIssues(raw);
+  if ("issues" in issues) throw new FleetSpecError(issues.issues, origin);
+  return issues.spec;
 }
 
-function describe(value: unknown): string {
+/** The spec, or its problems as data (for callers that merge them with their own). */
+export function specIssues(raw: unknown): { spec: FleetSpec } | { issues: SpecIssue[] } {
+  const parsed = FleetSpecSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { issues: parsed.error.issues.map(toSpecIssue) };
+  const spec = normalizeSpec(parsed.data);
+  const issues = validateReferences(spec);
+  return issues.length > 0 ? { issues } : { spec };
+}
+
+/** The value as the message shows it: the user must recognise what they wrote. */
+function shown(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
+const didYouMean = (got: unknown, allowed: readonly unknown[]) => {
+  const near = closest(got, allowed);
+  return near === undefined ? "" : `; did you mean ${JSON.stringify(near)}?`;
+};
+
 function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
   const path = specPath(issue.path);
+  const got = shown(issue.input);
   switch (issue.code) {
     case "invalid_type":
       return {
         path,
-        message: issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}`,
+        message: issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${got}`,
         fix: issue.input === undefined ? `add "${String(issue.path.at(-1))}"` : `set it to a ${issue.expected}`,
       };
     case "unrecognized_keys":
       return {
         path,
         message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`,
-        fix: "remove it or correct the spelling (see infra/spec/schema.ts for the fields)",
+        fix: "remove it or correct the spelling (the fields are listed in schema/fleet-spec.schema.json)",
       };
     case "invalid_value":
       return {
         path,
-        message: `${describe(issue.input)} is not allowed`,
+        message: `${got} is not allowed${didYouMean(issue.input, issue.values)}`,
         fix: `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
       };
     case "invalid_union": {
@@ -47,17 +65,17 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
         const parent = specPath(issue.path.slice(0, -1));
         return {
           path,
-          message: `${describe(issue.input)} is not a known ${d.discriminator}`,
+          message: `${got} is not a known ${d.discriminator}${didYouMean(issue.input, d.options)}`,
           fix: unionFix(parent) ?? `set ${d.discriminator} to one of ${d.options.map((o) => JSON.stringify(o)).join(", ")}`,
         };
       }
-      return { path, message: "matches none of the allowed forms", fix: unionFix(path) ?? "use one of the documented forms (infra/spec/schema.ts)" };
+      return { path, message: `${got} matches none of the allowed forms`, fix: unionFix(path) ?? "use one of the documented forms (schema/fleet-spec.schema.json)" };
     }
     case "too_small":
     case "too_big":
-      return { path, message: issue.message, fix: "change the value to fit the bound" };
+      return { path, message: `${got}: ${issue.message.replace(/^Too (small|big): /, "")}`, fix: "change the value to fit the bound" };
     default:
-      return { path, message: issue.message, fix: "correct the value" };
+      return { path, message: `${got}: ${issue.message}`, fix: "correct the value" };
   }
 }
 

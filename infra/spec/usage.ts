@@ -1,11 +1,11 @@
 /**
  * Spec fields of usage metering, quotas and upstream limits (issue 14). Kept beside schema.ts so
  * the usage feature reads in one place; schema.ts composes them into the key, model and gateway
- * shapes. Cross-checks (quotas need metering, an admin key…) are in validate-usage.ts.
+ * shapes. Cross-checks (quotas need metering, metrics CIDRs) are rules/usageNeedsMetering.ts and
+ * rules/metricsCidrsValid.ts.
  */
 import { z } from "zod";
-
-const positiveInt = z.number().int().positive();
+import { doc, positiveInt } from "./fields";
 
 /**
  * Per-key quotas over UTC calendar windows: the day starts at 00:00 UTC, the month on the 1st at
@@ -15,10 +15,10 @@ const positiveInt = z.number().int().positive();
  */
 export const KeyQuota = z
   .strictObject({
-    requestsPerDay: positiveInt.optional(),
-    tokensPerDay: positiveInt.optional(),
-    requestsPerMonth: positiveInt.optional(),
-    tokensPerMonth: positiveInt.optional(),
+    requestsPerDay: doc(positiveInt.optional(), "Requests per UTC day. Unset: no daily request quota.", 100000),
+    tokensPerDay: doc(positiveInt.optional(), "Prompt + completion tokens per UTC day. Unset: no daily token quota.", 10000000),
+    requestsPerMonth: doc(positiveInt.optional(), "Requests per UTC calendar month. Unset: no monthly request quota.", 3000000),
+    tokensPerMonth: doc(positiveInt.optional(), "Prompt + completion tokens per UTC calendar month. Unset: no monthly token quota.", 300000000),
   })
   .refine((q) => Object.values(q).some((v) => v !== undefined), "a quota needs at least one of requestsPerDay, tokensPerDay, requestsPerMonth, tokensPerMonth");
 
@@ -30,12 +30,13 @@ export const KeyQuota = z
  */
 export const UpstreamLimits = z
   .strictObject({
-    /** Requests per rolling 60 s that the provider accepts. */
-    requestsPerMinute: positiveInt.optional(),
-    /** Requests per UTC day that the provider accepts. */
-    requestsPerDay: positiveInt.optional(),
-    /** Time allowed for the first byte of a reply from this tier (nginx proxy_read_timeout). @default gateway.readTimeoutSeconds */
-    timeoutSeconds: positiveInt.optional(),
+    requestsPerMinute: doc(positiveInt.optional(), "Requests per rolling 60 s that the provider accepts. Unset: no limit.", 30),
+    requestsPerDay: doc(positiveInt.optional(), "Requests per UTC day that the provider accepts. Unset: no limit.", 1000),
+    timeoutSeconds: doc(
+      positiveInt.optional(),
+      "Time allowed for the first byte of a reply from this tier (nginx proxy_read_timeout). Unset: gateway.readTimeoutSeconds.",
+      20,
+    ),
   })
   .refine((l) => Object.values(l).some((v) => v !== undefined), "limits need at least one of requestsPerMinute, requestsPerDay, timeoutSeconds");
 

@@ -9,10 +9,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { planFleet } from "../../infra/plan";
+import { requireGateway } from "../../infra/plan/gateway";
 import { gatewaySecretEnv, keyEnvName, renderGateway } from "../../infra/render/gateway";
 import type { Artifacts } from "../../infra/render/templates";
-import type { FleetSpec } from "../../infra/spec/schema";
-import { parseCommandArgs, specFromValues } from "../args";
+import type { GatewaySpec } from "../../infra/spec/schema";
+import { SPEC_OPTIONS, UsageError, specFromValues, type Command } from "../args";
 import { writeArtifacts } from "../write-artifacts";
 import { USAGE_FLAGS, localUsageOptions, startLocalUsageService } from "../usage-local";
 
@@ -23,10 +24,10 @@ export function nginxArgs(prefix: string, extra: string[] = []): string[] {
 export const NGINX_FOREGROUND = ["-g", "daemon off;"];
 
 /** Key values from the environment, or the names of the variables that are missing. */
-export function clientKeysFromEnv(spec: FleetSpec, env: NodeJS.ProcessEnv): { keys: Record<string, string>; missing: string[] } {
+export function clientKeysFromEnv(gateway: GatewaySpec, env: NodeJS.ProcessEnv): { keys: Record<string, string>; missing: string[] } {
   const keys: Record<string, string> = {};
   const missing: string[] = [];
-  for (const name of Object.keys(spec.gateway.keys)) {
+  for (const name of Object.keys(gateway.keys)) {
     const value = env[keyEnvName(name)];
     if (value) keys[name] = value;
     else missing.push(`${keyEnvName(name)} (the key clients send for gateway key "${name}")`);
@@ -57,36 +58,35 @@ function stdoutOpenable(): boolean {
   }
 }
 
-const USAGE = `usage: fleet gateway --spec FILE.yaml | --stack NAME --port N [--out DIR] ${USAGE_FLAGS}`;
+export const command: Command = {
+  usage: `usage: fleet gateway --spec FILE.yaml | --stack NAME --port N [--out DIR] ${USAGE_FLAGS}
+  --port N           listen on 127.0.0.1:N
+  --out DIR          keep the rendered config in DIR/gateway (default: a temporary folder, removed on exit)
+  --metrics-port N   with gateway.metering: the usage service's /metrics on 127.0.0.1:N
+  --usage-dir DIR    with gateway.metering: where the usage log and counters are kept between runs
+  client keys come from LLM_FLEET_KEY_<NAME>, upstream keys from LLM_FLEET_SECRET_<NAME>`,
+  options: { ...SPEC_OPTIONS, port: { type: "string" }, out: { type: "string" }, "metrics-port": { type: "string" }, "usage-dir": { type: "string" } },
+  run: ({ values }) => run(values),
+};
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { port: { type: "string" }, out: { type: "string" }, "metrics-port": { type: "string" }, "usage-dir": { type: "string" }, help: { type: "boolean", short: "h" } });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function run(values: Record<string, string | boolean | undefined>): Promise<number> {
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    console.error(`fleet gateway: --port must be a port number (1-65535)\n${USAGE}`);
-    return 2;
-  }
+  if (values.port === undefined) throw new UsageError("--port N is required");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port "${String(values.port)}" is not a port number (1-65535)`);
   const { spec, label } = specFromValues(values);
-  const { keys, missing } = clientKeysFromEnv(spec, process.env);
+  const plan = requireGateway(planFleet(spec), "fleet gateway");
+  const { keys, missing } = clientKeysFromEnv(plan.gateway, process.env);
   if (missing.length > 0) {
     console.error(`fleet gateway: set ${missing.length === 1 ? "this environment variable" : "these environment variables"}:\n  ${missing.join("\n  ")}`);
     return 1;
   }
-  const plan = planFleet(spec);
   const unsetSecrets = gatewaySecretEnv(plan).filter((e) => !process.env[e]);
   if (unsetSecrets.length > 0) {
     console.error(`fleet gateway: warning: ${unsetSecrets.join(", ")} not set; tiers that need ${unsetSecrets.length === 1 ? "it" : "them"} are called without a key`);
   }
 
   const usage = localUsageOptions(plan, values);
-  if (typeof usage === "string") {
-    console.error(`fleet gateway: ${usage}\n${USAGE}`);
-    return 2;
-  }
+  if (typeof usage === "string") throw new UsageError(usage);
   let artifacts: Artifacts;
   try {
     artifacts = renderGateway(plan, {

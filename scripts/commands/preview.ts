@@ -8,7 +8,7 @@
 import * as path from "node:path";
 import { FleetSpecError } from "../../infra/spec/errors";
 import { RegistryInputError, generateRegistry, writeRegistryFiles } from "../../infra/registry";
-import { parseCommandArgs } from "../args";
+import { SPEC_OPTIONS, UsageError, parseCommandArgs, type Command } from "../args";
 import {
   DEFAULT_TTL,
   PreviewError,
@@ -39,6 +39,18 @@ export interface PreviewCommandDeps {
   env: Readonly<Record<string, string | undefined>>;
 }
 
+const OPTIONS = {
+  ...SPEC_OPTIONS,
+  name: { type: "string" },
+  base: { type: "string", default: "dev" },
+  ttl: { type: "string", default: DEFAULT_TTL },
+  "max-cost-per-hour": { type: "string" },
+  out: { type: "string" },
+} as const;
+
+/** For the fleet entry: flags are checked there; runPreview reads its subcommand itself. */
+export const command: Command = { usage: USAGE, options: OPTIONS, positionals: true, run: ({ argv }) => run(argv) };
+
 export function run(argv: string[]): Promise<number> {
   return runPreview(argv, {
     backend: async () => (await import("../preview/automation.js")).automationBackend(REPO_ROOT),
@@ -52,15 +64,9 @@ export function run(argv: string[]): Promise<number> {
 export async function runPreview(argv: string[], deps: PreviewCommandDeps): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandArgs(argv, {
-      name: { type: "string" },
-      base: { type: "string", default: "dev" },
-      ttl: { type: "string", default: DEFAULT_TTL },
-      "max-cost-per-hour": { type: "string" },
-      out: { type: "string" },
-    });
+    parsed = parseCommandArgs(argv, OPTIONS);
   } catch (err) {
-    if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) return usage(err.message);
+    if (err instanceof UsageError) return usage(err.message);
     throw err;
   }
   const { values, positionals } = parsed;

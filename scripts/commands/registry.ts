@@ -8,7 +8,6 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { planFleet } from "../../infra/plan";
-import { FleetSpecError } from "../../infra/spec/errors";
 import {
   RegistryInputError,
   generateRegistry,
@@ -17,55 +16,43 @@ import {
   writeRegistryFiles,
   type FleetOutputs,
 } from "../../infra/registry";
-import { parseCommandArgs, specFromValues } from "../args";
+import { SPEC_OPTIONS, UsageError, specFromValues, stringValue, type Command } from "../args";
 
 const USAGE = `usage: fleet registry --stack NAME [--out DIR]
        fleet registry --stack NAME --from-plan [--gateway-url URL] [--out DIR]
        fleet registry --spec FILE.yaml [--gateway-url URL] [--out DIR]`;
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseCommandArgs(argv, {
-      "from-plan": { type: "boolean" },
-      "gateway-url": { type: "string" },
-      out: { type: "string" },
-    }));
-  } catch (err) {
-    return usageError(err);
+export const command: Command = {
+  usage: USAGE,
+  options: { ...SPEC_OPTIONS, "from-plan": { type: "boolean" }, "gateway-url": { type: "string" }, out: { type: "string" } },
+  run: ({ values }) => run(values),
+};
+
+async function run(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const rawUrl = stringValue(values["gateway-url"]);
+  const gatewayUrl = rawUrl === undefined ? undefined : checkGatewayUrl(rawUrl);
+  let outputs: FleetOutputs;
+  let source: string;
+  let label: string;
+  if (values["from-plan"] || values.spec) {
+    const loaded = specFromValues(values);
+    label = loaded.label;
+    source = `the plan of ${values.stack ? `stack ${loaded.label}` : values.spec}`;
+    outputs = outputsFromPlan(planFleet(loaded.spec), gatewayUrl, values.stack ? `stack ${loaded.label}` : String(values.spec));
+  } else if (typeof values.stack === "string") {
+    if (gatewayUrl) throw new UsageError("--gateway-url applies to --from-plan and --spec only: a deployed stack's outputs hold its gateway URL");
+    label = values.stack;
+    source = `the outputs of stack ${values.stack}`;
+    outputs = parseFleetOutputs(await readStackOutputs(values.stack), `pulumi stack output --stack ${values.stack}`);
+  } else {
+    throw new UsageError("no fleet given");
   }
-  try {
-    const gatewayUrl = values["gateway-url"] === undefined ? undefined : checkGatewayUrl(values["gateway-url"]);
-    let outputs: FleetOutputs;
-    let source: string;
-    let label: string;
-    if (values["from-plan"] || values.spec) {
-      const loaded = specFromValues(values);
-      label = loaded.label;
-      source = `the plan of ${values.stack ? `stack ${loaded.label}` : values.spec}`;
-      outputs = outputsFromPlan(planFleet(loaded.spec), gatewayUrl, values.stack ? `stack ${loaded.label}` : String(values.spec));
-    } else if (values.stack) {
-      if (gatewayUrl) throw new RegistryInputError("--gateway-url applies to --from-plan and --spec only: a deployed stack's outputs hold its gateway URL");
-      label = values.stack;
-      source = `the outputs of stack ${values.stack}`;
-      outputs = parseFleetOutputs(await readStackOutputs(values.stack), `pulumi stack output --stack ${values.stack}`);
-    } else {
-      console.error(`fleet registry: no fleet given\n${USAGE}`);
-      return 2;
-    }
-    const dir = values.out ?? path.join("out", label, "registry");
-    const written = writeRegistryFiles(dir, generateRegistry(outputs, source));
-    const ids = Object.keys(outputs.models);
-    console.log(`registry of ${ids.length} model${ids.length === 1 ? "" : "s"} (${ids.join(", ")}) at ${outputs.gatewayUrl}`);
-    for (const file of written) console.log(`wrote ${file}`);
-    return 0;
-  } catch (err) {
-    if (err instanceof RegistryInputError || err instanceof FleetSpecError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
-  }
+  const dir = stringValue(values.out) ?? path.join("out", label, "registry");
+  const written = writeRegistryFiles(dir, generateRegistry(outputs, source));
+  const ids = Object.keys(outputs.models);
+  console.log(`registry of ${ids.length} model${ids.length === 1 ? "" : "s"} (${ids.join(", ")}) at ${outputs.gatewayUrl}`);
+  for (const file of written) console.log(`wrote ${file}`);
+  return 0;
 }
 
 function checkGatewayUrl(value: string): string {
@@ -76,7 +63,7 @@ function checkGatewayUrl(value: string): string {
     url = undefined;
   }
   if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    throw new RegistryInputError(`--gateway-url: "${value}" is not an http(s) URL (e.g. https://llm.example.com)`);
+    throw new UsageError(`--gateway-url: "${value}" is not an http(s) URL (e.g. https://llm.example.com)`);
   }
   return value.replace(/\/+$/, "");
 }
@@ -104,12 +91,4 @@ export function readStackOutputs(stack: string, cwd = process.cwd()): Promise<un
       }
     });
   });
-}
-
-function usageError(err: unknown): number {
-  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) {
-    console.error(`fleet registry: ${err.message}\n${USAGE}`);
-    return 2;
-  }
-  throw err;
 }

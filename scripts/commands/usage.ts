@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as http from "node:http";
 import { keyEnvName } from "../../infra/render/gateway";
-import { parseCommandArgs, specFromValues } from "../args";
+import { SPEC_OPTIONS, UsageError, specFromValues, stringValue, type Command } from "../args";
 import { readStackOutputs } from "./registry";
 
 const USAGE = "usage: fleet usage --stack NAME | --spec FILE.yaml [--key NAME] [--url URL] [--ca FILE.pem]";
@@ -54,33 +54,35 @@ export function formatUsage(rows: KeyUsage[]): string {
   return [header, ...cells].map((c) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { key: { type: "string" }, url: { type: "string" }, ca: { type: "string" }, help: { type: "boolean", short: "h" } });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+export const command: Command = {
+  usage: `${USAGE}
+  --key NAME   read with this key (its own row); default: the first key with admin: true (every key)
+  --url URL    the gateway's URL; default: the stack's gatewayUrl output (with --stack)
+  --ca FILE    trust this certificate (the gateway's self-signed one)`,
+  options: { ...SPEC_OPTIONS, key: { type: "string" }, url: { type: "string" }, ca: { type: "string" } },
+  run: ({ values }) => run(values),
+};
+
+async function run(values: Record<string, string | boolean | undefined>): Promise<number> {
   const { spec, label } = specFromValues(values);
-  if (spec.gateway.metering !== true) {
+  const gateway = spec.gateway;
+  if (gateway?.metering !== true) {
     console.error(`fleet usage: ${label} has no usage metering (set gateway.metering: true)`);
     return 1;
   }
-  const keyName = values.key ?? Object.entries(spec.gateway.keys).find(([, k]) => k.admin === true)?.[0];
-  if (!keyName || !spec.gateway.keys[keyName]) {
-    console.error(`fleet usage: ${values.key ? `no key "${values.key}" in gateway.keys` : "no key has admin: true"}; name one with --key NAME (it shows that key's own usage)\n${USAGE}`);
-    return 2;
+  const wanted = stringValue(values.key);
+  const keyName = wanted ?? Object.entries(gateway.keys).find(([, k]) => k.admin)?.[0];
+  if (!keyName || !gateway.keys[keyName]) {
+    throw new UsageError(`${wanted ? `no key "${wanted}" in gateway.keys` : "no key has admin: true"}; name one with --key NAME (it shows that key's own usage)`);
   }
   const key = process.env[keyEnvName(keyName)];
   if (!key) {
     console.error(`fleet usage: set ${keyEnvName(keyName)} (the key clients send for gateway key "${keyName}")`);
     return 1;
   }
-  let base = values.url;
+  let base = stringValue(values.url);
   if (!base) {
-    if (!values.stack) {
-      console.error(`fleet usage: give --url with --spec (or --stack NAME to read its gatewayUrl output)\n${USAGE}`);
-      return 2;
-    }
+    if (typeof values.stack !== "string") throw new UsageError("give --url with --spec (or --stack NAME to read its gatewayUrl output)");
     const outputs = (await readStackOutputs(values.stack)) as { gatewayUrl?: string };
     if (!outputs.gatewayUrl) {
       console.error(`fleet usage: stack ${values.stack} has no gatewayUrl output (not deployed yet?)`);
@@ -88,9 +90,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     base = outputs.gatewayUrl;
   }
-  const admin = spec.gateway.keys[keyName]!.admin === true;
+  const admin = gateway.keys[keyName]!.admin;
   const url = `${base.replace(/\/+$/, "")}/v1/usage${admin ? "?key=*" : ""}`;
-  const ca = values.ca ? fs.readFileSync(values.ca, "utf8") : undefined;
+  const caFile = stringValue(values.ca);
+  const ca = caFile ? fs.readFileSync(caFile, "utf8") : undefined;
   let res;
   try {
     res = await get(url, key, ca);

@@ -93,7 +93,7 @@ export function previewFleet(base: FleetSpec, settings: PreviewSettings, stack: 
   const after = servedNodes(models);
   const issues: SpecIssue[] = [];
   const nodes = base.nodes.flatMap((n, i): NodeSpec[] => {
-    if (before.has(n.name) && !after.has(n.name) && n.name !== base.gateway.host) {
+    if (before.has(n.name) && !after.has(n.name) && n.name !== base.gateway?.host) {
       changes.push(`node ${n.name}: dropped, no replica left on it`);
       return [];
     }
@@ -111,14 +111,14 @@ export function previewFleet(base: FleetSpec, settings: PreviewSettings, stack: 
   });
   if (issues.length > 0) throw new FleetSpecError(issues, origin);
 
-  const gateway = { ...base.gateway };
-  if (settings.domain) {
+  const gateway = base.gateway && { ...base.gateway };
+  if (gateway && settings.domain) {
     gateway.domain = settings.domain.replaceAll("{stack}", stack);
     changes.push(`gateway.domain: ${gateway.domain}`);
-  } else if (base.gateway.domain) {
+  } else if (gateway?.domain) {
+    changes.push(`gateway.domain ${gateway.domain}: dropped, the base serves it (set ${PREVIEW_CONFIG_KEY}.domain to give previews one)`);
     delete gateway.domain;
     delete gateway.tls;
-    changes.push(`gateway.domain ${base.gateway.domain}: dropped, the base serves it (set ${PREVIEW_CONFIG_KEY}.domain to give previews one)`);
   }
   return { spec: parseFleetSpec({ ...base, name: stack, nodes, models, gateway }, origin), changes };
 }

@@ -23,7 +23,7 @@ export function secretsFromEnv(plan: FleetPlan, env: Readonly<Record<string, str
       const value = env[envName(n)];
       return value ? [[n, value]] : [];
     });
-  const clientKeys = pick(Object.keys(plan.gateway.keys), keyEnvName);
+  const clientKeys = pick(Object.keys(plan.gateway?.keys ?? {}), keyEnvName);
   const secrets = pick(requiredSecretNames(plan), secretEnvName);
   return {
     clientKeys: Object.fromEntries(clientKeys),

@@ -21,7 +21,7 @@ const EXAMPLES = path.resolve(__dirname, "../../examples");
 const exampleFiles = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml"));
 
 /** Keys for every key name of a plan. */
-const keysFor = (plan: FleetPlan) => Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
+const keysFor = (plan: FleetPlan) => Object.fromEntries(Object.keys(plan.gateway!.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
 
 /** nginx -t resolves upstream host names: names that exist only in the fleet's network become loopback. */
 const offline: GatewayRenderOptions["resolveEndpoint"] = (_id, _i, planned) => (/^[0-9.]+$/.test(planned.host) ? planned : { ...planned, host: "127.0.0.1" });

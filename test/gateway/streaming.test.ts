@@ -95,7 +95,7 @@ describe("reload during a stream", () => {
     const lateKey = "sk-fleet-late-0123456789abcdef";
     const keys = { ...KEYS, late: lateKey };
     const plan = testPlan({
-      keys: { ...testSpec().gateway.keys, late: { models: ["coder"], rateClass: "std" } },
+      keys: { ...testSpec().gateway!.keys, late: { models: ["coder"], rateClass: "std" } },
     });
     expect((await call(`${live.gw.url}/v1/models`, { key: lateKey })).status).toBe(401);
     live.gw.rewrite(plan, { clientKeys: keys });

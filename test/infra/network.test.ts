@@ -28,7 +28,7 @@ describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [
     expect(open.length).toBeGreaterThan(0);
     for (const r of open) {
       expect(r.inputs).toMatchObject({ securityGroupId: sgId("network-gateway"), ipProtocol: "tcp", fromPort: 443, toPort: 443 });
-      expect(f.plan.gateway.allowedCidrs).toContain(r.inputs.cidrIpv4);
+      expect(f.plan.gateway!.allowedCidrs).toContain(r.inputs.cidrIpv4);
     }
   });
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { requiredSecretNames, usesAws } from "../../infra/cloud/settings";
 import { planFleet } from "../../infra/plan";
-import type { FleetPlan } from "../../infra/plan/types";
+import { requireGateway, type GatewayFleetPlan } from "../../infra/plan/gateway";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import type { ProgramConfig } from "./harness";
 
@@ -20,7 +20,7 @@ export const FAKE_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake-ssh-key-m
 
 export interface StackFixture {
   label: string;
-  plan: FleetPlan;
+  plan: GatewayFleetPlan;
   program: ProgramConfig;
   clientKeys: Record<string, string>;
   /** Every secret value the stack was given (client keys, named secrets, the SSH key). */
@@ -28,7 +28,7 @@ export interface StackFixture {
 }
 
 export function fixture(label: string, stack: string, rawSpec: unknown, extraConfig: Record<string, unknown> = {}): StackFixture {
-  const plan = planFleet(parseFleetSpec(rawSpec, label));
+  const plan = requireGateway(planFleet(parseFleetSpec(rawSpec, label)), label);
   const clientKeys = Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, fakeClientKey(k)]));
   const secrets = Object.fromEntries(requiredSecretNames(plan).map((s) => [s, fakeSecret(s)]));
   const ssh = plan.nodes.some((n) => n.provider === "ssh");

@@ -88,9 +88,9 @@ describe("previewUp", () => {
     await expect(previewUp(deps, { name: "a", base: "dev", ttlMs: parseTtl("1h"), maxCostPerHourUSD: devCost })).resolves.toMatchObject({ costPerHourUSD: devCost });
 
     const spec = loadStackSpec("dev");
-    spec.nodes.push({ name: "gpu-l4b", provider: "aws", instanceType: "g6.xlarge" });
+    spec.nodes.push({ name: "gpu-l4b", provider: "aws", instanceType: "g6.xlarge", spot: false, labels: {} });
     const small = spec.models[1]!;
-    if (small.engine !== "external") small.replicas.push({ nodes: ["gpu-l4b"] });
+    if (small.engine !== "external") small.replicas.push({ nodes: ["gpu-l4b"], weight: 1 });
     const twoReplicas = { ...devConfig, [FLEET_CONFIG_KEY]: { value: JSON.stringify(spec), objectValue: spec, secret: false } };
     backend.addBaseStack("big", twoReplicas);
     await expect(previewUp(deps, { name: "b", base: "big", ttlMs: parseTtl("1h"), maxCostPerHourUSD: devCost })).rejects.toThrow(/above --max-cost-per-hour/);

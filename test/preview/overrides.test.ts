@@ -20,10 +20,10 @@ const dev = loadStackSpec("dev");
 /** dev with a second replica of qwen2.5-7b on its own L4 instance. */
 function devWithTwoReplicas(): FleetSpec {
   const spec = structuredClone(dev);
-  spec.nodes.push({ name: "gpu-l4b", provider: "aws", instanceType: "g6.xlarge" });
+  spec.nodes.push({ name: "gpu-l4b", provider: "aws", instanceType: "g6.xlarge", spot: false, labels: {} });
   const small = spec.models.find((m) => m.id === "qwen2.5-7b");
   if (!small || small.engine === "external") throw new Error("dev changed: qwen2.5-7b is not a served model");
-  small.replicas.push({ nodes: ["gpu-l4b"] });
+  small.replicas.push({ nodes: ["gpu-l4b"], weight: 1 });
   return spec;
 }
 
@@ -42,7 +42,7 @@ describe("previewFleet", () => {
     const base = devWithTwoReplicas();
     const { spec, changes } = previewFleet(base, { maxReplicasPerModel: 1 }, "preview-x", "dev");
     const small = spec.models.find((m) => m.id === "qwen2.5-7b");
-    expect(small?.engine !== "external" && small?.replicas).toEqual([{ nodes: ["gpu-l4"] }]);
+    expect(small?.engine !== "external" && small?.replicas).toEqual([{ nodes: ["gpu-l4"], weight: 1 }]);
     expect(spec.nodes.map((n) => n.name)).toEqual(["gpu-l40s", "gpu-l4"]);
     expect(changes).toContain("qwen2.5-7b: 1 of 2 replicas (llm-fleet:preview.maxReplicasPerModel)");
     expect(changes).toContain("node gpu-l4b: dropped, no replica left on it");
@@ -57,13 +57,13 @@ describe("previewFleet", () => {
 
   it("does not claim the base's domain: drops it (and its certificate) unless previews get their own", () => {
     const mixed = loadSpecFile("examples/mixed-gpu-vllm.yaml");
-    const dropped = previewFleet({ ...mixed, gateway: { ...mixed.gateway, tls: { certificateSecret: "tls-cert", keySecret: "tls-key" } } }, {}, "preview-a", "prod");
-    expect(dropped.spec.gateway.domain).toBeUndefined();
-    expect(dropped.spec.gateway.tls).toBeUndefined();
+    const dropped = previewFleet({ ...mixed, gateway: { ...mixed.gateway!, tls: { certificateSecret: "tls-cert", keySecret: "tls-key" } } }, {}, "preview-a", "prod");
+    expect(dropped.spec.gateway!.domain).toBeUndefined();
+    expect(dropped.spec.gateway!.tls).toBeUndefined();
     expect(dropped.changes.join("\n")).toMatch(/gateway.domain llm.example.com: dropped, the base serves it \(set llm-fleet:preview.domain/);
 
     const own = previewFleet(mixed, { domain: "{stack}.preview.example.com" }, "preview-a", "prod");
-    expect(own.spec.gateway.domain).toBe("preview-a.preview.example.com");
+    expect(own.spec.gateway!.domain).toBe("preview-a.preview.example.com");
   });
 
   it("refuses SSH and Docker hosts, which the base already runs engines on", () => {
@@ -113,7 +113,7 @@ describe("previewConfig", () => {
 
   it("leaves out the secrets of a dropped domain's certificate, which the program would refuse", () => {
     const mixed = loadSpecFile("examples/mixed-gpu-vllm.yaml");
-    const withTls = { ...mixed, gateway: { ...mixed.gateway, tls: { certificateSecret: "tls-cert", keySecret: "tls-key" } } };
+    const withTls = { ...mixed, gateway: { ...mixed.gateway!, tls: { certificateSecret: "tls-cert", keySecret: "tls-key" } } };
     const secrets = { "hf-token": "hf", "tls-cert": "PEM", "tls-key": "KEY" };
     const base: ConfigJson = {
       [FLEET_CONFIG_KEY]: { objectValue: withTls, secret: false },

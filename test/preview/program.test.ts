@@ -51,7 +51,7 @@ describe.each(BASES)("a preview of $label in the real program", ({ base: makeBas
     const { spec } = previewFleet(baseSpec, settings, "preview-pr-7", "dev");
     const expiresAt = "2026-03-02T10:00:00.000Z";
     const plan = planFleet(spec);
-    const firstKey = Object.keys(plan.gateway.keys)[0]!;
+    const firstKey = Object.keys(plan.gateway!.keys)[0]!;
     const fromEnv = secretsFromEnv(plan, { [keyEnvName(firstKey)]: "ck-preview-app-0123456789" });
     const run = await runProgram(asProgramConfig("preview-pr-7", previewConfig(baseConfig, plan, expiresAt, fromEnv)), async () => {
       vi.resetModules();

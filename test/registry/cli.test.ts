@@ -9,7 +9,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { planFleet } from "../../infra/plan";
 import { fleetOutputs } from "../../infra/registry";
 import { loadSpecFile, loadStackSpec } from "../../infra/spec/load";
-import { run } from "../../scripts/commands/registry";
+import { main } from "../../scripts/cli";
+
+const run = (argv: string[]) => main(["registry", ...argv]);
 
 let dir: string;
 let errors: string[];
@@ -92,10 +94,10 @@ describe("fleet registry from the plan", () => {
   });
 
   it("refuses a gateway URL that is not http(s), or one given for a deployed stack", async () => {
-    expect(await run(["--stack", "dev", "--from-plan", "--gateway-url", "llm.example.com"])).toBe(1);
-    expect(errors[0]).toBe('--gateway-url: "llm.example.com" is not an http(s) URL (e.g. https://llm.example.com)');
-    expect(await run(["--stack", "dev", "--gateway-url", "https://x.example.com"])).toBe(1);
-    expect(errors[1]).toMatch(/^--gateway-url applies to --from-plan and --spec only/);
+    expect(await run(["--stack", "dev", "--from-plan", "--gateway-url", "llm.example.com"])).toBe(2);
+    expect(errors[0]).toMatch(/^fleet registry: --gateway-url: "llm.example.com" is not an http\(s\) URL \(e.g. https:\/\/llm.example.com\)\nusage: fleet registry/);
+    expect(await run(["--stack", "dev", "--gateway-url", "https://x.example.com"])).toBe(2);
+    expect(errors[1]).toMatch(/^fleet registry: --gateway-url applies to --from-plan and --spec only/);
   });
 
   it("answers usage errors with exit 2", async () => {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { run } from "../../scripts/commands/render";
+import { main } from "../../scripts/cli";
 import { writeArtifacts } from "../../scripts/write-artifacts";
 import { REPO } from "./support";
 
@@ -17,7 +17,7 @@ describe("fleet render", () => {
     const cwd = process.cwd();
     process.chdir(REPO);
     try {
-      expect(await run(["--stack", "dev", "--out", out])).toBe(0);
+      expect(await main(["render", "--stack", "dev", "--out", out])).toBe(0);
     } finally {
       process.chdir(cwd);
       log.mockRestore();
@@ -32,21 +32,21 @@ describe("fleet render", () => {
     }
   });
 
-  it("with --spec and AWS nodes, asks for the Secrets Manager prefix instead of guessing one", async () => {
-    const err = vi.spyOn(console, "error").mockImplementation(() => undefined);
+  it("with --spec and AWS nodes, assumes the stack dev for secret names and says so", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     try {
-      expect(await run(["--spec", path.join(REPO, "examples/mixed-gpu-vllm.yaml"), "--out", path.join(tmp, "mixed")])).toBe(1);
-      expect(String(err.mock.calls[0]?.[0])).toMatch(/--secret-id-prefix/);
+      expect(await main(["render", "--spec", path.join(REPO, "examples/mixed-gpu-vllm.yaml"), "--out", path.join(tmp, "mixed")])).toBe(0);
+      expect(log.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/no --stack given: resource and secret names assume stack "dev" \(AWS nodes read Secrets Manager ids <fleet>\/dev\/<secret>/);
     } finally {
-      err.mockRestore();
+      log.mockRestore();
     }
-    expect(fs.existsSync(path.join(tmp, "mixed"))).toBe(false);
+    expect(fs.readFileSync(path.join(tmp, "mixed", "r1-a10g", "bin/fetch-secrets.sh"), "utf8")).toContain("fetch hf-token mixed/dev/hf-token");
   });
 
   it("needs --out", async () => {
     const err = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
-      expect(await run(["--spec", path.join(REPO, "examples/rtx-ollama.yaml")])).toBe(2);
+      expect(await main(["render", "--spec", path.join(REPO, "examples/rtx-ollama.yaml")])).toBe(2);
     } finally {
       err.mockRestore();
     }

@@ -2,7 +2,7 @@
  * The context of templates/nginx/nginx.conf.hbs: every value already computed and quoted, so the
  * template is layout only. Limits, CORS, static error bodies and tier locations are decided here.
  */
-import type { FleetPlan } from "../../plan/types";
+import type { GatewayFleetPlan } from "../../plan/gateway";
 import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
 import { hostPort, type GatewayRouting } from "./tiers";
 import { tierUsage, usageNginxContext, usageSettings } from "../usage/gateway";
@@ -126,7 +126,7 @@ function cors(origins: string[]) {
   return { origins: checked.filter((o) => o !== "*"), any: checked.includes("*") };
 }
 
-export function buildNginxContext(plan: FleetPlan, routing: GatewayRouting, o: NormalizedOptions) {
+export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRouting, o: NormalizedOptions) {
   const g = plan.gateway;
   const maxBodyMiB = g.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB;
   const readTimeoutSeconds = g.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS;

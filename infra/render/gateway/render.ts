@@ -3,6 +3,7 @@
  * (router.js, body.js, health.js: static, from templates/nginx/) and fleet.js (the fleet's data for the
  * router). Pure apart from reading its templates; key values are hashed, secrets never read.
  */
+import { requireGateway } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
 import { readTemplateFile, renderTemplate, type Artifacts } from "../templates";
 import { secretEnvName } from "./env";
@@ -13,7 +14,8 @@ import { buildRouting } from "./tiers";
 import { renderUsageFiles } from "../usage/files";
 import { usageSettings } from "../usage/gateway";
 
-export function renderGateway(plan: FleetPlan, options: GatewayRenderOptions): Artifacts {
+export function renderGateway(fleetPlan: FleetPlan, options: GatewayRenderOptions): Artifacts {
+  const plan = requireGateway(fleetPlan, "rendering the gateway");
   const o = normalizeOptions(options);
   const routing = buildRouting(plan, o);
   const usage = usageSettings(plan, o.usage);

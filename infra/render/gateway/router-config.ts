@@ -4,7 +4,7 @@
  * and nowhere else; a key value never leaves this function.
  */
 import { createHash } from "node:crypto";
-import type { FleetPlan } from "../../plan/types";
+import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { GatewayRouting } from "./tiers";
 
 export type { RouterConfig, RouterKey, RouterModel, RouterTier } from "./router-types";
@@ -15,7 +15,7 @@ export const sha256Hex = (value: string) => createHash("sha256").update(value, "
 /** Keys shorter than this are refused: they would be guessable. */
 export const MIN_KEY_LENGTH = 16;
 
-export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "keys" | "keyRights"> {
+export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "keys" | "keyRights"> {
   const problems: string[] = [];
   const keys: Record<string, string> = {};
   const keyRights: Record<string, RouterKey> = {};
@@ -45,7 +45,7 @@ export function hashClientKeys(plan: FleetPlan, clientKeys: Record<string, strin
   return { keys, keyRights };
 }
 
-export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
+export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
   const models: Record<string, RouterModel> = {};
   const names: Record<string, string> = {};
   for (const m of plan.models) {
@@ -73,7 +73,7 @@ export function buildRouterConfig(plan: FleetPlan, routing: GatewayRouting, clie
     ...hashClientKeys(plan, clientKeys),
     models,
     names,
-    routes: { ...(plan.gateway.routes ?? {}) },
+    routes: { ...plan.gateway.routes },
     order: plan.models.map((m) => m.id),
     usage: usageDir === null ? null : { dir: usageDir },
   };

@@ -1,0 +1,16 @@
+import type { SpecIssue } from "../errors";
+import { modelIds, oneOf, type SpecRule } from "./rule";
+
+export const fallbacksKnown: SpecRule = (spec) => {
+  const ids = modelIds(spec);
+  const issues: SpecIssue[] = [];
+  for (const [id, tiers] of Object.entries(spec.fallbacks)) {
+    if (!ids.has(id)) issues.push({ path: `fallbacks.${id}`, message: `no model "${id}"`, fix: `use one of: ${oneOf(ids)}` });
+    tiers.forEach((t, k) => {
+      if (t === id) issues.push({ path: `fallbacks.${id}[${k}]`, message: "a model cannot be its own fallback", fix: "name another model" });
+      else if (!ids.has(t)) issues.push({ path: `fallbacks.${id}[${k}]`, message: `no model "${t}"`, fix: `use one of: ${oneOf(ids)}` });
+    });
+    if (new Set(tiers).size !== tiers.length) issues.push({ path: `fallbacks.${id}`, message: "a tier is listed twice", fix: "list each fallback model once" });
+  }
+  return issues;
+};
