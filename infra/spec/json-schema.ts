@@ -17,11 +17,15 @@ export function fleetSpecJsonSchema(): Record<string, unknown> {
     target: "draft-2020-12",
     io: "input",
     override: (ctx) => {
+      // zod drops the examples of anything holding a transform in io "input" (they may be outputs);
+      // ours are written as a user writes them, so they stay.
+      const examples = z.globalRegistry.get(ctx.zodSchema as unknown as z.ZodType)?.examples;
+      if (examples !== undefined && ctx.jsonSchema.examples === undefined) ctx.jsonSchema.examples = examples as unknown[];
       const ci = CASE_INSENSITIVE_ENUMS.get(ctx.zodSchema);
       if (!ci) return;
       // Editors complete the canonical values (enum); the pattern accepts every casing and alias
       // (a JSON Schema pattern has no i flag, so each letter is spelled [xX]).
-      for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+      for (const key of Object.keys(ctx.jsonSchema)) if (key !== "description" && key !== "examples") delete ctx.jsonSchema[key];
       Object.assign(ctx.jsonSchema, {
         type: "string",
         anyOf: [{ enum: [...ci.values] }, { pattern: caseInsensitivePattern([...ci.values, ...Object.keys(ci.aliases)]) }],

@@ -63,9 +63,11 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
       const d = issue as unknown as { discriminator?: string; options?: unknown[] };
       if (d.discriminator && d.options) {
         const parent = specPath(issue.path.slice(0, -1));
+        // zod reports the whole object; the user wrote the one field.
+        const value = issue.input && typeof issue.input === "object" ? (issue.input as Record<string, unknown>)[d.discriminator] : issue.input;
         return {
           path,
-          message: `${got} is not a known ${d.discriminator}${didYouMean(issue.input, d.options)}`,
+          message: `${shown(value)} is not a known ${d.discriminator}${didYouMean(value, d.options)}`,
           fix: unionFix(parent) ?? `set ${d.discriminator} to one of ${d.options.map((o) => JSON.stringify(o)).join(", ")}`,
         };
       }

@@ -108,7 +108,7 @@ describe("previewConfig", () => {
     expect(config[FLEET_CONFIG_KEY]).toEqual({ value: JSON.stringify(spec), objectValue: spec, secret: false });
     expect(config[EXPIRES_AT_CONFIG_KEY]).toEqual({ value: "2026-03-02T10:00:00.000Z", secret: false });
     expect(config[PREVIEW_CONFIG_KEY]).toBeUndefined();
-    expect(base[FLEET_CONFIG_KEY]?.objectValue).toEqual(dev); // the base's copy is untouched
+    expect(base[FLEET_CONFIG_KEY]?.objectValue).toEqual(configFromStackFile("Pulumi.dev.yaml")[FLEET_CONFIG_KEY]!.objectValue); // the base's copy is untouched
   });
 
   it("leaves out the secrets of a dropped domain's certificate, which the program would refuse", () => {
