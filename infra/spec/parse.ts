@@ -76,6 +76,9 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
     case "too_small":
     case "too_big":
       return { path, message: `${got}: ${issue.message.replace(/^Too (small|big): /, "")}`, fix: "change the value to fit the bound" };
+    case "custom":
+      // A refinement's message is written for the user already (e.g. "a quota needs at least one of …").
+      return { path, message: issue.message, fix: "correct the value" };
     default:
       return { path, message: `${got}: ${issue.message}`, fix: "correct the value" };
   }

@@ -3,7 +3,7 @@
  * templates/usage/) and gateway/usage/config.json (this fleet's keys, quotas, tier chains and
  * limits). Run with `node gateway/usage/service.mjs gateway/usage/config.json`.
  */
-import type { FleetPlan } from "../../plan/types";
+import type { GatewayFleetPlan } from "../../plan/gateway";
 import { readTemplateFile, type Artifacts } from "../templates";
 import { renderGrafanaDashboard } from "./dashboard";
 import { DEFAULT_METRICS_PORT, usageServiceConfig, type UsageRenderOptions } from "./gateway";
@@ -17,7 +17,7 @@ export const USAGE_SERVICE_DIR = "gateway/usage";
 export const USAGE_SERVICE_ENTRY = `${USAGE_SERVICE_DIR}/service.mjs`;
 export const USAGE_SERVICE_CONFIG = `${USAGE_SERVICE_DIR}/config.json`;
 
-export function renderUsageFiles(plan: FleetPlan, usage: UsageRenderOptions): Artifacts {
+export function renderUsageFiles(plan: GatewayFleetPlan, usage: UsageRenderOptions): Artifacts {
   const files: Artifacts = {};
   for (const m of USAGE_SERVICE_MODULES) files[`${USAGE_SERVICE_DIR}/${m}`] = { contents: readTemplateFile(`usage/${m}`) };
   files[USAGE_SERVICE_CONFIG] = { contents: JSON.stringify(usageServiceConfig(plan, usage), null, 2) + "\n" };

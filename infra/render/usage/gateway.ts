@@ -4,6 +4,7 @@
  * One place decides the names both sides use: the usage log, the socket, the block files.
  * Pure: paths are only joined, nothing is read.
  */
+import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
 import type { ModelSpec } from "../../spec/schema";
 import type { KeyQuotaSpec } from "../../spec/usage";
@@ -40,7 +41,7 @@ const isAbsolute = (p: string) => p.startsWith("/");
 export const DEFAULT_USAGE_DIR = "/var/lib/llm-fleet/usage";
 
 /** The usage settings when metering is on (defaults filled), else null. */
-export function usageSettings(plan: FleetPlan, given: UsageRenderOptions | undefined): UsageRenderOptions | null {
+export function usageSettings(plan: GatewayFleetPlan, given: UsageRenderOptions | undefined): UsageRenderOptions | null {
   if (plan.gateway.metering !== true) return null;
   const options = given ?? { dir: DEFAULT_USAGE_DIR };
   if (!isAbsolute(options.dir) || /[\s;'"{}$]/.test(options.dir)) throw new Error(`usage directory "${options.dir}" must be an absolute path without spaces, quotes, braces, ; or $ (it lands in nginx.conf)`);
@@ -74,7 +75,7 @@ export function usageNginxContext(usage: UsageRenderOptions | null) {
   return { dir: usage.dir, socket: `${usage.dir}/usage.sock`, blockedDir: `${usage.dir}/blocked` };
 }
 
-export function usageServiceConfig(plan: FleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
+export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
   const keys: UsageServiceConfig["keys"] = {};
   for (const [name, k] of Object.entries(plan.gateway.keys)) keys[name] = { quota: k.quota ?? null, admin: k.admin === true };
   const chains: UsageServiceConfig["chains"] = {};
@@ -88,7 +89,7 @@ export function usageServiceConfig(plan: FleetPlan, usage: UsageRenderOptions): 
   return {
     fleet: plan.name,
     dir: usage.dir,
-    metrics: usage.metrics ? { ...usage.metrics, allow: [...(plan.gateway.metricsCidrs ?? [])] } : null,
+    metrics: usage.metrics ? { ...usage.metrics, allow: [...plan.gateway.metricsCidrs] } : null,
     keys,
     chains,
     tierLimits,
