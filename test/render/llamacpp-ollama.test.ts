@@ -88,7 +88,7 @@ describe("Ollama on the workstation's Docker host", () => {
 
   it("has the gateway send Host: localhost to Ollama (it 403s other hosts on loopback), and the upstream's own host elsewhere", () => {
     const plan = workstationPlan();
-    const clientKeys = Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
+    const clientKeys = Object.fromEntries(Object.keys(plan.gateway!.keys).map((k) => [k, `sk-${k}-${"0123456789abcdef".repeat(2)}`]));
     const conf = renderGateway(plan, { clientKeys, listen: { address: "127.0.0.1", port: 8080 } })["gateway/nginx.conf"]!.contents;
     // Each tier location sets the model it serves, then the Host header it sends.
     const hostFor = (model: string) => {

@@ -4,6 +4,7 @@
  * limits). Run with `node gateway/usage/service.mjs gateway/usage/config.json`.
  */
 import type { GatewayFleetPlan } from "../../plan/gateway";
+import type { FleetPlan } from "../../plan/types";
 import { readTemplateFile, type Artifacts } from "../templates";
 import { renderGrafanaDashboard } from "./dashboard";
 import { DEFAULT_METRICS_PORT, usageServiceConfig, type UsageRenderOptions } from "./gateway";
@@ -29,7 +30,7 @@ export function renderUsageFiles(plan: GatewayFleetPlan, usage: UsageRenderOptio
  * dashboard. The gateway target defaults to the gateway's domain or its private name on AWS.
  */
 export function renderMonitoring(plan: FleetPlan, options: Partial<PrometheusRenderOptions> = {}): Artifacts {
-  const gatewayTarget = options.gatewayTarget ?? `${plan.gateway.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}`;
+  const gatewayTarget = options.gatewayTarget ?? `${plan.gateway?.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}`;
   return {
     "monitoring/prometheus.yml": { contents: renderPrometheusConfig(plan, { ...options, gatewayTarget }) },
     "monitoring/grafana-dashboard.json": { contents: renderGrafanaDashboard(plan) },
