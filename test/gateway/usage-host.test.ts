@@ -11,11 +11,12 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { gatewayNodePlan, renderAwsGatewayHost } from "../../infra/cloud/gatewayHost";
 import { planFleet } from "../../infra/plan";
+import { requireGateway } from "../../infra/plan/gateway";
 import { USAGE_STATE_DIR } from "../../infra/render/usage/container";
 import { loadSpecFile } from "../../infra/spec/load";
 import { REFERENCE_DIR } from "../support/reference";
 
-const plan = planFleet(loadSpecFile(path.join(__dirname, "../../examples/quotas-tiered.yaml")));
+const plan = requireGateway(planFleet(loadSpecFile(path.join(__dirname, "../../examples/quotas-tiered.yaml"))), "the test");
 const keys = Object.fromEntries(Object.keys(plan.gateway.keys).map((k) => [k, `sk-${k}-0123456789abcdef0123`]));
 
 describe("usage service on the AWS gateway host", () => {
