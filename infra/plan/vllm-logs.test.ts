@@ -100,6 +100,34 @@ describe("v0.16.0 (and v0.11–v0.20, same code path): distributed init and CUDA
   });
 });
 
+describe("tensor parallelism: the communicators' memory per GPU (V1 logs with a non-torch figure)", () => {
+  const qwen3 = (instanceType: string, gpus?: number[]) => (planFleet(fleet([awsNode("n", instanceType)], [{ id: "q", engine: "vllm", engineVersion: "0.16.0", source: { hf: "Qwen/Qwen3-32B" }, gpuMemoryUtilization: 0.9, contextLength: 16000, replicas: [{ nodes: ["n"], ...(gpus ? { gpus } : {}) }] }])).models[0] as ServedModelPlan).replicas[0]!;
+  it("Qwen3-32B on H100 at TP 1 and TP 2: 4.45 and 34.49 GiB, non-torch 0.14 and 0.54 (datapoints vllm-h100-empirical-qwen3-32b-tp1-tp2)", () => {
+    const tp1 = qwen3("p5.4xlarge");
+    const tp2 = qwen3("p5.48xlarge", [0, 1]);
+    expect(within(tp1.vllm!.availableKvGiBPerGpu, 4.45, 0.03)).toBe(true);
+    expect(within(tp2.vllm!.availableKvGiBPerGpu, 34.49, 0.03)).toBe(true);
+    expect(tp2.vllm!.nonTorchGiB).toBeCloseTo(0.54, 1);
+  });
+
+  it("v0.10.2 counts distributed init inside the budget: Qwen3-Next-80B TP 2 on H200, 44.59 GiB (datapoints vllm-0102-qwen3-next-80b-tp2-h200)", () => {
+    // Weights and activation as logged (a hybrid model the catalog does not hold); H200 total as CUDA reported it.
+    const gpu = { ...GPUS["H100-SXM"], cudaTotalBytes: 139.81 * GiB };
+    const m = workerMemory({ gpu, util: 0.9, accounting: VLLM_ACCOUNTING["0.10.1"], tensorParallel: 2, worldSize: 2, weights: 74.28 * GiB, activation: 5.58 * GiB });
+    expect(m.nonTorch / GiB).toBeCloseTo(1.38, 1);
+    expect(within(m.available / GiB, 44.59, 0.03)).toBe(true);
+  });
+
+  it("refuses a 70B model at TP 2 on H100 under v0.16 at 32,768 tokens, as vLLM would: ~0.24 GiB left for KV", () => {
+    const spec = fleet([awsNode("p5", "p5.48xlarge")], [{ id: "l", engine: "vllm", engineVersion: "0.16.0", source: { hf: "deepseek-ai/DeepSeek-R1-Distill-Llama-70B" }, contextLength: 32768, replicas: [{ nodes: ["p5"], gpus: [0, 1] }] }]);
+    const message = refusal(() => planFleet(spec));
+    // 71.26 − 65.71 weights − 4.77 (sampler pass over 1024 × 128,256 logits) − 0.54 non-torch.
+    expect(message).toMatch(/one 32768-token sequence needs 5 GiB of KV cache, larger than the available KV cache memory \(0\.2\d GiB\); vLLM 0\.16\.0 refuses to start/);
+    const noContext = refusal(() => planFleet(fleet([awsNode("p5", "p5.48xlarge")], [{ id: "l", engine: "vllm", engineVersion: "0.16.0", source: { hf: "deepseek-ai/DeepSeek-R1-Distill-Llama-70B" }, replicas: [{ nodes: ["p5"], gpus: [0, 1] }] }])));
+    expect(noContext).toMatch(/vLLM 0\.16\.0 would log "Available KV cache memory: 0\.2\d GiB" and refuse the model's 131072-token maximum/);
+  });
+});
+
 describe("v0.21.0: the CUDA-graph estimate comes out of the budget", () => {
   it("reproduces the identity of a v0.2x log: 67.43 − 16.92 − 5.66 − 0.13 − 1.32 = 43.4 GiB in use (vllm#50780)", () => {
     // H100 as that driver reported it (79.33 GiB), utilization 0.85; weights and peak as logged.

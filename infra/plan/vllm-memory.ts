@@ -22,20 +22,31 @@ export const CUDA_CONTEXT_BYTES = 0.606 * GiB;
  */
 export const NON_TORCH_BASE_BYTES = 0.14 * GiB;
 /**
- * What NCCL communicators and the custom all-reduce buffers add on each GPU of a tensor-parallel
- * group: 1.79 GiB (vllm PR #10511: Llama-3-8B on H100, non_torch_memory 1.79 GiB at TP 1, 3.58 GiB at TP 2).
- * Issue 15 reports the same order ("a few GiB per GPU at TP 2–4") in v0.19 logs, i.e. still inside the
- * profiled window after vllm#25359 moved communicator creation before the snapshot (buffers are
- * allocated lazily at the first large collective). Near zero on a pipeline-only stage (send/recv only).
- * Contradicted by V1 logs (reference/datapoints.json): on one H100, Qwen3-32B logged 0.14 GiB non-torch at TP 1
- * and 0.54 at TP 2, i.e. +0.40 GiB per GPU (vllm-h100-empirical-qwen3-32b-tp1-tp2; Llama-3.3-70B-FP8 TP 2: 0.55);
- * 0.95 at TP 4 on B200 (v0.2x); 1.38 in total at TP 2 on H200 in v0.10.2. Kept at 1.79 (over-reserving: plans a
- * shorter context than vLLM gives, never a longer one) until the Qwen3-235B TP 4 log (8.11 GiB, vllm#21348, run
- * with an LMCache connector), which only reconciles at 1.79, is explained.
+ * Non-torch memory a tensor-parallel worker adds after the start snapshot, per rank of the TP group: 0.2 GiB × TP
+ * (the NCCL connections its first large all-reduce / all-gather sets up during the profile run; the
+ * communicators themselves, custom all-reduce's 8 MiB IPC buffers and pynccl's warm-up collective come before the
+ * snapshot since vllm#25359). From V1 logs with the non-torch figure (reference/datapoints.json):
+ * - one H100, v0.11–v0.20 accounting: Qwen3-32B 0.14 GiB at TP 1, 0.54 at TP 2 (+0.40); Llama-3.3-70B-FP8 TP 2
+ *   0.55 (vllm-h100-empirical-qwen3-32b-tp1-tp2);
+ * - B200, TP 4 (v0.2x): 0.95, i.e. +0.81 over the single-GPU base (vllm-02x-glm52-nvfp4-tp4-ep-b200);
+ * - H200, TP 2, v0.10.2 (snapshot before distributed init): 1.38 in all = 0.14 + 0.40 + NCCL init 0.84
+ *   (vllm-0102-qwen3-next-80b-tp2-h200; see distributedInitInBudgetBytes).
+ * Not the 1.79 GiB per GPU of vllm#10511 (V0, Dec 2024), which a V0 snapshot taken before the communicators counted.
+ * Near zero on a pipeline-only stage (send/recv only).
  */
-export const TP_COLLECTIVE_BYTES = 1.79 * GiB;
+export const TP_COLLECTIVE_BYTES_PER_RANK = 0.2 * GiB;
 /** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */
 export const NCCL_INIT_BYTES = 0.48 * GiB;
+/**
+ * What a version whose start snapshot precedes distributed init (v0.10.1) counts of that init inside the budget:
+ * 0.48 GiB plus 0.36 per further tensor-parallel rank. The v0.10.2 TP 2 H200 log counts 1.38 − 0.14 − 0.40 = 0.84
+ * (vllm-0102-qwen3-next-80b-tp2-h200); checked, not fitted, against the TP 4 log of vllm#21348: 0.48 + 3 × 0.36 =
+ * 1.56 puts Qwen3-235B-A22B-FP8 within 1 % of its 8.11 GiB (infra/plan/vllm-logs.test.ts). The start check of later
+ * versions keeps the measured NCCL_INIT_BYTES: no log shows what they hold before the snapshot at TP > 1.
+ */
+export function distributedInitInBudgetBytes(tensorParallel: number, worldSize: number): number {
+  return worldSize > 1 ? NCCL_INIT_BYTES + 0.36 * GiB * (tensorParallel - 1) : 0;
+}
 /**
  * CUDA-graph memory: the v0.21 estimate subtracted from the budget, and the pool earlier versions
  * capture beside it. One published run: 0.50 GiB estimated, 0.24 GiB actual (reference/datapoints.json
@@ -76,7 +87,7 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
   const total = w.gpu.cudaTotalBytes;
   const requested = Math.ceil(total * w.util);
   const nccl = w.worldSize > 1 ? NCCL_INIT_BYTES : 0;
-  const nonTorch = NON_TORCH_BASE_BYTES + (w.tensorParallel > 1 ? TP_COLLECTIVE_BYTES : 0) + (v.distributedInitInsideBudget ? nccl : 0);
+  const nonTorch = NON_TORCH_BASE_BYTES + (w.tensorParallel > 1 ? w.tensorParallel * TP_COLLECTIVE_BYTES_PER_RANK : 0) + (v.distributedInitInsideBudget ? distributedInitInBudgetBytes(w.tensorParallel, w.worldSize) : 0);
   const cudaGraphInBudget = v.cudaGraphsInsideBudget ? CUDA_GRAPH_BYTES : 0;
   const available = requested - w.weights - w.activation - nonTorch - cudaGraphInBudget;
   const beforeSnapshot = CUDA_CONTEXT_BYTES + (v.distributedInitInsideBudget ? 0 : nccl);

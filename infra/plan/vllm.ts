@@ -167,7 +167,8 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     context = fitting >= maxPos ? maxPos : Math.floor(fitting / 1024) * 1024;
     notes.push(fitting >= maxPos ? `context ${maxPos}: the model's maximum` : `context ${context}: the most the KV cache holds (model maximum ${maxPos})`);
     if (context < MIN_USEFUL_CONTEXT) {
-      issues.push({ path, message: `only ${fitting} tokens of KV cache fit after the weights`, fix: "quantize the weights, use kvCacheDtype fp8, or add GPUs" });
+      const worst = checks.reduce((a, b) => (a.available <= b.available ? a : b));
+      issues.push({ path, message: `only ${fitting} tokens of KV cache fit after the weights: vLLM ${accounting.version} would log "Available KV cache memory: ${round(toGiB(worst.available))} GiB" and refuse the model's ${maxPos}-token maximum (one such sequence needs ${round(toGiB(requestBytes(layout, worst.groupSize, maxPos, mnbt)))} GiB)`, fix: "quantize the weights, use kvCacheDtype fp8, or add GPUs" });
     }
   }
   if (issues.length > before) return null;
