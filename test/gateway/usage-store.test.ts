@@ -1,6 +1,6 @@
 /** The usage store's arithmetic: UTC windows, quota blocks, provider-limit blocks, failover reasons. */
 import { describe, expect, it } from "vitest";
-// @ts-expect-error -- plain ESM modules of the usage service (JSDoc-typed, run by node as rendered)
+// @ts-expect-error -- tsc sees this test as CommonJS and refuses a static import of ESM (TS1479); vitest loads it fine. The modules themselves are type-checked (tsconfig include).
 import { blocks, emptyState, ingest, quotaGauges, usageReport, attemptsOf } from "../../templates/usage/store.mjs";
 // @ts-expect-error -- see above
 import { dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
