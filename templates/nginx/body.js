@@ -46,12 +46,12 @@ function keyRegex(name) {
  * in the text a name can only be spelled plainly, and native indexOf finds it (a regex exec costs
  * tens of µs in njs); otherwise the regex for every spelling.
  */
-function keyPositions(s, name) {
+function keyPositions(s, name, max) {
     const out = [];
     if (s.indexOf('\\u') < 0) {
         const quoted = '"' + name + '"';
         let p = s.indexOf(quoted);
-        while (p >= 0 && out.length < 2) {
+        while (p >= 0 && out.length < max) {
             const colon = skipWs(s, p + quoted.length);
             if (s[colon] === ':') out.push([p, colon + 1]);
             p = s.indexOf(quoted, p + quoted.length);
@@ -60,7 +60,7 @@ function keyPositions(s, name) {
     }
     const re = keyRegex(name);
     let m = re.exec(s);
-    while (m && out.length < 2) {
+    while (m && out.length < max) {
         out.push([m.index, re.lastIndex]);
         m = re.exec(s);
     }
@@ -150,6 +150,40 @@ function members(s) {
     }
 }
 
+/** A member name no request uses: its JSON spelling replaces one key to see where that key sat. */
+const PROBE = '\u0001llm-fleet';
+const PROBE_JSON = '"\\u0001llm-fleet"';
+/** Most places of one name settled by native re-parses (one JSON.parse of the body each). */
+const MAX_PROBES = 4;
+
+/**
+ * Which of the places `at` ([keyStart, afterColon]) where `name` appears is the top-level member:
+ * each key in turn is renamed and the body parsed again (native, 13-50 ms/MiB), which is exact and
+ * costs no token loop (a tools schema with a `model` property beside a long conversation was
+ * refused as "too complex"). [start, valueStart, valueEnd], 'duplicate', or null (undecided).
+ */
+function topLevelSpan(s, parsed, at) {
+    if (Object.prototype.hasOwnProperty.call(parsed, PROBE)) return null;
+    let found = null;
+    for (let i = 0; i < at.length; i++) {
+        const keyEnd = skipString(s, at[i][0]);
+        if (keyEnd < 0) return null;
+        let probed;
+        try {
+            probed = JSON.parse(s.slice(0, at[i][0]) + PROBE_JSON + s.slice(keyEnd));
+        } catch (e) {
+            return null;
+        }
+        if (!Object.prototype.hasOwnProperty.call(probed, PROBE)) continue;
+        if (found) return 'duplicate';
+        const valueStart = skipWs(s, at[i][1]);
+        const valueEnd = skipValue(s, valueStart, { n: 0 });
+        if (valueEnd < 0) return null;
+        found = [at[i][0], valueStart, valueEnd];
+    }
+    return found;
+}
+
 function findMember(list, name) {
     for (let i = 0; i < list.length; i++) if (list[i].name === name) return list[i];
     return null;
@@ -195,12 +229,20 @@ function read(s, names) {
         if (parsed[name] === undefined) continue;
         fields[name] = parsed[name];
         // One spelling of the key in the whole text: it is the top-level one JSON.parse read.
-        const at = keyPositions(s, name);
+        const at = keyPositions(s, name, MAX_PROBES + 1);
         if (at.length === 1) {
             const valueStart = skipWs(s, at[0][1]);
             const valueEnd = skipValue(s, valueStart, { n: 0 });
             if (valueEnd >= 0) {
                 spans[name] = [at[0][0], valueStart, valueEnd];
+                continue;
+            }
+        } else if (at.length <= MAX_PROBES) {
+            // The name also appears nested (or twice at the top): JSON.parse says which is which.
+            const top = topLevelSpan(s, parsed, at);
+            if (top === 'duplicate') return { duplicate: name };
+            if (top) {
+                spans[name] = top;
                 continue;
             }
         }

@@ -1,0 +1,286 @@
+/**
+ * The gateway probed as a careless or hostile client (issue 13, second pass): odd and duplicate
+ * headers, body shapes, paths, methods, upstream failures mid-way, a restricted key reaching for
+ * another model. Real nginx + njs on loopback; every exchange bounded in time.
+ */
+import { describe, expect, it } from "vitest";
+import { KEYS } from "./fleets";
+import { call, chat, liveGateway } from "./harness";
+import { rawRequest, type RawReply } from "./raw-http";
+
+const live = liveGateway({ gateway: { passiveHealth: { maxFails: 0 } } });
+const api = live.api;
+const received = (id: string) => live.engines[id]!.flatMap((e) => e.requests);
+const nothingReceived = () => Object.values(live.engines).flat().every((e) => e.requests.length === 0);
+const raw = (req: string | Buffer, ms = 2000) => rawRequest(live.gw.port, req, ms);
+const post = (path: string, body: string | Buffer, extra = "") =>
+  raw(Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]));
+const authHdr = (k: string) => `Authorization: Bearer ${k}\r\n`;
+const CHAT = JSON.stringify(chat("chat"));
+
+/** An OpenAI-style JSON error with this status. */
+function expectError(r: RawReply, status: number, code?: string) {
+  expect(r.status, r.raw.slice(0, 300)).toBe(status);
+  expect(r.headers["content-type"]).toBe("application/json");
+  const e = JSON.parse(r.body).error;
+  expect(e).toMatchObject({ message: expect.any(String), type: expect.any(String), code: expect.any(String) });
+  if (code) expect(e.code).toBe(code);
+}
+
+describe("Authorization headers", () => {
+  it("two Authorization headers (a valid one and another): refused, nothing reaches an engine", async () => {
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo) + authHdr(KEYS.app));
+    expect(r.status).not.toBe(200);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(nothingReceived()).toBe(true);
+  });
+  it.each([["trailing spaces", `Bearer ${KEYS.solo}   `], ["lower-case scheme", `bearer ${KEYS.solo}`], ["upper-case scheme", `BEARER ${KEYS.solo}`]])(
+    "accepts %s", async (_w, v) => {
+      const r = await post("/v1/chat/completions", CHAT, `Authorization: ${v}\r\n`);
+      expect(r.status, r.body).toBe(200);
+    });
+  it.each([["Bearer with nothing", "Bearer"], ["Bearer and spaces", "Bearer    "], ["Basic", "Basic c2s6eA=="], ["two tokens", `Bearer ${KEYS.solo} ${KEYS.app}`]])(
+    "answers %s 401 JSON", async (_w, v) => {
+      expectError(await post("/v1/chat/completions", CHAT, `Authorization: ${v}\r\n`), 401);
+    });
+  it.each([["api-key"], ["x-api-key"]])("a key in %s alone is 401 JSON", async (h) => {
+    expectError(await post("/v1/chat/completions", CHAT, `${h}: ${KEYS.app}\r\n`), 401);
+  });
+});
+
+describe("body shapes", () => {
+  const cases: [string, string, number, string?][] = [
+    ["model a number", '{"model":5,"messages":[]}', 400, "invalid_model"],
+    ["model null", '{"model":null,"messages":[]}', 400],
+    ["model an object", '{"model":{"id":"chat"},"messages":[]}', 400, "invalid_model"],
+    ["model only nested", '{"messages":[{"role":"user","content":"hi","model":"chat"}]}', 400, "missing_model"],
+    ['"model" inside a string value', '{"messages":[{"role":"user","content":"\\"model\\":\\"chat\\""}]}', 400, "missing_model"],
+    ["a JSON array", '[{"model":"chat"}]', 400],
+    ["a JSON string", '"chat"', 400],
+    ["trailing garbage", CHAT + "garbage", 400, "invalid_json"],
+    ["two objects", CHAT + CHAT, 400, "invalid_json"],
+    ["empty body", "", 400],
+    ["whitespace body", "   \n", 400],
+    ["a UTF-8 BOM", "\ufeff" + CHAT, 400],
+    ["model with a \\u escape in its value, unknown name", '{"model":"ch\\u0061t","messages":[]}', 200],
+    ["max_tokens 0", JSON.stringify(chat("chat", { max_tokens: 0 })), 400, "invalid_max_tokens"],
+    ["max_tokens 1e2", '{"model":"chat","messages":[],"max_tokens":1e2}', 200],
+    ["max_tokens 1e400", '{"model":"chat","messages":[],"max_tokens":1e400}', 400],
+    ["max_tokens twice", '{"model":"chat","messages":[],"max_tokens":1,"max_tokens":100000}', 400, "duplicate_key"],
+    ["max_tokens escaped twice", '{"model":"chat","messages":[],"max_tokens":1,"max_tok\\u0065ns":100000}', 400, "duplicate_key"],
+    ["model empty string", '{"model":"","messages":[]}', 400, "missing_model"],
+  ];
+  it.each(cases)("%s", async (_w, body, status, code) => {
+    // app: no concurrency limit of 1 (solo's) that a just-closed connection may still hold.
+    const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
+    if (status === 200) {
+      expect(r.status, r.body).toBe(200);
+    } else {
+      expectError(r, status, code);
+      expect(nothingReceived()).toBe(true);
+    }
+  });
+  it("a body over the limit: 413 JSON", async () => {
+    const big = JSON.stringify(chat("chat", { pad: "x".repeat(1_100_000) }));
+    expectError(await post("/v1/chat/completions", big, authHdr(KEYS.solo)), 413);
+  });
+  it("a body over the limit with no key: a JSON error, no engine reached", async () => {
+    // nginx checks Content-Length against client_max_body_size when it picks the location,
+    // before any key check: 413 (the limit is no secret), the body is discarded, never buffered.
+    const big = JSON.stringify(chat("chat", { pad: "x".repeat(1_100_000) }));
+    const r = await post("/v1/chat/completions", big);
+    expect([401, 413]).toContain(r.status);
+    expectError(r, r.status);
+    expect(nothingReceived()).toBe(true);
+  });
+  it("a chunked body is routed and reaches the engine byte for byte", async () => {
+    const a = CHAT.slice(0, 10), b = CHAT.slice(10);
+    const chunked = `${a.length.toString(16)}\r\n${a}\r\n${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`;
+    const r = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.solo)}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`);
+    expect(r.status, r.body).toBe(200);
+    expect(received("chat")[0]!.body).toBe(CHAT);
+  });
+  it("a chunked body with UTF-8 and an alias is routed", async () => {
+    const body = JSON.stringify(chat("chat-latest", { messages: [{ role: "user", content: "héllo ✓" }] }));
+    const buf = Buffer.from(body);
+    const r = await raw(Buffer.concat([Buffer.from(`POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.solo)}Transfer-Encoding: chunked\r\n\r\n${buf.length.toString(16)}\r\n`), buf, Buffer.from("\r\n0\r\n\r\n")]));
+    expect(r.status, r.body).toBe(200);
+    expect(received("chat")[0]!.json!.messages).toEqual([{ role: "user", content: "héllo ✓" }]);
+  });
+  it("Expect: 100-continue gets its 100 and then the answer", async () => {
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo) + "Expect: 100-continue\r\n");
+    expect(r.raw).toMatch(/^HTTP\/1\.1 100 Continue/);
+  });
+  it("Expect: 100-continue with no key ends in a 401 JSON", async () => {
+    // nginx 1.22 sends "100 Continue" when it discards the body of a request it answers without
+    // reading it (ngx_http_discard_request_body → ngx_http_test_expect); the body is read and
+    // dropped, never kept. The final answer is the 401.
+    const r = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}`);
+    const final = r.raw.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, "");
+    expect(final).toMatch(/^HTTP\/1\.1 401 /);
+    expect(JSON.parse(final.slice(final.indexOf("\r\n\r\n") + 4)).error.code).toBe("invalid_api_key");
+  });
+});
+
+describe("paths and methods", () => {
+  const get = (p: string, method = "GET", k: string = KEYS.app) => raw(`${method} ${p} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(k)}\r\n`);
+  it.each([["/v1/chat/completions/", 404], ["//v1/chat/completions", 405], ["/v1/%63hat/completions", 405], ["/v1/../v1/models", 200], ["/v1/models/", 404], ["/v1/./models", 200], ["/v1/models%2F", 404], ["/V1/models", 404]])(
+    "GET %s → %d", async (p, status) => {
+      const r = await get(p);
+      if (status === 200) expect(r.status, r.body).toBe(200);
+      else expectError(r, status);
+    });
+  it("POST //v1/chat/completions → JSON (404 or routed)", async () => {
+    const r = await post("//v1/chat/completions", CHAT, authHdr(KEYS.solo));
+    if (r.status !== 200) expectError(r, 404);
+  });
+  it("../ above the root: 400 JSON", async () => expectError(await get("/../v1/models"), 400));
+  it("HEAD /v1/models: no body, 405 or 200", async () => {
+    const r = await get("/v1/models", "HEAD");
+    expect([200, 405]).toContain(r.status);
+  });
+  it("HEAD /v1/chat/completions: 405", async () => {
+    const r = await get("/v1/chat/completions", "HEAD");
+    expect(r.status).toBe(405);
+  });
+  it("OPTIONS without an allowed origin: no key needed, but no open door", async () => {
+    const r = await get("/v1/chat/completions", "OPTIONS", "nope");
+    expect([204, 405]).toContain(r.status);
+  });
+  it.each(["PUT", "DELETE", "PATCH", "PROPFIND"])("%s /v1/chat/completions: 405 JSON", async (m) => {
+    expectError(await get("/v1/chat/completions", m), 405);
+  });
+  it("GET /v1/chat/completions: 405 JSON", async () => expectError(await get("/v1/chat/completions"), 405));
+  it("GET /healthz with a query: JSON", async () => {
+    const r = await get("/healthz?x=1");
+    expect(r.headers["content-type"]).toBe("application/json");
+  });
+});
+
+describe("framing", () => {
+  const H = `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.app)}`;
+  it.each([
+    ["two Content-Length headers", `${H}Content-Length: ${CHAT.length}\r\nContent-Length: 5\r\n\r\n${CHAT}`, 400],
+    ["Content-Length and chunked", `${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400],
+    ["a negative Content-Length", `${H}Content-Length: -1\r\n\r\n`, 400],
+    ["a bad chunk size", `${H}Transfer-Encoding: chunked\r\n\r\nzz\r\n`, 400],
+    ["a header line with no colon", `${H}Bogus\r\n\r\n`, 400],
+    ["an HTTP/1.0 POST with no length", `POST /v1/chat/completions HTTP/1.0\r\n${authHdr(KEYS.app)}\r\n${CHAT}`, 400],
+  ])("%s: %d JSON", async (_w, req, status) => {
+    const r = await raw(req);
+    if (r.status !== status) expect([status, 411]).toContain(r.status);
+    expectError(r, r.status);
+    expect(nothingReceived()).toBe(true);
+  });
+});
+
+describe("upstream failures mid-way", () => {
+  it("engine closes after the first SSE chunk: the client sees a broken transfer, not a complete stream", async () => {
+    live.engines.chat!.forEach((e) => { e.setFault({ kind: "close-mid-stream", afterChunks: 1 }); e.setChunkDelay(100); });
+    const r = await post("/v1/chat/completions", JSON.stringify(chat("chat", { stream: true })), authHdr(KEYS.solo));
+    expect(r.status).toBe(200);
+    expect(r.raw).not.toMatch(/\r\n0\r\n\r\n$/);
+    expect(r.body).not.toContain("[DONE]");
+  });
+  it("a replica answers 500 and its sibling is down: the next allowed tier, else 503 JSON", async () => {
+    live.engines.chat![0]!.setFault({ kind: "status", status: 500 });
+    live.engines.chat![1]!.setFault({ kind: "close" });
+    expectError(await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo)), 503, "upstream_unavailable");
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.app));
+    expect(r.status).toBe(200);
+    expect(r.headers["x-fleet-model"]).toBe("coder");
+  });
+  it("external provider 429 on its own model: 503 JSON (or 429), no provider body", async () => {
+    live.engines.cloud![0]!.setFault({ kind: "status", status: 429 });
+    const r = await post("/v1/chat/completions", JSON.stringify(chat("cloud")), authHdr(KEYS.app));
+    expect([429, 503]).toContain(r.status);
+    expectError(r, r.status);
+  });
+  it("an engine 400 passes through as JSON", async () => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "status", status: 400 }));
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo));
+    expect(r.status).toBe(400);
+    expect(r.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(r.body).error.message).toBe("fault injected: 400");
+  });
+  it("an engine 404 is JSON", async () => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "status", status: 404 }));
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo));
+    expect(r.headers["content-type"]).toMatch(/^application\/json/);
+    JSON.parse(r.body);
+  });
+});
+
+describe("a restricted key reaching for another model", () => {
+  it.each([["coder"], ["cloud"], ["sql"]])("solo asking for %s: 403", async (m) => {
+    expectError(await post("/v1/chat/completions", JSON.stringify(chat(m)), authHdr(KEYS.solo)), 403);
+    expect(nothingReceived()).toBe(true);
+  });
+  it("solo through the /text2sql route: 403", async () => {
+    expectError(await post("/text2sql/v1/chat/completions", JSON.stringify(chat(undefined)), authHdr(KEYS.solo)), 403);
+    expect(nothingReceived()).toBe(true);
+  });
+  it("solo through the bare /text2sql route: 403", async () => {
+    expectError(await post("/text2sql", JSON.stringify(chat(undefined)), authHdr(KEYS.solo)), 403);
+  });
+  it("coder through the /text2sql route naming chat: refused", async () => {
+    const r = await post("/text2sql/v1/chat/completions", JSON.stringify(chat("chat")), authHdr(KEYS.coder));
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(nothingReceived()).toBe(true);
+  });
+  it("solo's /v1/models and /health name only chat", async () => {
+    const m = await call(api("/v1/models"), { key: KEYS.solo });
+    expect(m.json.data.map((d: { id: string }) => d.id).sort()).toEqual(["chat", "chat-latest"]);
+    const h = await call(api("/health"), { key: KEYS.solo });
+    expect(JSON.stringify(h.json)).not.toMatch(/coder|cloud|sql|provider/);
+  });
+  it("solo's /v1/models/coder: 404", async () => {
+    const m = await call(api("/v1/models/coder"), { key: KEYS.solo });
+    expect(m.status).toBe(404);
+    expect(m.text).not.toMatch(/coder\b.*available.*coder/);
+  });
+  it("/health without a key says nothing about models", async () => {
+    const h = await call(api("/health"));
+    expect(h.status).toBe(401);
+  });
+  it("/v1/usage of another key: refused for a non-admin key", async () => {
+    const r = await raw(`GET /v1/usage?key=app HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.solo)}\r\n`);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.headers["content-type"]).toBe("application/json");
+  });
+});
+
+describe("a long conversation whose tools name a `model` property", () => {
+  it("is routed (a valid request the engines accept), and reaches the engine byte for byte", async () => {
+    const tools = [{ type: "function", function: { name: "pick", parameters: { type: "object", properties: { model: { type: "string" } } } } }];
+    const messages = Array.from({ length: 12000 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: "hi" }));
+    const body = JSON.stringify({ model: "chat-latest", tools, messages, max_tokens: 5 });
+    const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
+    expect(r.status, r.body.slice(0, 300)).toBe(200);
+    const got = received("chat")[0]!;
+    expect(got.json!.model).toBe("chat");
+    expect(got.body).toBe(body.replace('"model":"chat-latest"', '"model":"chat"'));
+  });
+});
+
+describe("a name found in several places is settled exactly", () => {
+  const schema = '"tools":[{"type":"function","function":{"name":"pick","parameters":{"properties":{"model":{"type":"string"}}}}}]';
+  it.each([
+    ["nested first, then twice at the top", `{${schema},"model":"coder","model":"chat","messages":[]}`],
+    ["at the top, nested, at the top with an escape", `{"model":"coder",${schema},"mod\\u0065l":"chat","messages":[]}`],
+  ])("refuses a body naming model twice at the top level: %s", async (_w, body) => {
+    expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "duplicate_key");
+    expect(nothingReceived()).toBe(true);
+  });
+  it("a key whose name ends in an escaped \\\"model\\\" is not the model", async () => {
+    const body = `{"x \\"model":"coder",${schema},"model":"chat-latest","messages":[]}`;
+    const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
+    expect(r.status, r.body).toBe(200);
+    expect(r.headers["x-fleet-model"]).toBe("chat");
+    expect(received("chat")[0]!.body).toBe(body.replace('"model":"chat-latest"', '"model":"chat"'));
+  });
+  it("max_tokens nested in a schema and at the top: the top one is checked", async () => {
+    const body = `{"model":"chat","response_format":{"type":"json_schema","json_schema":{"schema":{"properties":{"max_tokens":{"type":"integer"}}}}},"max_tokens":100000,"messages":[]}`;
+    expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "max_tokens_too_large");
+  });
+});
