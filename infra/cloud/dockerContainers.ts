@@ -8,6 +8,16 @@ import { COMPOSE_WAIT_SECONDS } from "../render/bootstrap";
 import { CONTAINER_LOGGING, CONTAINER_RESTART, HEALTHCHECK_TIMING, type ContainerService } from "../render/service";
 import type { Artifacts } from "../render";
 
+/**
+ * `ssh` options for a Docker daemon at ssh://user@host (the provider runs the system ssh, as the
+ * docker CLI does). BatchMode: never prompt, there is no terminal under `pulumi up`. And
+ * BatchMode alone refuses every host not yet in ~/.ssh/known_hosts ("Host key verification
+ * failed": a fresh host, any CI runner), so the policy is explicit: StrictHostKeyChecking=
+ * accept-new records a new host's key on first contact and refuses a changed one. To trust no
+ * first contact, put the key there beforehand: ssh-keyscan -H HOST >> ~/.ssh/known_hosts.
+ */
+export const DOCKER_SSH_OPTIONS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=20"] as const;
+
 /** Restart policy and log options of every container on a docker host, as compose.yaml sets them. */
 export const CONTAINER_RUN_OPTIONS = {
   restart: CONTAINER_RESTART,

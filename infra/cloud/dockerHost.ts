@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { FleetPlan, NodePlan } from "../plan/types";
 import type { Artifacts } from "../render";
 import type { ContainerService } from "../render/service";
-import { CONTAINER_RUN_OPTIONS, containerPlan } from "./dockerContainers";
+import { CONTAINER_RUN_OPTIONS, DOCKER_SSH_OPTIONS, containerPlan } from "./dockerContainers";
 
 export interface DockerHostArgs {
   plan: FleetPlan;
@@ -36,7 +36,7 @@ export class DockerHost extends pulumi.ComponentResource {
     super("llm-fleet:cloud:DockerHost", name, {}, opts);
     const { node } = args;
     if (node.spec.provider !== "docker") throw new Error(`DockerHost: node "${node.name}" is not a docker node`);
-    this.provider = new docker.Provider(`${name}-daemon`, { host: node.spec.host, sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20"] }, { parent: this });
+    this.provider = new docker.Provider(`${name}-daemon`, { host: node.spec.host, sshOpts: [...DOCKER_SSH_OPTIONS] }, { parent: this });
     const on = { parent: this, provider: this.provider };
     const network = new docker.Network(`${name}-network`, { name: "llm-fleet" }, on);
     this.networkName = network.name;

@@ -1,6 +1,10 @@
 /** The renderer's containers as Docker API containers: what maps to what, and what is refused. */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONTAINER_RUN_OPTIONS, cacheVolumeName, containerPlan } from "../../infra/cloud/dockerContainers";
+import { CONTAINER_RUN_OPTIONS, DOCKER_SSH_OPTIONS, cacheVolumeName, containerPlan } from "../../infra/cloud/dockerContainers";
 import { nodeContainers } from "../../infra/render";
 import { COMPOSE_WAIT_SECONDS } from "../../infra/render/bootstrap";
 import { composeService } from "../../infra/render/compose";
@@ -82,5 +86,26 @@ describe("one service description, two writers", () => {
     expect(api.healthcheck).toEqual({ tests: h.test, interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.start_period });
     // The Docker provider waits as long as `docker compose up --wait` does.
     expect(api.wait).toEqual({ timeoutSeconds: COMPOSE_WAIT_SECONDS });
+  });
+});
+
+describe("ssh to a Docker host", () => {
+  const ssh = spawnSync("ssh", ["-V"]);
+  // `ssh -G` prints the configuration ssh would use, after parsing the options as given: a
+  // misspelt option or value fails here as it would under the Docker provider.
+  it.skipIf(ssh.error !== undefined)("never prompts and sets an explicit host-key policy (accept-new: record a new key, refuse a changed one), as ssh itself reads the options", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "llm-fleet-ssh-"));
+    try {
+      const r = spawnSync("ssh", ["-G", "-F", "/dev/null", ...DOCKER_SSH_OPTIONS, "ops@192.168.1.40"], { encoding: "utf8", env: { ...process.env, HOME: home } });
+      expect(r.status, r.stderr).toBe(0);
+      const effective = new Map(r.stdout.split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]));
+      expect(effective.get("batchmode")).toBe("yes");
+      // Without it, BatchMode on a host missing from known_hosts fails: "Host key verification failed".
+      expect(effective.get("stricthostkeychecking")).toBe("accept-new");
+      expect(effective.get("connecttimeout")).toBe("20");
+      expect(effective.get("user")).toBe("ops");
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

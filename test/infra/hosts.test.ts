@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { OLLAMA_PORT } from "../../infra/plan";
 import { IMAGES, NODE_ROOT, renderNode, SYSTEMD_UNIT } from "../../infra/render";
+import { DOCKER_SSH_OPTIONS } from "../../infra/cloud/dockerContainers";
 import { COMPOSE_WAIT_SECONDS } from "../../infra/render/bootstrap";
 import { OFFICIAL_NGINX_IMAGE } from "../../infra/render/gateway";
 import { OLLAMA_MODELS_READY_FILE } from "../../infra/render/ollama";
@@ -103,6 +104,8 @@ describe("DockerHost and a gateway on it (examples/rtx-ollama.yaml)", () => {
 
   it("talks to the spec's Docker daemon, and creates nothing on AWS", () => {
     expect(ofType(run, T.dockerProvider).map((p) => p.inputs.host)).toEqual(["ssh://ops@192.168.1.40"]);
+    // Provider inputs travel as JSON strings.
+    expect(ofType(run, T.dockerProvider).map((p) => JSON.parse(String(p.inputs.sshOpts)) as unknown)).toEqual([[...DOCKER_SSH_OPTIONS]]);
     expect(run.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
     expect(run.calls).toEqual([]);
   });
