@@ -106,7 +106,7 @@ function placeNode(node: NodePlan): Machine | undefined {
         node,
         files: rendered[node.name]!,
         secrets: secretsOf().map((s) => ({ name: s.name, path: s.path, value: secrets.values[s.name]! })),
-        privateKey: settings.sshPrivateKey!,
+        privateKey: settings.sshPrivateKey,
       });
       return { resource: host, details: { host: node.spec.host } };
     }

@@ -30,7 +30,7 @@ export interface Settings {
   clientKeys: pulumi.Output<Record<string, string>>;
   /** Values of the fleet's named secrets (hfTokenSecret, apiKeySecret, tls), secret. */
   secrets: pulumi.Output<Record<string, string>>;
-  /** Private key for the ssh nodes (this @pulumi/command takes key material, not an agent). */
+  /** Private key for the ssh nodes; unset = the ssh-agent at SSH_AUTH_SOCK (@pulumi/command 1.x uses it). */
   sshPrivateKey: pulumi.Output<string> | undefined;
   /** ISO 8601 time after which a preview stack may be swept; tags every AWS resource. */
   expiresAt: string | undefined;
@@ -65,6 +65,8 @@ export interface ConfigPresence {
   clientKeyProblems: string[];
   secretNames: string[] | undefined;
   hasSshPrivateKey: boolean;
+  /** SSH_AUTH_SOCK is set where `pulumi up` runs: the command provider signs with that agent. */
+  hasSshAgent: boolean;
   expiresAt: string | undefined;
   readinessTimeoutSeconds: number | undefined;
   awsRegion: string | undefined;
@@ -113,11 +115,11 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
     });
   }
 
-  if (plan.nodes.some((n) => n.provider === "ssh") && !c.hasSshPrivateKey) {
+  if (plan.nodes.some((n) => n.provider === "ssh") && !c.hasSshPrivateKey && !c.hasSshAgent) {
     issues.push({
       path: `${CONFIG_NAMESPACE}:sshPrivateKey`,
-      message: "the fleet has ssh nodes but no SSH private key",
-      fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < ~/.ssh/id_ed25519`,
+      message: "the fleet has ssh nodes but no SSH private key, and no ssh-agent (SSH_AUTH_SOCK) where pulumi runs",
+      fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey < ~/.ssh/id_ed25519, or run pulumi with an ssh-agent that holds the key`,
     });
   }
   if (c.expiresAt !== undefined && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(c.expiresAt)) {
@@ -163,6 +165,7 @@ export function loadSettings(plan: GatewayFleetPlan): Settings {
     clientKeyProblems: clientKeyNames ? keyProblems(plan, config.getObject<Record<string, string>>("clientKeys") ?? {}) : [],
     secretNames: names("secrets"),
     hasSshPrivateKey: config.get("sshPrivateKey") !== undefined,
+    hasSshAgent: Boolean(process.env.SSH_AUTH_SOCK),
     expiresAt: config.get("expiresAt"),
     readinessTimeoutSeconds: numberOrUndefined(config.get("readinessTimeoutSeconds")),
     awsRegion: new pulumi.Config("aws").get("region"),

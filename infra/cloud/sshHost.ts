@@ -19,8 +19,8 @@ export interface SshHostArgs {
   files: Artifacts;
   /** The node's secrets (secretsOfNode) with their values, each a secret Output. */
   secrets: { name: string; path: string; value: pulumi.Input<string> }[];
-  /** Key material for the SSH connection (this @pulumi/command has no agent support). */
-  privateKey: pulumi.Input<string>;
+  /** Key material for the SSH connection; undefined = the ssh-agent at SSH_AUTH_SOCK where pulumi runs. */
+  privateKey: pulumi.Input<string> | undefined;
 }
 
 /** Runs a command as root whether the SSH user is root or a sudoer (sudo -n: never prompt). */
@@ -28,14 +28,16 @@ const AS_ROOT = 'as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-export function sshConnection(node: NodePlan, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+export function sshConnection(node: NodePlan, privateKey: pulumi.Input<string> | undefined): command.types.input.remote.ConnectionArgs {
   if (node.spec.provider !== "ssh") throw new Error(`SshHost: node "${node.name}" is not an ssh node`);
   const at = node.spec.host.lastIndexOf("@");
   return {
     host: at >= 0 ? node.spec.host.slice(at + 1) : node.spec.host,
     user: at >= 0 ? node.spec.host.slice(0, at) : undefined,
     port: node.spec.port ?? 22,
-    privateKey: pulumi.secret(privateKey),
+    // Without a key the provider signs with the agent at SSH_AUTH_SOCK (its own environment, not
+    // an input: a socket path in the state would differ on every machine that runs pulumi).
+    ...(privateKey !== undefined ? { privateKey: pulumi.secret(privateKey) } : {}),
   };
 }
 

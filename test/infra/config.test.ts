@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { configIssues, type ConfigPresence } from "../../infra/cloud/settings";
 import { parseFleetSpec } from "../../infra/spec/parse";
-import { runFixture } from "./inspect";
+import { T, ofType, runFixture } from "./inspect";
 import { devFixture, exampleFixture, type StackFixture } from "./stacks";
 
 const withConfig = (f: StackFixture, config: Record<string, unknown>, drop: string[] = []): StackFixture => ({
@@ -54,13 +54,27 @@ describe("the program refuses a bad stack before creating anything", () => {
     expect(error).not.toContain("too-short");
   });
 
-  it("asks for the SSH key of a fleet with ssh nodes", async () => {
-    const error = await runFixture(withConfig(exampleFixture("l4-pair-text2sql.yaml"), {}, ["llm-fleet:sshPrivateKey"])).then(
-      () => "",
-      (err: Error) => err.message,
-    );
-    expect(error).toContain("llm-fleet:sshPrivateKey: the fleet has ssh nodes but no SSH private key");
-    expect(error).toContain("pulumi config set --secret llm-fleet:sshPrivateKey < ~/.ssh/id_ed25519");
+  it("asks for the SSH key of a fleet with ssh nodes, unless an ssh-agent is there to sign", async () => {
+    const agent = process.env.SSH_AUTH_SOCK;
+    delete process.env.SSH_AUTH_SOCK;
+    try {
+      const error = await runFixture(withConfig(exampleFixture("l4-pair-text2sql.yaml"), {}, ["llm-fleet:sshPrivateKey"])).then(
+        () => "",
+        (err: Error) => err.message,
+      );
+      expect(error).toContain("llm-fleet:sshPrivateKey: the fleet has ssh nodes but no SSH private key, and no ssh-agent (SSH_AUTH_SOCK) where pulumi runs");
+      expect(error).toContain("pulumi config set --secret llm-fleet:sshPrivateKey < ~/.ssh/id_ed25519, or run pulumi with an ssh-agent that holds the key");
+
+      // With an agent, @pulumi/command 1.x signs with it: the connection carries no key at all.
+      process.env.SSH_AUTH_SOCK = "/tmp/agent.sock";
+      const run = await runFixture(withConfig(exampleFixture("l4-pair-text2sql.yaml"), {}, ["llm-fleet:sshPrivateKey"]));
+      const connections = ofType(run, T.remote).map((c) => c.inputs.connection as Record<string, unknown>);
+      expect(connections.length).toBeGreaterThan(0);
+      for (const c of connections) expect(c).toEqual({ host: "10.20.0.15", user: "ops", port: 22, dialErrorLimit: 10, perDialTimeout: 15 });
+    } finally {
+      if (agent === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = agent;
+    }
   });
 
   it("refuses an AWS node that would run nothing, and a docker gateway in front of AWS engines", async () => {
@@ -83,6 +97,7 @@ describe("configIssues (pure)", () => {
     clientKeyProblems: [],
     secretNames: ["hf-token", "openai-key"],
     hasSshPrivateKey: false,
+    hasSshAgent: false,
     expiresAt: undefined,
     readinessTimeoutSeconds: undefined,
     awsRegion: "us-east-1",
