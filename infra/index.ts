@@ -31,10 +31,10 @@ import { requireGateway } from "./plan/gateway";
 import { fleetOutputs } from "./registry/outputs";
 import { ENGINE_API_KEY_SECRET, USER_DATA_FILE, awsSecretIdPrefix, nodeContainers, renderNode, secretsOfNode } from "./render";
 import { parseFleetSpec } from "./spec";
-import { FLEET_CONFIG_KEY } from "./spec/load";
+import { CONFIG_NAMESPACE, FLEET_CONFIG_KEY, FLEET_CONFIG_NAME } from "./spec/config-keys";
 
 const stack = pulumi.getStack();
-const spec = parseFleetSpec(new pulumi.Config("llm-fleet").requireObject("fleet"), `Pulumi config ${FLEET_CONFIG_KEY} (stack ${stack})`);
+const spec = parseFleetSpec(new pulumi.Config(CONFIG_NAMESPACE).requireObject(FLEET_CONFIG_NAME), `Pulumi config ${FLEET_CONFIG_KEY} (stack ${stack})`);
 const plan = requireGateway(planFleet(spec), "pulumi up");
 const settings = loadSettings(plan);
 const tags = fleetTags(plan, settings);

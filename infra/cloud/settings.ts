@@ -14,7 +14,9 @@ import { RESERVED_SECRET_NAMES, gatewayOnAws } from "./gatewayHost";
 
 export { gatewayOnAws };
 
-export const CONFIG_NAMESPACE = "llm-fleet";
+import { CONFIG_NAMESPACE } from "../spec/config-keys";
+
+export { CONFIG_NAMESPACE };
 
 /**
  * First boot pulls the engine images (vLLM's is ~10 GB) and the weights (tens of GB), then loads

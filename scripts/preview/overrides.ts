@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { FleetSpecError, specPath, type SpecIssue } from "../../infra/spec/errors";
-import { FLEET_CONFIG_KEY } from "../../infra/spec/load";
+import { FLEET_CONFIG_KEY, configKey } from "../../infra/spec/config-keys";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import type { FleetSpec, ModelSpec, NodeSpec } from "../../infra/spec/schema";
 import { DEFAULT_READINESS_TIMEOUT_SECONDS, requiredSecretNames } from "../../infra/cloud/settings";
@@ -15,11 +15,11 @@ import type { FleetPlan } from "../../infra/plan/types";
 import type { ConfigEntry, ConfigJson } from "./backend";
 import type { EnvSecrets } from "./secrets";
 
-export const PREVIEW_CONFIG_KEY = "llm-fleet:preview";
+export const PREVIEW_CONFIG_KEY = configKey("preview");
 /** How long the program's Readiness waits for the models (infra/cloud/settings.ts). */
-export const READINESS_TIMEOUT_CONFIG_KEY = "llm-fleet:readinessTimeoutSeconds";
+export const READINESS_TIMEOUT_CONFIG_KEY = configKey("readinessTimeoutSeconds");
 /** ISO instant after which `fleet preview sweep` destroys the stack; the program tags instances with it. */
-export const EXPIRES_AT_CONFIG_KEY = "llm-fleet:expiresAt";
+export const EXPIRES_AT_CONFIG_KEY = configKey("expiresAt");
 
 export const PreviewSettings = z.strictObject({
   /**
@@ -124,8 +124,8 @@ export function previewFleet(base: FleetSpec, settings: PreviewSettings, stack: 
 }
 
 /** Config keys of the secret objects the program reads (infra/cloud/settings.ts). */
-export const CLIENT_KEYS_CONFIG_KEY = "llm-fleet:clientKeys";
-export const SECRETS_CONFIG_KEY = "llm-fleet:secrets";
+export const CLIENT_KEYS_CONFIG_KEY = configKey("clientKeys");
+export const SECRETS_CONFIG_KEY = configKey("secrets");
 
 /**
  * The preview stack's whole config: the base's (secrets stay secrets), the preview fleet in place
