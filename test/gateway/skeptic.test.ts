@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { KEYS } from "./fleets";
-import { call, chat, liveGateway } from "./harness";
+import { call, chat, liveGateway, sleep } from "./harness";
 import { rawRequest, type RawReply } from "./raw-http";
 
 const live = liveGateway({ gateway: { passiveHealth: { maxFails: 0 } } });
@@ -13,8 +13,18 @@ const api = live.api;
 const received = (id: string) => live.engines[id]!.flatMap((e) => e.requests);
 const nothingReceived = () => Object.values(live.engines).flat().every((e) => e.requests.length === 0);
 const raw = (req: string | Buffer, ms = 2000) => rawRequest(live.gw.port, req, ms);
-const post = (path: string, body: string | Buffer, extra = "") =>
-  raw(Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]));
+/**
+ * A POST as raw bytes. The solo key may hold one request at a time, and nginx frees its slot only
+ * when it has finished the previous request (after this side closed): a 429 for solo is retried.
+ */
+async function post(path: string, body: string | Buffer, extra = ""): Promise<RawReply> {
+  const bytes = Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
+  for (let i = 0; ; i++) {
+    const r = await raw(bytes);
+    if (r.status !== 429 || !extra.includes(KEYS.solo) || i === 5) return r;
+    await sleep(100);
+  }
+}
 const authHdr = (k: string) => `Authorization: Bearer ${k}\r\n`;
 const CHAT = JSON.stringify(chat("chat"));
 
@@ -282,5 +292,16 @@ describe("a name found in several places is settled exactly", () => {
   it("max_tokens nested in a schema and at the top: the top one is checked", async () => {
     const body = `{"model":"chat","response_format":{"type":"json_schema","json_schema":{"schema":{"properties":{"max_tokens":{"type":"integer"}}}}},"max_tokens":100000,"messages":[]}`;
     expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "max_tokens_too_large");
+  });
+});
+
+describe("an upstream 5xx outside nginx's usual list is a failure too", () => {
+  // 529: Anthropic's "overloaded_error"; 520-524: Cloudflare in front of a provider; 501/507: engines.
+  it.each([529, 522, 501, 507])("%d: the next tier the key may use, else 503 JSON", async (status) => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "status", status }));
+    expectError(await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo)), 503, "upstream_unavailable");
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.app));
+    expect(r.status).toBe(200);
+    expect(r.headers["x-fleet-model"]).toBe("coder");
   });
 });
