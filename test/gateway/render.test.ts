@@ -112,7 +112,7 @@ describe("failover chain", () => {
     const t0 = locationBlock(conf, "@fleet_0_t0");
     expect(t0).toContain('set $fleet_tier_model "qwen2.5-7b-cpu";');
     expect(t0).toContain('set $fleet_tier_secret "";');
-    expect(t0).toContain("error_page 401 403 429 500 501 502 503 505 506 507 508 510 511 520 521 522 523 524 525 526 527 529 530 = $fleet_fail_0;");
+    expect(t0).toContain("error_page 401 403 404 429 500 501 502 503 505 506 507 508 510 511 520 521 522 523 524 525 526 527 529 530 = $fleet_fail_0;");
     expect(t0).toContain("proxy_set_body $fleet_body_0;");
     const raw = locationBlock(conf, "@fleet_0_t0_raw");
     expect(raw).not.toContain("proxy_set_body");
@@ -125,7 +125,7 @@ describe("failover chain", () => {
     expect(t1).toContain("proxy_set_header Authorization $fleet_auth_1;");
     const t2 = locationBlock(conf, "@fleet_0_t2");
     expect(t2).toContain('set $fleet_tier_model "Qwen/Qwen2.5-7B-Instruct-Turbo";');
-    expect(t2).toContain("error_page 401 403 429 500 501 502 503 505 506 507 508 510 511 520 521 522 523 524 525 526 527 529 530 = $fleet_fail_2;");
+    expect(t2).toContain("error_page 401 403 404 429 500 501 502 503 505 506 507 508 510 511 520 521 522 523 524 525 526 527 529 530 = $fleet_fail_2;");
     expect(t2).toContain("error_page 504 = $fleet_timeout_2;");
     expect(conf).toContain("js_var $fleet_fail_2 @fleet_503;");
     expect(conf).toContain("js_var $fleet_timeout_2 @fleet_504;");

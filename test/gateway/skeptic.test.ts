@@ -213,11 +213,12 @@ describe("upstream failures mid-way", () => {
     expect(r.headers["content-type"]).toMatch(/^application\/json/);
     expect(JSON.parse(r.body).error.message).toBe("fault injected: 400");
   });
-  it("an engine 404 is JSON", async () => {
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "status", status: 404 }));
-    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo));
-    expect(r.headers["content-type"]).toMatch(/^application\/json/);
-    JSON.parse(r.body);
+  it("an engine's 404 (an HTML page, a model not pulled yet) is the fleet's failure: next tier, else 503 JSON", async () => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<html/>\r\n" }));
+    expectError(await post("/v1/chat/completions", CHAT, authHdr(KEYS.solo)), 503, "upstream_unavailable");
+    const r = await post("/v1/chat/completions", CHAT, authHdr(KEYS.app));
+    expect(r.status).toBe(200);
+    expect(r.headers["x-fleet-model"]).toBe("coder");
   });
 });
 
