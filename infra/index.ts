@@ -10,20 +10,22 @@ import {
   AwsGpuNode,
   DEEP_LEARNING_AMI,
   DockerHost,
+  GATEWAY_AMI,
   GATEWAY_GROUP,
   Gateway,
   Network,
   Readiness,
   Secrets,
   SshHost,
-  clusterOfNode,
   fleetTags,
   gatewayOnAws,
   latestAmiId,
   loadSettings,
   networkLayout,
+  placementGroupOfNode,
   requiredSecretNames,
   stageAddresses,
+  stageReplicas,
   usesAws,
 } from "./cloud";
 import { planFleet, type NodePlan } from "./plan";
@@ -69,9 +71,20 @@ const network = usesAws(plan)
       tags,
     })
   : undefined;
-const amiId = network ? latestAmiId(DEEP_LEARNING_AMI) : undefined;
+const amiId = awsNodes.length > 0 ? latestAmiId(DEEP_LEARNING_AMI) : undefined;
+/**
+ * When each multi-node replica first appeared in this stack, kept in state (ignoreChanges keeps
+ * the first value): on an address collision the older replica keeps its block, so adding a
+ * model never moves another's nodes (stageAddresses.ts).
+ */
+const deployedAt = new Date().toISOString();
+const stageSince = Object.fromEntries(
+  stageReplicas(plan).map((r) => [r.key, new pulumi.Stash(`stage-since-${r.key}`, { input: deployedAt }, { ignoreChanges: ["input"] }).output.apply((t) => String(t))]),
+);
 /** Stage nodes of multi-node replicas get addresses that sort in stage order (vLLM ranks Ray workers by IP). */
-const stageIps = network?.subnetCidr.apply((cidr) => stageAddresses(plan, cidr));
+const stageIps = network ? pulumi.all([network.stageSubnetCidr, pulumi.all(stageSince)]).apply(([cidr, since]) => stageAddresses(plan, cidr, since)) : undefined;
+/** Every machine launches after the stage range is reserved, so DHCP cannot hand out a stage address. */
+const afterReservation = network?.stageReservation ? [network.stageReservation] : [];
 
 interface Machine {
   resource: pulumi.Resource;
@@ -85,19 +98,25 @@ function placeNode(node: NodePlan): Machine | undefined {
   switch (node.spec.provider) {
     case "aws": {
       const net = network!;
-      const cluster = clusterOfNode(layout, node.name);
-      const machine = new AwsGpuNode(`node-${node.name}`, {
-        node,
-        amiId: amiId!,
-        subnetId: net.subnetId,
-        privateIp: cluster ? stageIps!.apply((ips) => ips[node.name]!) : undefined,
-        securityGroupIds: layout.nodeGroups[node.name]!.map((g) => net.securityGroupIds[g]!),
-        placementGroup: cluster ? net.placementGroups[cluster] : undefined,
-        privateZoneId: net.privateZoneId,
-        userData: rendered[node.name]![USER_DATA_FILE]!.contents,
-        secretArns: secretsOf().map((s) => secrets.arns[s.name]!),
-        tags,
-      });
+      const placementGroup = placementGroupOfNode(layout, node.name);
+      const fixedIp = stageReplicas(plan).some((r) => r.nodes.includes(node.name));
+      const machine = new AwsGpuNode(
+        `node-${node.name}`,
+        {
+          node,
+          amiId: amiId!,
+          subnetId: net.subnetId,
+          privateIp: fixedIp ? stageIps!.apply((ips) => ips[node.name]!) : undefined,
+          securityGroupIds: layout.nodeGroups[node.name]!.map((g) => net.securityGroupIds[g]!),
+          placementGroup: placementGroup ? net.placementGroups[placementGroup] : undefined,
+          privateZoneId: net.privateZoneId,
+          userData: rendered[node.name]![USER_DATA_FILE]!.contents,
+          secretArns: secretsOf().map((s) => secrets.arns[s.name]!),
+          tags,
+          replacement: "delete-first",
+        },
+        { dependsOn: afterReservation },
+      );
       return { resource: machine, details: { instanceType: node.instanceType, spot: node.spec.spot ?? false, instanceId: machine.instanceId, privateIp: machine.privateIp, publicIp: machine.publicIp } };
     }
     case "ssh": {
@@ -136,11 +155,12 @@ const gateway = new Gateway(
     secrets,
     secretIdPrefix,
     placement: network
-      ? { kind: "aws", amiId: amiId!, subnetId: network.subnetId, securityGroupIds: [network.securityGroupIds[GATEWAY_GROUP]!], instanceType: settings.gatewayInstanceType, tags }
+      ? { kind: "aws", amiId: latestAmiId(GATEWAY_AMI), subnetId: network.subnetId, securityGroupIds: [network.securityGroupIds[GATEWAY_GROUP]!], instanceType: settings.gatewayInstanceType, tags }
       : { kind: "docker", node: plan.nodes.find((n) => n.name === gatewayHost)!, host: dockerHosts[gatewayHost]! },
   },
-  // Upstream names must resolve when nginx starts: the nodes (and their DNS records) come first.
-  { dependsOn: Object.values(machines).map((m) => m.resource) },
+  // nginx re-resolves upstream names (templates/nginx/README.md "Reload"), but the first boot
+  // finds every node's DNS record in place; and DHCP runs only after the stage range is reserved.
+  { dependsOn: [...afterReservation, ...Object.values(machines).map((m) => m.resource)] },
 );
 
 const renderedHash = createHash("sha256").update(JSON.stringify(rendered)).digest("hex");

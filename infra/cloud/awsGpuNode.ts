@@ -3,7 +3,15 @@
  * an instance role that may read only this node's secrets and tag only itself (plus Session
  * Manager instead of SSH), the rendered cloud-init as user data, an encrypted gp3 root sized by
  * the planner, IMDSv2 only, and its name in the fleet's private zone.
+ *
+ * Replacement is decided here on purpose. A GPU node is replaced delete-first: a stage node asks
+ * for a fixed private IP that the old instance still holds (EC2 refuses a second holder with
+ * InvalidIPAddress.InUse), and two GPU instances side by side need twice the vCPU quota. Its
+ * image is kept in a Stash: a new AMI release does not replace a running node, but whatever
+ * replaces it (new user data, address, subnet, placement group, spot, a rollout trigger) also
+ * renews the stash, so the new instance boots the newest image, not the stale one.
  */
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodePlan } from "../plan/types";
@@ -28,7 +36,16 @@ export interface AwsGpuNodeArgs {
   /** Secrets Manager ARNs of exactly the secrets this node reads at boot. */
   secretArns: pulumi.Input<string>[];
   tags: Record<string, string>;
+  /**
+   * "delete-first" for GPU nodes (fixed addresses, vCPU quota); "create-first" keeps a machine
+   * that has neither (the gateway) serving until its successor exists.
+   */
+  replacement: "delete-first" | "create-first";
+  /** Values whose change must roll the machine out (e.g. the certificate nginx reads at boot). @default none */
+  rolloutTriggers?: pulumi.Input<string>[];
 }
+
+const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
 
 /** EC2 takes 16 KB of user data; say which machine is over and what to do. */
 function encodedUserData(nodeName: string, text: string): string {
@@ -65,17 +82,27 @@ export class AwsGpuNode extends pulumi.ComponentResource {
     }
     const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
+    const userDataBase64 = pulumi.output(args.userData).apply((text) => encodedUserData(node.name, text));
+    const spot = node.spec.spot ?? false;
+    // What replaces the instance (aws_instance ForceNew: user data with userDataReplaceOnChange,
+    // subnet, private IP, placement group, market options; plus the rollout triggers).
+    const replacedBy = pulumi
+      .all([userDataBase64, args.subnetId, args.privateIp ?? "", args.placementGroup ?? "", spot, ...(args.rolloutTriggers ?? [])])
+      .apply((parts) => sha256(parts));
+    const rollout = args.rolloutTriggers && args.rolloutTriggers.length > 0 ? pulumi.all(args.rolloutTriggers).apply((t) => sha256(t)) : undefined;
+    const image = new pulumi.Stash(`${name}-ami`, { input: args.amiId }, { parent: this, replacementTrigger: replacedBy });
+
     const instance = new aws.ec2.Instance(
       name,
       {
-        ami: args.amiId,
+        ami: image.output.apply((id) => String(id)),
         instanceType: node.instanceType,
         subnetId: args.subnetId,
         privateIp: args.privateIp,
         vpcSecurityGroupIds: args.securityGroupIds,
         placementGroup: args.placementGroup,
         iamInstanceProfile: profile.name,
-        userDataBase64: pulumi.output(args.userData).apply((text) => encodedUserData(node.name, text)),
+        userDataBase64,
         // cloud-init writes files on the first boot only: new files need a new instance.
         userDataReplaceOnChange: true,
         // IMDSv2 only; hop limit 1 keeps containers on the bridge network away from the role's credentials.
@@ -83,11 +110,10 @@ export class AwsGpuNode extends pulumi.ComponentResource {
         rootBlockDevice: { volumeType: "gp3", volumeSize: node.diskGiB, encrypted: true, deleteOnTermination: true, tags },
         // One-time spot: a reclaimed node is gone, never relaunched behind Pulumi's back (a
         // persistent request would outlive `pulumi destroy`); the next `pulumi up` replaces it.
-        instanceMarketOptions: node.spec.spot ? { marketType: "spot", spotOptions: { spotInstanceType: "one-time", instanceInterruptionBehavior: "terminate" } } : undefined,
+        instanceMarketOptions: spot ? { marketType: "spot", spotOptions: { spotInstanceType: "one-time", instanceInterruptionBehavior: "terminate" } } : undefined,
         tags,
       },
-      // A new Deep Learning AMI release must not replace running nodes; new nodes get the newest.
-      { parent: this, dependsOn, ignoreChanges: ["ami"] },
+      { parent: this, dependsOn, deleteBeforeReplace: args.replacement === "delete-first", ...(rollout ? { replacementTrigger: rollout } : {}) },
     );
     new aws.iam.RolePolicy(`${name}-report-status`, { role: role.name, policy: instance.arn.apply((arn) => JSON.stringify(tagSelfPolicy(arn, READY_TAG_KEY))) }, parent);
     if (args.privateZoneId) {

@@ -5,6 +5,7 @@
  * container of the official nginx image with the files uploaded and the keys as secret env.
  * TLS: the spec's gateway.tls secrets, or a self-signed certificate for the address and domain.
  */
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,11 +20,11 @@ import { GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DO
 import { Secrets } from "./secrets";
 import { SelfSignedTls } from "./selfSignedTls";
 
-/** The Deep Learning AMI's root snapshot plus the nginx image and logs. */
-export const GATEWAY_DISK_GIB = 100;
+/** Ubuntu's 8 GiB root snapshot, Docker, the nginx image (~200 MB) and logs. */
+export const GATEWAY_DISK_GIB = 20;
 
 export type GatewayPlacement =
-  | { kind: "aws"; amiId: pulumi.Input<string>; subnetId: pulumi.Input<string>; securityGroupIds: pulumi.Input<string>[]; instanceType: string; tags: Record<string, string> }
+  | { kind: "aws"; /** A small general image (ami.ts GATEWAY_AMI), not the GPU one. */ amiId: pulumi.Input<string>; subnetId: pulumi.Input<string>; securityGroupIds: pulumi.Input<string>[]; instanceType: string; tags: Record<string, string> }
   | { kind: "docker"; node: NodePlan; host: DockerHost };
 
 export interface GatewayArgs {
@@ -61,9 +62,12 @@ export class Gateway extends pulumi.ComponentResource {
     if (placement.kind === "aws") {
       const address = new aws.ec2.Eip(`${name}-address`, { domain: "vpc", tags: { ...placement.tags, Name: `${plan.name}-gateway` } }, parent);
       let tlsArns: Record<string, pulumi.Output<string>> = {};
+      // nginx reads the certificate at boot: a renewed or replaced one must roll the machine out.
+      let certificate: pulumi.Output<string>;
       if (!plan.gateway.tls) {
         const cert = new SelfSignedTls(`${name}-tls`, { dnsNames: domain ? [domain] : [], ipAddresses: [address.publicIp] }, parent);
         this.certificatePem = cert.certificatePem;
+        certificate = cert.certificatePem;
         const stored = new Secrets(
           `${name}-tls`,
           {
@@ -76,7 +80,10 @@ export class Gateway extends pulumi.ComponentResource {
           parent,
         );
         tlsArns = stored.arns;
+      } else {
+        certificate = value(plan.gateway.tls.certificateSecret, args.secrets.values);
       }
+      const certificateSha256 = certificate.apply((pem) => createHash("sha256").update(pem).digest("hex"));
       const node = gatewayNodePlan(plan, placement.instanceType, GATEWAY_DISK_GIB);
       const host = args.clientKeys.apply((keys) => renderAwsGatewayHost(plan, node, keys, args.secretIdPrefix));
       const tls = gatewayTlsSecrets(plan);
@@ -91,6 +98,9 @@ export class Gateway extends pulumi.ComponentResource {
           userData: host.apply((h) => h.files["user-data.yaml"]!.contents),
           secretArns: arns,
           tags: placement.tags,
+          // No fixed address and no GPU quota: the old gateway serves until the new one exists.
+          replacement: "create-first",
+          rolloutTriggers: [certificateSha256],
         },
         { parent: this, dependsOn: dependsOnOf(opts) },
       );

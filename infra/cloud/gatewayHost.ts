@@ -11,7 +11,7 @@ import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET, type Artifacts, type NodeSecret } from "../render";
 import { renderBootstrap } from "../render/bootstrap";
-import { renderUserData } from "../render/cloudinit";
+import { renderUserData, type HostSetup } from "../render/cloudinit";
 import { renderCompose } from "../render/compose";
 import { OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, type GatewayRenderOptions, type ResolveEndpoint } from "../render/gateway";
 import { engineServiceName, secretPath } from "../render/layout";
@@ -124,6 +124,21 @@ export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): Co
   };
 }
 
+/**
+ * What the gateway's Ubuntu 24.04 image (ami.ts GATEWAY_AMI) lacks for the bootstrap: Docker and
+ * the Compose plugin (Ubuntu's docker.io and docker-compose-v2 packages), and the AWS CLI v2 for
+ * bin/fetch-secrets.sh and bin/report-ready.sh (Ubuntu 24.04 has no awscli package; AWS
+ * publishes it as the aws-cli snap). The snap lands in /snap/bin, which systemd units' PATH
+ * lacks, hence the link into /usr/local/bin. curl is in the image.
+ */
+export const GATEWAY_HOST_SETUP: HostSetup = {
+  packages: ["docker.io", "docker-compose-v2"],
+  commands: [
+    ["snap", "install", "aws-cli", "--classic"],
+    ["ln", "-sf", "/snap/bin/aws", "/usr/local/bin/aws"],
+  ],
+};
+
 /** Every file of the AWS gateway machine, user data included; secrets only by Secrets Manager id. */
 export function renderAwsGatewayHost(plan: GatewayFleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
   const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
@@ -136,5 +151,5 @@ export function renderAwsGatewayHost(plan: GatewayFleetPlan, node: NodePlan, cli
     "compose.yaml": { contents: renderCompose(node, services) },
     ...renderBootstrap(node, services, secrets, null),
   };
-  return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode) } }, secrets };
+  return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode, GATEWAY_HOST_SETUP) } }, secrets };
 }

@@ -1,11 +1,24 @@
 export { AwsGpuNode, type AwsGpuNodeArgs } from "./awsGpuNode";
-export { DEEP_LEARNING_AMI, latestAmiId, type AmiQuery } from "./ami";
+export { DEEP_LEARNING_AMI, GATEWAY_AMI, latestAmiId, type AmiQuery } from "./ami";
 export { DockerHost, type DockerHostArgs } from "./dockerHost";
 export { containerPlan, type ContainerPlan } from "./dockerContainers";
 export { Gateway, GATEWAY_DISK_GIB, type GatewayArgs, type GatewayPlacement } from "./gateway";
 export { GATEWAY_PORT, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS, gatewayEnvSecrets, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
 export { Network, VPC_CIDR, SUBNET_CIDR, type NetworkArgs } from "./network";
-export { GATEWAY_GROUP, GATEWAY_PORTS, chooseZone, clusterKey, clusterOfNode, networkLayout, nodeGroup, type IngressRule, type NetworkLayout } from "./placement";
+export {
+  GATEWAY_GROUP,
+  GATEWAY_PORTS,
+  PATH_MTU_ICMP,
+  chooseZone,
+  clusterKey,
+  clusterOfNode,
+  keptZone,
+  networkLayout,
+  nodeGroup,
+  placementGroupOfNode,
+  type IngressRule,
+  type NetworkLayout,
+} from "./placement";
 export { ec2AssumeRolePolicy, readSecretsPolicy, tagSelfPolicy, type PolicyDocument } from "./policies";
 export { Readiness, readinessProbes, PROBE_SOURCE, type ReadinessArgs, type ReadinessProbe } from "./readiness";
 export { Secrets, type SecretsArgs } from "./secrets";
@@ -24,4 +37,4 @@ export {
   type Settings,
 } from "./settings";
 export { SshHost, installFromStdin, sshConnection, type SshHostArgs } from "./sshHost";
-export { stageAddresses } from "./stageAddresses";
+export { rangeAddresses, stageAddresses, stageRange, stageReplicas, type StageRange, type StageReplica } from "./stageAddresses";

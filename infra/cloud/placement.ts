@@ -18,7 +18,10 @@ export type RuleSource = { cidr: string } | { group: string };
 export interface IngressRule {
   /** Security group the rule belongs to (a key of NetworkLayout.groups). */
   group: string;
+  protocol: "tcp" | "icmp";
+  /** TCP: first port. ICMP: the type (as EC2 security group rules take it). */
   fromPort: number;
+  /** TCP: last port. ICMP: the code. */
   toPort: number;
   source: RuleSource;
   description: string;
@@ -30,11 +33,27 @@ export interface NetworkLayout {
   rules: IngressRule[];
   /** AWS node → its security group keys. */
   nodeGroups: Record<string, string[]>;
-  /** Multi-node replica key → its AWS nodes (one cluster placement group each). */
+  /** Multi-node replica key → its AWS nodes (one Ray/NCCL security group each). */
   clusters: Record<string, string[]>;
+  /**
+   * Cluster placement group key → its nodes: the nodes of one replica that share an instance
+   * type, two or more. AWS: "Use the same instance type for all instances in the placement group
+   * ... if you try to launch more than one instance type in the placement group, you increase your
+   * chances of getting an insufficient capacity error" (EC2 User Guide, placement strategies).
+   */
+  placementGroups: Record<string, string[]>;
 }
 
 export const GATEWAY_GROUP = "gateway";
+
+/**
+ * ICMP "destination unreachable: fragmentation needed and DF set" (type 3, code 4): without it a
+ * router on the path with a smaller MTU cannot tell the gateway to send smaller packets, and
+ * large responses stall (AWS VPC User Guide, "Path MTU Discovery"). The routers that send it are
+ * anywhere on the path, not inside gateway.allowedCidrs, so it is admitted from anywhere — this
+ * one ICMP message only (Linux clamps the MTU it accepts at min_pmtu, 552).
+ */
+export const PATH_MTU_ICMP = { type: 3, code: 4, source: "0.0.0.0/0" } as const;
 export const nodeGroup = (node: string) => `node-${node}`;
 
 /** A multi-node replica's key: short, stable and DNS-safe. */
@@ -54,11 +73,23 @@ export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: Po
   const rules: IngressRule[] = [];
   const nodeGroups: Record<string, string[]> = {};
   const clusters: Record<string, string[]> = {};
+  const placementGroups: Record<string, string[]> = {};
+  const typeOf = new Map(plan.nodes.map((n) => [n.name, n.instanceType ?? ""]));
 
   for (const cidr of gatewayCidrs) {
     for (const [name, port] of Object.entries(GATEWAY_PORTS)) {
-      rules.push({ group: GATEWAY_GROUP, fromPort: port, toPort: port, source: { cidr }, description: `gateway ${name} from ${cidr}` });
+      rules.push({ group: GATEWAY_GROUP, protocol: "tcp", fromPort: port, toPort: port, source: { cidr }, description: `gateway ${name} from ${cidr}` });
     }
+  }
+  if (gatewayCidrs.length > 0) {
+    rules.push({
+      group: GATEWAY_GROUP,
+      protocol: "icmp",
+      fromPort: PATH_MTU_ICMP.type,
+      toPort: PATH_MTU_ICMP.code,
+      source: { cidr: PATH_MTU_ICMP.source },
+      description: "path MTU discovery: ICMP fragmentation needed",
+    });
   }
 
   for (const node of plan.nodes) {
@@ -69,7 +100,7 @@ export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: Po
     // The engine listens on the replica's first stage; later stages only talk Ray/NCCL.
     const enginePorts = [...new Set(node.placements.filter((p) => p.stage === 0).map((p) => p.port))].sort((a, b) => a - b);
     for (const port of enginePorts) {
-      rules.push({ group, fromPort: port, toPort: port, source: { group: GATEWAY_GROUP }, description: `engine port ${port} from the gateway` });
+      rules.push({ group, protocol: "tcp", fromPort: port, toPort: port, source: { group: GATEWAY_GROUP }, description: `engine port ${port} from the gateway` });
     }
   }
 
@@ -84,17 +115,26 @@ export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: Po
       groups[key] = `llm-fleet ${plan.name}: Ray/NCCL inside ${model.id} replica ${replica.index}`;
       clusters[key] = nodes;
       for (const n of nodes) nodeGroups[n]!.push(key);
+      for (const type of [...new Set(nodes.map((n) => typeOf.get(n)!))].sort()) {
+        const same = nodes.filter((n) => typeOf.get(n) === type);
+        if (same.length >= 2) placementGroups[`${key}-${type.replace(/[^a-z0-9]+/g, "-")}`] = same;
+      }
       for (const p of ports) {
-        rules.push({ group: key, fromPort: p.from, toPort: p.to, source: { group: key }, description: p.purpose });
+        rules.push({ group: key, protocol: "tcp", fromPort: p.from, toPort: p.to, source: { group: key }, description: p.purpose });
       }
     }
   }
-  return { groups, rules, nodeGroups, clusters };
+  return { groups, rules, nodeGroups, clusters, placementGroups };
 }
 
-/** The cluster placement group of a node, if it is a stage of a multi-node replica. */
+/** The multi-node replica a node is a stage of, if any. */
 export function clusterOfNode(layout: NetworkLayout, node: string): string | undefined {
   return Object.entries(layout.clusters).find(([, nodes]) => nodes.includes(node))?.[0];
+}
+
+/** The cluster placement group of a node: shared only with same-type nodes of its replica. */
+export function placementGroupOfNode(layout: NetworkLayout, node: string): string | undefined {
+  return Object.entries(layout.placementGroups).find(([, nodes]) => nodes.includes(node))?.[0];
 }
 
 /**
@@ -113,6 +153,23 @@ export function chooseZone(zones: string[], offerings: { zone: string; instanceT
   const zone = [...zones].sort().find(offersAll);
   if (zone) return zone;
   throw new Error(`no availability zone offers every instance type of the fleet (${types.join(", ")}); ${whereOffered(types, offerings)}. Use types offered in one zone`);
+}
+
+/**
+ * The zone a stack keeps once it has one (network.ts holds it in a Stash): its subnet and every
+ * instance live there, and moving them means replacing all of them. A node type the zone does
+ * not offer is refused, naming where it is offered and how to move on purpose.
+ */
+export function keptZone(zone: string, offerings: { zone: string; instanceType: string }[], instanceTypes: string[]): string {
+  const types = [...new Set(instanceTypes)].sort();
+  const missing = types.filter((t) => !offerings.some((o) => o.zone === zone && o.instanceType === t));
+  if (missing.length === 0) return zone;
+  const elsewhere = [...new Set(offerings.map((o) => o.zone))].sort().find((z) => types.every((t) => offerings.some((o) => o.zone === z && o.instanceType === t)));
+  throw new Error(
+    `the fleet's availability zone ${zone} (kept since the stack's first update: its subnet and instances are there) does not offer ${missing.join(", ")}; ${whereOffered(missing, offerings)}. ` +
+      `Use an instance type offered in ${zone}` +
+      (elsewhere ? `, or move the whole fleet on purpose with pulumi config set llm-fleet:availabilityZone ${elsewhere} (replaces the subnet and every instance)` : ""),
+  );
 }
 
 function whereOffered(types: string[], offerings: { zone: string; instanceType: string }[]): string {

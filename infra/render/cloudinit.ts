@@ -13,7 +13,13 @@ import { renderTemplate, type Artifacts } from "./templates";
 /** EC2 accepts at most 16 KB of user data (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16384;
 
-export function renderUserData(node: NodePlan, files: Artifacts): string {
+/** What a machine image lacks for the bootstrap: apt packages, then commands, before bin/install.sh. */
+export interface HostSetup {
+  packages: string[];
+  commands: string[][];
+}
+
+export function renderUserData(node: NodePlan, files: Artifacts, setup?: HostSetup): string {
   const writeFiles = Object.keys(files)
     .sort()
     .map((rel) => {
@@ -21,7 +27,12 @@ export function renderUserData(node: NodePlan, files: Artifacts): string {
       if (file.secret) throw new Error(`render: ${rel} carries a secret and cannot go into the user data of node "${node.name}"`);
       return { path: `${NODE_ROOT}/${rel}`, owner: "root:root", permissions: `0${(file.mode ?? 0o644).toString(8)}`, content: file.contents };
     });
-  const body = stringify({ write_files: writeFiles, runcmd: [["bash", `${NODE_ROOT}/bin/install.sh`]] }, { lineWidth: 0, version: "1.1" });
+  const doc = {
+    ...(setup && setup.packages.length > 0 ? { package_update: true, packages: setup.packages } : {}),
+    write_files: writeFiles,
+    runcmd: [...(setup?.commands ?? []), ["bash", `${NODE_ROOT}/bin/install.sh`]],
+  };
+  const body = stringify(doc, { lineWidth: 0, version: "1.1" });
   return renderTemplate("cloud-init/user-data.yaml.hbs", {
     node: node.name,
     instanceType: node.instanceType ?? "aws",

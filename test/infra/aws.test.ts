@@ -3,7 +3,8 @@
  * each instance role may do, names in the private zone, the gateway instance and its address.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEEP_LEARNING_AMI } from "../../infra/cloud/ami";
+import { DEEP_LEARNING_AMI, GATEWAY_AMI } from "../../infra/cloud/ami";
+import { GATEWAY_DISK_GIB } from "../../infra/cloud/gateway";
 import { gatewayEnvSecrets, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
 import { DEFAULT_GATEWAY_INSTANCE_TYPE } from "../../infra/cloud/settings";
 import { privateZoneName } from "../../infra/plan";
@@ -32,7 +33,6 @@ describe.each(awsStacks.map((f) => [f.label, f] as const))("%s", (_label, f: Sta
       expect(i.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 });
       expect(i.userDataReplaceOnChange).toBe(true);
       expect(i.instanceMarketOptions).toBeUndefined();
-      expect(i.ami).toBe("ami-0dlami2404");
       expect(i.tags).toMatchObject({ fleet: f.plan.name, stack: f.program.stack, node: node.name, model: [...new Set(node.placements.map((p) => p.model))].join(" ") });
       expect(i.tags).not.toHaveProperty("expires-at");
       expect(i.keyName).toBeUndefined();
@@ -53,11 +53,31 @@ describe.each(awsStacks.map((f) => [f.label, f] as const))("%s", (_label, f: Sta
     }
   });
 
-  it("boots the newest Deep Learning AMI by name filter, owned by Amazon", () => {
+  it("boots GPU nodes from the newest Deep Learning AMI (Amazon's) and the gateway from Canonical's Ubuntu 24.04 server image", () => {
     const lookups = run.calls.filter((c) => c.token === "aws:ec2/getAmi:getAmi");
-    expect(lookups).toHaveLength(1);
-    expect(lookups[0]!.inputs).toMatchObject({ owners: ["amazon"], mostRecent: true });
-    expect(lookups[0]!.inputs.filters).toContainEqual({ name: "name", values: [DEEP_LEARNING_AMI.nameFilter] });
+    expect(lookups).toHaveLength(2);
+    const byOwner = Object.fromEntries(lookups.map((l) => [(l.inputs.owners as string[])[0], l.inputs]));
+    expect(byOwner.amazon).toMatchObject({ mostRecent: true });
+    expect(byOwner.amazon!.filters).toContainEqual({ name: "name", values: [DEEP_LEARNING_AMI.nameFilter] });
+    expect(byOwner["099720109477"]).toMatchObject({ mostRecent: true });
+    expect(byOwner["099720109477"]!.filters).toContainEqual({ name: "name", values: [GATEWAY_AMI.nameFilter] });
+    expect(GATEWAY_AMI.nameFilter).toMatch(/^ubuntu\/images\/hvm-ssd-gp3\/ubuntu-noble-24\.04-amd64-server-/);
+    for (const node of awsNodes) expect(named(run, T.instance, `node-${node.name}`).inputs.ami).toBe("ami-0dlami2404");
+    const gw = named(run, T.instance, "gateway-machine").inputs;
+    expect(gw.ami).toBe("ami-0ubuntu2404");
+    expect(gw.rootBlockDevice).toMatchObject({ volumeSize: GATEWAY_DISK_GIB });
+    expect(GATEWAY_DISK_GIB).toBeLessThanOrEqual(20);
+  });
+
+  it("replaces GPU nodes delete-first (fixed addresses, vCPU quota) and the gateway create-first; no image is pinned by ignoreChanges", () => {
+    for (const node of awsNodes) {
+      const options = named(run, T.instance, `node-${node.name}`).options;
+      expect(options.deleteBeforeReplace, node.name).toBe(true);
+      expect(options.ignoreChanges).not.toContain("ami");
+    }
+    const gw = named(run, T.instance, "gateway-machine").options;
+    expect(gw.deleteBeforeReplace).toBe(false);
+    expect(gw.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("runs each node's rendered user data, which names exactly the secrets its role may read", () => {

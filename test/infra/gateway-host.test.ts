@@ -67,6 +67,16 @@ describe.each([devFixture(), exampleFixture("cpu-llamacpp-fallback.yaml")].map((
     expect(conf).toContain("ssl_certificate_key /etc/llm-fleet/tls/key.pem;");
   });
 
+  it("installs on the small Ubuntu 24.04 image what the bootstrap needs: Docker, the Compose plugin, the AWS CLI on systemd's PATH", () => {
+    const doc = parseYaml(userData, { version: "1.1" }) as { packages: string[]; package_update: boolean; runcmd: string[][] };
+    expect(doc.package_update).toBe(true);
+    expect(doc.packages).toEqual(["docker.io", "docker-compose-v2"]);
+    // Before bin/install.sh, which starts the unit whose scripts call `aws` and `docker compose`.
+    expect(doc.runcmd).toEqual([["snap", "install", "aws-cli", "--classic"], ["ln", "-sf", "/snap/bin/aws", "/usr/local/bin/aws"], ["bash", `${NODE_ROOT}/bin/install.sh`]]);
+    for (const script of ["bin/fetch-secrets.sh", "bin/report-ready.sh"]) expect(files[script]!.contents).toMatch(/^\s*(if )?aws /m);
+    expect(files["systemd/llm-fleet.service"]!.contents).toContain("Requires=docker.service");
+  });
+
   it("writes shell that passes shellcheck", () => {
     const doc = parseYaml(userData, { version: "1.1" }) as { write_files: { path: string; content: string }[] };
     const scripts = doc.write_files.filter((w) => w.path.startsWith(`${NODE_ROOT}/bin/`));

@@ -23,6 +23,26 @@ export interface RecordedResource {
   /** URNs this resource depends on (dependsOn and Output dependencies). */
   dependencies: string[];
   parent: string;
+  /** The resource options the engine would act on. */
+  options: ResourceOptionsSent;
+}
+
+/** Resource options as the program sent them to the engine (RegisterResourceRequest). */
+export interface ResourceOptionsSent {
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  /** undefined when not set. */
+  replacementTrigger: unknown;
+}
+
+/**
+ * Stands in for the engine and the cloud across runs (test/infra/aws-world.ts): answers each
+ * registration from prior state, and provider functions it knows.
+ */
+export interface ResourceModel {
+  register(type: string, name: string, inputs: Record<string, unknown>, options: ResourceOptionsSent): { id: string; state: Record<string, unknown> };
+  call?(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined;
 }
 
 export interface ProgramRun {
@@ -71,7 +91,7 @@ function unwrap(value: unknown): unknown {
 }
 
 /** Computed state the providers would return, enough for the program's Outputs to resolve. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const arn = (service: string, resource: string) => `arn:aws:${service}:us-east-1:123456789012:${resource}`;
   switch (type) {
     case "aws:ec2/instance:Instance":
@@ -99,10 +119,15 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "command:local:Command":
     case "command:remote:Command":
       return { stdout: "ok", stderr: "" };
+    case STASH:
+      // The engine's builtin provider: a new stash's output is its input (pkg/resource/deploy/builtins.go).
+      return { output: inputs.input };
     default:
       return {};
   }
 }
+
+export const STASH = "pulumi:index:Stash";
 
 /** The PEM the mocks give a tls.PrivateKey named `name` (tests derive generated secrets from it). */
 export const fakePem = (name: string) => `-----BEGIN PRIVATE KEY-----\nfake key ${name}\n-----END PRIVATE KEY-----\n`;
@@ -114,7 +139,7 @@ function hash(s: string): number {
 }
 
 /** AWS lookups: three zones, every instance type offered in all but the first (so zone choice is exercised). */
-function call(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function call(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az4"], id: "us-east-1" };
@@ -130,7 +155,9 @@ function call(token: string, inputs: Record<string, unknown>): Record<string, un
       };
     }
     case "aws:ec2/getAmi:getAmi":
-      return { id: "ami-0dlami2404", imageId: "ami-0dlami2404", name: "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 24.04) 20260717" };
+      return (inputs.owners as string[])[0] === "amazon"
+        ? { id: "ami-0dlami2404", imageId: "ami-0dlami2404", name: "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 24.04) 20260717" }
+        : { id: "ami-0ubuntu2404", imageId: "ami-0ubuntu2404", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260715" };
     case "aws:ec2/getSubnets:getSubnets":
       return { ids: ["subnet-0bbb", "subnet-0aaa"], id: "subnets" };
     default:
@@ -140,6 +167,10 @@ function call(token: string, inputs: Record<string, unknown>): Record<string, un
 
 type Monitor = { registerResource: (req: RegisterRequest, cb: unknown) => unknown };
 interface RegisterRequest {
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
   getType(): string;
   getName(): string;
   getCustom(): boolean;
@@ -152,23 +183,28 @@ interface RegisterRequest {
  * One program run. `load` imports infra/index.ts afresh (vitest: vi.resetModules + import();
  * the bench: a cleared require cache).
  */
-export async function runProgram(cfg: ProgramConfig, load: () => Promise<Record<string, unknown>>): Promise<ProgramRun> {
+export async function runProgram(cfg: ProgramConfig, load: () => Promise<Record<string, unknown>>, model?: ResourceModel): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
   const calls: ProgramRun["calls"] = [];
-  const raw = new Map<string, { plain: Record<string, unknown>; deps: string[]; parent: string; custom: boolean }>();
+  const raw = new Map<string, { plain: Record<string, unknown>; deps: string[]; parent: string; custom: boolean; options: ResourceOptionsSent }>();
+  const noOptions: ResourceOptionsSent = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], replacementTrigger: undefined };
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const key = `${args.type}::${args.name}`;
         const r = raw.get(key);
-        resources.push({ type: args.type, name: args.name, custom: r?.custom ?? true, plainInputs: r?.plain ?? {}, inputs: unwrap(args.inputs) as Record<string, unknown>, dependencies: r?.deps ?? [], parent: r?.parent ?? "" });
-        if (cfg.preview) return { id: undefined, state: {} };
+        const inputs = unwrap(args.inputs) as Record<string, unknown>;
+        const options = r?.options ?? noOptions;
+        resources.push({ type: args.type, name: args.name, custom: r?.custom ?? true, plainInputs: r?.plain ?? {}, inputs, dependencies: r?.deps ?? [], parent: r?.parent ?? "", options });
+        if (model) return model.register(args.type, args.name, inputs, options);
+        // A builtin stash knows its output even in a preview (its Create ignores the preview flag).
+        if (cfg.preview) return { id: undefined, state: args.type === STASH ? computedState(args.type, args.name, args.inputs) : {} };
         const fresh = cfg.recreated?.includes(args.name) ?? false;
         return { id: fresh ? `${args.name}-id-2` : `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
       },
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });
-        return call(args.token, args.inputs);
+        return model?.call?.(args.token, args.inputs) ?? call(args.token, args.inputs);
       },
     },
     "llm-fleet",
@@ -183,6 +219,12 @@ export async function runProgram(cfg: ProgramConfig, load: () => Promise<Record<
       deps: req.getDependenciesList(),
       parent: req.getParent(),
       custom: req.getCustom(),
+      options: {
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        replacementTrigger: unwrap(req.getReplacementTrigger()?.toJavaScript()),
+      },
     });
     return register(req, cb);
   };

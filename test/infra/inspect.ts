@@ -2,15 +2,19 @@
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { vi } from "vitest";
-import { fakePem, runProgram, type ProgramRun, type RecordedResource } from "./harness";
+import { fakePem, runProgram, type ProgramRun, type RecordedResource, type ResourceModel } from "./harness";
 import type { StackFixture } from "./stacks";
 
 /** vitest: a fresh module graph, then the real program. */
-export function runFixture(f: StackFixture): Promise<ProgramRun> {
-  return runProgram(f.program, async () => {
-    vi.resetModules();
-    return (await import("../../infra/index.js")) as Record<string, unknown>;
-  });
+export function runFixture(f: StackFixture, model?: ResourceModel): Promise<ProgramRun> {
+  return runProgram(
+    f.program,
+    async () => {
+      vi.resetModules();
+      return (await import("../../infra/index.js")) as Record<string, unknown>;
+    },
+    model,
+  );
 }
 
 export const T = {
@@ -25,6 +29,9 @@ export const T = {
   zone: "aws:route53/zone:Zone",
   record: "aws:route53/record:Record",
   placementGroup: "aws:ec2/placementGroup:PlacementGroup",
+  subnet: "aws:ec2/subnet:Subnet",
+  reservation: "aws:ec2/subnetCidrReservation:SubnetCidrReservation",
+  stash: "pulumi:index:Stash",
   remote: "command:remote:Command",
   local: "command:local:Command",
   container: "docker:index/container:Container",

@@ -5,7 +5,7 @@
  * on the pure layout and zone choice.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { chooseZone, clusterKey, networkLayout } from "../../infra/cloud/placement";
+import { chooseZone, clusterKey, keptZone, networkLayout } from "../../infra/cloud/placement";
 import { planFleet } from "../../infra/plan";
 import { clusterPorts, RAY_PORTS } from "../../infra/render";
 import { fleet, GATEWAY } from "../support/specs";
@@ -23,10 +23,14 @@ describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [
     rules = ofType(run, T.ingress);
   });
 
-  it("opens only HTTPS on the gateway to the internet side, and only from gateway.allowedCidrs", () => {
+  it("opens only HTTPS on the gateway to the internet side, and only from gateway.allowedCidrs; ICMP only for path MTU discovery", () => {
     const open = rules.filter((r) => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined);
-    expect(open.length).toBeGreaterThan(0);
-    for (const r of open) {
+    const icmp = open.filter((r) => r.inputs.ipProtocol === "icmp");
+    // Type 3 code 4 ("fragmentation needed") from the routers on the path, wherever they are.
+    expect(icmp.map((r) => r.inputs)).toEqual([expect.objectContaining({ securityGroupId: sgId("network-gateway"), fromPort: 3, toPort: 4, cidrIpv4: "0.0.0.0/0" })]);
+    const tcp = open.filter((r) => r !== icmp[0]);
+    expect(tcp.length).toBeGreaterThan(0);
+    for (const r of tcp) {
       expect(r.inputs).toMatchObject({ securityGroupId: sgId("network-gateway"), ipProtocol: "tcp", fromPort: 443, toPort: 443 });
       expect(f.plan.gateway!.allowedCidrs).toContain(r.inputs.cidrIpv4);
     }
@@ -34,10 +38,10 @@ describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [
 
   it("opens no engine port and no SSH to any CIDR", () => {
     const enginePorts = f.plan.nodes.flatMap((n) => n.placements.map((p) => p.port));
-    for (const r of rules.filter((x) => x.inputs.cidrIpv4 !== undefined)) {
+    for (const r of rules.filter((x) => x.inputs.cidrIpv4 !== undefined && x.inputs.ipProtocol === "tcp")) {
       for (const port of [...enginePorts, 22]) expect(covers(r, port), `${r.name} opens ${port}`).toBe(false);
     }
-    for (const r of rules) expect(covers(r, 22), r.name).toBe(false);
+    for (const r of rules.filter((x) => x.inputs.ipProtocol === "tcp")) expect(covers(r, 22), r.name).toBe(false);
   });
 
   it("lets only the gateway's group reach each node's engine ports", () => {
@@ -52,7 +56,7 @@ describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [
   });
 
   it("keeps Ray and NCCL ports inside each multi-node replica: its own group, on exactly its instances", () => {
-    const rayRules = rules.filter((r) => covers(r, RAY_PORTS.gcs) || covers(r, RAY_PORTS.minWorker) || covers(r, 40000));
+    const rayRules = rules.filter((r) => r.inputs.ipProtocol === "tcp" && (covers(r, RAY_PORTS.gcs) || covers(r, RAY_PORTS.minWorker) || covers(r, 40000)));
     const multiNode = f.plan.models.flatMap((m) => m.replicas.filter((r) => new Set(r.nodes).size > 1).map((r) => ({ key: clusterKey(m.id, r.index), nodes: r.nodes })));
     expect(rayRules.length).toBe(multiNode.length * 3);
     for (const r of rayRules) expect(r.inputs.referencedSecurityGroupId).toBe(r.inputs.securityGroupId);
@@ -60,11 +64,33 @@ describe.each([devFixture(), exampleFixture("mixed-gpu-vllm.yaml")].map((f) => [
       const group = sgId(`network-${key}`);
       const withGroup = ofType(run, T.instance).filter((i) => (i.inputs.vpcSecurityGroupIds as string[]).includes(group)).map((i) => i.name);
       expect(withGroup.sort()).toEqual(nodes.map((n) => `node-${n}`).sort());
-      const pg = named(run, T.placementGroup, `network-${key}`);
-      expect(pg.inputs.strategy).toBe("cluster");
-      for (const n of nodes) expect(named(run, T.instance, `node-${n}`).inputs.placementGroup).toBe(`network-${key}-1234567`);
     }
     if (multiNode.length === 0) expect(ofType(run, T.placementGroup)).toHaveLength(0);
+  });
+
+  it("puts only nodes of one replica and one instance type in a cluster placement group (AWS: one type per group)", () => {
+    const typeOf = new Map<string, string | undefined>(f.plan.nodes.map((n) => [`node-${n.name}`, n.instanceType]));
+    const replicaOf = new Map<string, string>(f.plan.models.flatMap((m) => m.replicas.flatMap((r) => r.nodes.map((n) => [`node-${n}`, `${m.id}/${r.index}`] as [string, string]))));
+    const groups = new Map<string, string[]>();
+    for (const i of ofType(run, T.instance).filter((x) => x.inputs.placementGroup !== undefined)) {
+      groups.set(String(i.inputs.placementGroup), [...(groups.get(String(i.inputs.placementGroup)) ?? []), i.name]);
+    }
+    for (const pg of ofType(run, T.placementGroup)) expect(pg.inputs.strategy).toBe("cluster");
+    expect(groups.size).toBe(ofType(run, T.placementGroup).length);
+    for (const [group, members] of groups) {
+      expect(members.length, group).toBeGreaterThanOrEqual(2);
+      expect(new Set(members.map((m) => typeOf.get(m))).size, group).toBe(1);
+      expect(new Set(members.map((m) => replicaOf.get(m))).size, group).toBe(1);
+    }
+    // Every multi-node replica's same-type nodes are grouped; a lone type in a replica is not.
+    for (const m of f.plan.models) {
+      for (const r of m.replicas.filter((x) => new Set(x.nodes).size > 1)) {
+        for (const n of r.nodes) {
+          const sameType = r.nodes.filter((o) => typeOf.get(`node-${o}`) === typeOf.get(`node-${n}`)).length;
+          expect(named(run, T.instance, `node-${n}`).inputs.placementGroup === undefined, n).toBe(sameType < 2);
+        }
+      }
+    }
   });
 
   it("lets every group reach out (images, weights, SSM, Secrets Manager) and nothing else in", () => {
@@ -91,7 +117,11 @@ describe("networkLayout (pure)", () => {
     const cluster = layout.rules.filter((r) => r.group === key);
     expect(cluster.map((r) => [r.fromPort, r.toPort])).toEqual(clusterPorts().map((p) => [p.from, p.to]));
     for (const r of cluster) expect(r.source).toEqual({ group: key });
-    expect(layout.rules.filter((r) => "cidr" in r.source)).toEqual([{ group: "gateway", fromPort: 443, toPort: 443, source: { cidr: "10.0.0.0/8" }, description: "gateway https from 10.0.0.0/8" }]);
+    expect(layout.rules.filter((r) => "cidr" in r.source)).toEqual([
+      { group: "gateway", protocol: "tcp", fromPort: 443, toPort: 443, source: { cidr: "10.0.0.0/8" }, description: "gateway https from 10.0.0.0/8" },
+      { group: "gateway", protocol: "icmp", fromPort: 3, toPort: 4, source: { cidr: "0.0.0.0/0" }, description: "path MTU discovery: ICMP fragmentation needed" },
+    ]);
+    expect(layout.placementGroups).toEqual({ [`${key}-g6e-xlarge`]: ["a", "b"] });
   });
 
   it("has no gateway rule at all when no CIDR is allowed", () => {
@@ -112,9 +142,19 @@ describe("chooseZone (pure)", () => {
       "no availability zone offers every instance type of the fleet (g6e.xlarge, p5.48xlarge); g6e.xlarge: us-east-1a; p5.48xlarge: us-east-1b. Use types offered in one zone",
     );
   });
+  it("keeps the stack's zone while it offers every type, and otherwise says where the type is and how to move on purpose", () => {
+    const offerings = [...offers("us-east-1b", "g6e.xlarge"), ...offers("us-east-1c", "g6e.xlarge", "g6e.12xlarge")];
+    expect(keptZone("us-east-1b", offerings, ["g6e.xlarge"])).toBe("us-east-1b");
+    expect(() => keptZone("us-east-1b", offerings, ["g6e.xlarge", "g6e.12xlarge"])).toThrow(
+      "the fleet's availability zone us-east-1b (kept since the stack's first update: its subnet and instances are there) does not offer g6e.12xlarge; g6e.12xlarge: us-east-1c. " +
+        "Use an instance type offered in us-east-1b, or move the whole fleet on purpose with pulumi config set llm-fleet:availabilityZone us-east-1c (replaces the subnet and every instance)",
+    );
+    expect(() => keptZone("us-east-1b", offers("us-east-1b", "g6e.xlarge"), ["g6e.xlarge", "p5.48xlarge"])).toThrow(/p5\.48xlarge: nowhere in this region\. Use an instance type offered in us-east-1b$/);
+  });
   it("keeps a pinned zone only if it offers every type", () => {
     const offerings = offers("us-east-1a", "g6e.xlarge");
     expect(chooseZone(["us-east-1a"], offerings, ["g6e.xlarge"], "us-east-1a")).toBe("us-east-1a");
     expect(() => chooseZone(["us-east-1a"], offerings, ["g6e.xlarge", "t3.small"], "us-east-1a")).toThrow(/does not offer t3.small; .*t3.small: nowhere in this region/);
   });
 });
+
