@@ -16,7 +16,7 @@ import { AwsGpuNode } from "./awsGpuNode";
 import type { DockerHost } from "./dockerHost";
 import { dependsOnOf } from "./dependsOn";
 import { CONTAINER_RUN_OPTIONS, containerName } from "./dockerContainers";
-import { GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayEnvSecrets, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
+import { GATEWAY_FILES_SECRET, GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayEnvSecrets, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
 import { Secrets } from "./secrets";
 import { SelfSignedTls } from "./selfSignedTls";
 
@@ -87,7 +87,16 @@ export class Gateway extends pulumi.ComponentResource {
       const node = gatewayNodePlan(plan, placement.instanceType, GATEWAY_DISK_GIB);
       const host = args.clientKeys.apply((keys) => renderAwsGatewayHost(plan, node, keys, args.secretIdPrefix));
       const tls = gatewayTlsSecrets(plan);
-      const arns = [...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret].map((s) => tlsArns[s] ?? value(s, args.secrets.arns));
+      // The nginx files do not fit in user data: one secret, read at first boot (gatewayHost.ts).
+      const files = new Secrets(
+        `${name}-files`,
+        { prefix: args.secretIdPrefix, values: { [GATEWAY_FILES_SECRET]: host.apply((h) => h.bundle.value) }, generate: [], storeInAws: true, tags: placement.tags },
+        parent,
+      );
+      const arns = [
+        ...[...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret].map((s) => tlsArns[s] ?? value(s, args.secrets.arns)),
+        files.arns[GATEWAY_FILES_SECRET]!,
+      ];
       const machine = new AwsGpuNode(
         `${name}-machine`,
         {

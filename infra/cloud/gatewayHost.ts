@@ -7,6 +7,8 @@
  * This is an adapter over the renderer's building blocks until infra/render offers a gateway host
  * of its own (reported to the lead): ContainerService has no gateway role yet.
  */
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET, type Artifacts, type NodeSecret } from "../render";
@@ -14,9 +16,10 @@ import { renderBootstrap } from "../render/bootstrap";
 import { renderUserData, type HostSetup } from "../render/cloudinit";
 import { renderCompose } from "../render/compose";
 import { OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, type GatewayRenderOptions, type ResolveEndpoint } from "../render/gateway";
-import { engineServiceName, secretPath } from "../render/layout";
+import { NODE_ROOT, engineServiceName, secretPath } from "../render/layout";
 import { OLLAMA_SERVICE } from "../render/ollama";
 import type { ContainerService } from "../render/service";
+import { renderTemplate, shellQuote } from "../render/templates";
 import { containerName } from "./dockerContainers";
 import { HOST_USAGE_OPTIONS, USAGE_STATE_MOUNT, usageServiceContainer } from "../render/usage/container";
 
@@ -33,8 +36,12 @@ const TLS_DIR = "/etc/llm-fleet/tls";
 export const TLS_FILES = { certificateFile: `${TLS_DIR}/certificate.pem`, keyFile: `${TLS_DIR}/key.pem` } as const;
 /** Names of the generated self-signed certificate's secrets (spec gateway.tls names a provided one). */
 export const SELF_SIGNED_TLS = { certificateSecret: "gateway-tls-certificate", keySecret: "gateway-tls-key" } as const;
+/** The AWS gateway's nginx files, kept in Secrets Manager (too large for user data). */
+export const GATEWAY_FILES_SECRET = "gateway-files";
 /** Secret names the program owns; a spec may not use them. */
-export const RESERVED_SECRET_NAMES = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.certificateSecret, SELF_SIGNED_TLS.keySecret];
+export const RESERVED_SECRET_NAMES = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.certificateSecret, SELF_SIGNED_TLS.keySecret, GATEWAY_FILES_SECRET];
+/** Secrets Manager holds at most 65,536 bytes per secret value (AWS Secrets Manager quotas). */
+export const SECRET_VALUE_MAX_BYTES = 65536;
 /** Amazon's VPC resolver: it answers for the fleet's private zone (nginx needs one for health probes). */
 export const AMAZON_DNS = "169.254.169.253";
 
@@ -139,17 +146,46 @@ export const GATEWAY_HOST_SETUP: HostSetup = {
   ],
 };
 
-/** Every file of the AWS gateway machine, user data included; secrets only by Secrets Manager id. */
-export function renderAwsGatewayHost(plan: GatewayFleetPlan, node: NodePlan, clientKeys: Record<string, string>, secretIdPrefix: string): { files: Artifacts; secrets: NodeSecret[] } {
+/** The gateway's files as one secret value: gzip + base64 of {path: contents}, and its digest. */
+export function gatewayFilesBundle(files: Artifacts): { value: string; sha256: string } {
+  const json = JSON.stringify(Object.fromEntries(Object.keys(files).sort().map((p) => [p, files[p]!.contents])));
+  const value = gzipSync(Buffer.from(json, "utf8"), { level: 9 }).toString("base64");
+  if (value.length > SECRET_VALUE_MAX_BYTES) {
+    throw new Error(`AWS machine "gateway": its nginx files are ${value.length} bytes packed; a Secrets Manager value holds ${SECRET_VALUE_MAX_BYTES}; put fewer models in the fleet, or run the gateway on a docker node`);
+  }
+  return { value, sha256: createHash("sha256").update(value).digest("hex") };
+}
+
+/**
+ * Every file of the AWS gateway machine. The nginx files (gateway/*) are too large for EC2 user
+ * data: they travel as the secret GATEWAY_FILES_SECRET (`bundle`), which bin/fetch-gateway-files.sh
+ * unpacks at first boot; its digest in the user data replaces the machine when they change. The
+ * user data holds the rest; secrets only by Secrets Manager id.
+ */
+export function renderAwsGatewayHost(
+  plan: GatewayFleetPlan,
+  node: NodePlan,
+  clientKeys: Record<string, string>,
+  secretIdPrefix: string,
+): { files: Artifacts; secrets: NodeSecret[]; bundle: { value: string; sha256: string } } {
   const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
+  const bundle = gatewayFilesBundle(gateway);
   const services = [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
   const tls = gatewayTlsSecrets(plan);
   const names = [...new Set([...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret])].sort();
   const secrets = names.map((name) => ({ name, path: secretPath(name), awsSecretId: `${secretIdPrefix}/${name}` }));
   const onNode: Artifacts = {
-    ...gateway,
     "compose.yaml": { contents: renderCompose(node, services) },
     ...renderBootstrap(node, services, secrets, null),
+    "bin/fetch-gateway-files.sh": {
+      mode: 0o755,
+      contents: renderTemplate("bootstrap/fetch-gateway-files.sh.hbs", {
+        count: Object.keys(gateway).length,
+        secretId: shellQuote(`${secretIdPrefix}/${GATEWAY_FILES_SECRET}`),
+        sha256: bundle.sha256,
+      }),
+    },
   };
-  return { files: { ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode, GATEWAY_HOST_SETUP) } }, secrets };
+  const setup: HostSetup = { ...GATEWAY_HOST_SETUP, commands: [...GATEWAY_HOST_SETUP.commands, ["bash", `${NODE_ROOT}/bin/fetch-gateway-files.sh`]] };
+  return { files: { ...gateway, ...onNode, "user-data.yaml": { contents: renderUserData(node, onNode, setup) } }, secrets, bundle };
 }

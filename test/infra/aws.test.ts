@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEEP_LEARNING_AMI, GATEWAY_AMI } from "../../infra/cloud/ami";
 import { GATEWAY_DISK_GIB } from "../../infra/cloud/gateway";
-import { gatewayEnvSecrets, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
+import { gunzipSync } from "node:zlib";
+import { GATEWAY_FILES_SECRET, gatewayEnvSecrets, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
 import { DEFAULT_GATEWAY_INSTANCE_TYPE } from "../../infra/cloud/settings";
 import { privateZoneName } from "../../infra/plan";
 import { AWS_BOOT_ACTIONS, READY_TAG_KEY, secretsOfNode } from "../../infra/render";
@@ -127,12 +128,16 @@ describe.each(awsStacks.map((f) => [f.label, f] as const))("%s", (_label, f: Sta
     expect(named(run, "aws:ec2/eipAssociation:EipAssociation", "gateway-address").inputs).toMatchObject({ instanceId: "gateway-machine-id", allocationId: "eipalloc-gateway-address" });
     const tls = gatewayTlsSecrets(f.plan);
     const ids = [...gatewayEnvSecrets(f.plan), tls.certificateSecret, tls.keySecret].map((s) => `${f.plan.name}/${f.program.stack}/${s}`);
+    const filesId = `${f.plan.name}/${f.program.stack}/${GATEWAY_FILES_SECRET}`;
     const policy = JSON.parse(String(named(run, T.rolePolicy, "gateway-machine-read-secrets").inputs.policy));
-    expect(policy.Statement[0].Resource).toEqual(ids.map((id) => arnOf(run, id)).sort());
+    expect(policy.Statement[0].Resource).toEqual([...ids, filesId].map((id) => arnOf(run, id)).sort());
     const text = userDataOf(gw);
-    expect(text).toContain("listen 0.0.0.0:443 ssl");
     expect(text).toContain("/etc/nginx/nginx.conf");
-    for (const id of ids) expect(text).toContain(id);
+    for (const id of [...ids, filesId]) expect(text).toContain(id);
+    // The nginx files: stored as one secret, read at first boot.
+    const stored = ofType(run, T.secretVersion).find((v) => v.name === `gateway-files-${GATEWAY_FILES_SECRET}`);
+    const packed = JSON.parse(gunzipSync(Buffer.from(String(stored!.inputs.secretString), "base64")).toString("utf8")) as Record<string, string>;
+    expect(packed["gateway/nginx.conf"]).toContain("listen 0.0.0.0:443 ssl");
   });
 });
 

@@ -8,13 +8,15 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import draft07 from "ajv/dist/refs/json-schema-draft-07.json";
 import { parse as parseYaml } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { AMAZON_DNS, DOCKER_DNS, gatewayNodePlan, gatewayRenderOptions, renderAwsGatewayHost, sameHostEndpoints, SELF_SIGNED_TLS } from "../../infra/cloud/gatewayHost";
+import { AMAZON_DNS, DOCKER_DNS, GATEWAY_FILES_SECRET, gatewayNodePlan, gatewayRenderOptions, renderAwsGatewayHost, sameHostEndpoints, SELF_SIGNED_TLS } from "../../infra/cloud/gatewayHost";
 import { NODE_ROOT } from "../../infra/render";
+import { USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudinit";
 import { OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName } from "../../infra/render/gateway";
 import { RESOLVE_MIN_NGINX } from "../../infra/render/gateway/nginx-context";
 import { devFixture, exampleFixture } from "./stacks";
@@ -34,7 +36,7 @@ const validateCompose = ajv.compile(JSON.parse(fs.readFileSync(path.join(REFEREN
 
 describe.each([devFixture(), exampleFixture("cpu-llamacpp-fallback.yaml")].map((f) => [f.label, f] as const))("%s", (_label, f) => {
   const node = gatewayNodePlan(f.plan, "t3.small", 100);
-  const { files, secrets } = renderAwsGatewayHost(f.plan, node, f.clientKeys, `${f.plan.name}/${f.program.stack}`);
+  const { files, secrets, bundle } = renderAwsGatewayHost(f.plan, node, f.clientKeys, `${f.plan.name}/${f.program.stack}`);
   const userData = files["user-data.yaml"]!.contents;
 
   it("has user data that passes `cloud-init schema` and carries no secret value", () => {
@@ -72,9 +74,45 @@ describe.each([devFixture(), exampleFixture("cpu-llamacpp-fallback.yaml")].map((
     expect(doc.package_update).toBe(true);
     expect(doc.packages).toEqual(["docker.io", "docker-compose-v2"]);
     // Before bin/install.sh, which starts the unit whose scripts call `aws` and `docker compose`.
-    expect(doc.runcmd).toEqual([["snap", "install", "aws-cli", "--classic"], ["ln", "-sf", "/snap/bin/aws", "/usr/local/bin/aws"], ["bash", `${NODE_ROOT}/bin/install.sh`]]);
+    expect(doc.runcmd).toEqual([
+      ["snap", "install", "aws-cli", "--classic"],
+      ["ln", "-sf", "/snap/bin/aws", "/usr/local/bin/aws"],
+      ["bash", `${NODE_ROOT}/bin/fetch-gateway-files.sh`],
+      ["bash", `${NODE_ROOT}/bin/install.sh`],
+    ]);
     for (const script of ["bin/fetch-secrets.sh", "bin/report-ready.sh"]) expect(files[script]!.contents).toMatch(/^\s*(if )?aws /m);
     expect(files["systemd/llm-fleet.service"]!.contents).toContain("Requires=docker.service");
+  });
+
+  it("keeps the nginx files out of the 16 KB user data: they come from one secret, checked by digest, unpacked at first boot", () => {
+    expect(Buffer.byteLength(userData)).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
+    expect(userData).not.toContain("js_import");
+    const packed = JSON.parse(gunzipSync(Buffer.from(bundle.value, "base64")).toString("utf8")) as Record<string, string>;
+    const nginxFiles = Object.keys(files).filter((p) => p.startsWith("gateway/")).sort();
+    expect(Object.keys(packed).sort()).toEqual(nginxFiles);
+    for (const p of nginxFiles) expect(packed[p]).toBe(files[p]!.contents);
+    const script = files["bin/fetch-gateway-files.sh"]!.contents;
+    expect(script).toContain(`${f.plan.name}/${f.program.stack}/${GATEWAY_FILES_SECRET}`);
+    expect(script).toContain(bundle.sha256);
+    expect(userData).toContain(bundle.sha256);
+  });
+
+  it("unpacks the files as the machine would: bin/fetch-gateway-files.sh run by bash against stand-in curl and aws", () => {
+    const root = fs.mkdtempSync(path.join(tmp, "node-"));
+    const stubs = fs.mkdtempSync(path.join(tmp, "stubs-"));
+    fs.mkdirSync(path.join(root, "bin"));
+    fs.writeFileSync(path.join(root, "bin/fetch-gateway-files.sh"), files["bin/fetch-gateway-files.sh"]!.contents, { mode: 0o755 });
+    // IMDSv2 token then region; Secrets Manager answers with the stored value (the CLI's text output ends in a newline).
+    fs.writeFileSync(path.join(stubs, "curl"), '#!/bin/sh\ncase "$*" in *api/token*) echo token;; *placement/region*) echo us-east-1;; esac\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(stubs, "aws"), `#!/bin/sh\necho "$*" >> ${JSON.stringify(path.join(stubs, "calls"))}\ncat ${JSON.stringify(path.join(stubs, "value"))}\necho\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(stubs, "value"), bundle.value);
+    const r = spawnSync("bash", [path.join(root, "bin/fetch-gateway-files.sh")], { encoding: "utf8", env: { ...process.env, PATH: `${stubs}:${process.env.PATH}` }, timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    for (const p of Object.keys(files).filter((x) => x.startsWith("gateway/"))) {
+      expect(fs.readFileSync(path.join(root, p), "utf8")).toBe(files[p]!.contents);
+      expect(fs.statSync(path.join(root, p)).mode & 0o777).toBe(0o644);
+    }
+    expect(fs.readFileSync(path.join(stubs, "calls"), "utf8")).toContain(`--secret-id ${f.plan.name}/${f.program.stack}/${GATEWAY_FILES_SECRET}`);
   });
 
   it("writes shell that passes shellcheck", () => {
