@@ -3,6 +3,7 @@
  * a file exporting a SpecRule, an entry here, and a passing and a failing spec in rules.test.ts
  * (the test's table is keyed by this object, so a rule without cases does not compile).
  */
+import { allowedCidrsValid } from "./allowedCidrsValid";
 import { awsNodesServe } from "./awsNodesServe";
 import { engineLoadsSource } from "./engineLoadsSource";
 import { fallbacksKnown } from "./fallbacksKnown";
@@ -41,6 +42,7 @@ export const SPEC_RULES = {
   gatewayKeysKnown,
   gatewayRoutesValid,
   gatewayHostValid,
+  allowedCidrsValid,
   usageNeedsMetering,
   metricsCidrsValid,
   meteringOnAwsGateway,
