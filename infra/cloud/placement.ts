@@ -5,6 +5,7 @@
  */
 import type { FleetPlan } from "../plan/types";
 import { clusterPorts, type PortRule } from "../render";
+import { DEFAULT_METRICS_PORT } from "../render/usage/gateway";
 import { GATEWAY_PORT } from "./gatewayHost";
 
 /**
@@ -79,6 +80,13 @@ export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: Po
   for (const cidr of gatewayCidrs) {
     for (const [name, port] of Object.entries(GATEWAY_PORTS)) {
       rules.push({ group: GATEWAY_GROUP, protocol: "tcp", fromPort: port, toPort: port, source: { cidr }, description: `gateway ${name} from ${cidr}` });
+    }
+  }
+  // The usage service's /metrics listener (HOST_USAGE_OPTIONS), only with metering on and only
+  // from gateway.metricsCidrs: never from allowedCidrs, never from anywhere by default.
+  if (plan.gateway?.metering) {
+    for (const cidr of plan.gateway.metricsCidrs) {
+      rules.push({ group: GATEWAY_GROUP, protocol: "tcp", fromPort: DEFAULT_METRICS_PORT, toPort: DEFAULT_METRICS_PORT, source: { cidr }, description: `gateway metrics from ${cidr}` });
     }
   }
   if (gatewayCidrs.length > 0) {

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { chooseZone, clusterKey, keptZone, networkLayout } from "../../infra/cloud/placement";
 import { planFleet } from "../../infra/plan";
 import { clusterPorts, RAY_PORTS } from "../../infra/render";
+import { DEFAULT_METRICS_PORT } from "../../infra/render/usage/gateway";
 import { fleet, GATEWAY } from "../support/specs";
 import type { ProgramRun, RecordedResource } from "./harness";
 import { T, named, ofType, runFixture, sgId } from "./inspect";
@@ -122,6 +123,17 @@ describe("networkLayout (pure)", () => {
       { group: "gateway", protocol: "icmp", fromPort: 3, toPort: 4, source: { cidr: "0.0.0.0/0" }, description: "path MTU discovery: ICMP fragmentation needed" },
     ]);
     expect(layout.placementGroups).toEqual({ [`${key}-g6e-xlarge`]: ["a", "b"] });
+  });
+
+  it("opens the metrics port to gateway.metricsCidrs only, never to allowedCidrs", () => {
+    const metricsRules = (metricsCidrs: string[]) =>
+      networkLayout(planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])], { gateway: { ...GATEWAY, metering: true, metricsCidrs } })), ["203.0.113.0/24"]).rules.filter(
+        (r) => r.fromPort <= DEFAULT_METRICS_PORT && DEFAULT_METRICS_PORT <= r.toPort && r.protocol === "tcp",
+      );
+    expect(metricsRules(["10.1.0.0/16"])).toEqual([
+      { group: "gateway", protocol: "tcp", fromPort: DEFAULT_METRICS_PORT, toPort: DEFAULT_METRICS_PORT, source: { cidr: "10.1.0.0/16" }, description: "gateway metrics from 10.1.0.0/16" },
+    ]);
+    expect(metricsRules([])).toEqual([]);
   });
 
   it("has no gateway rule at all when no CIDR is allowed", () => {
