@@ -89,7 +89,7 @@ describe("spec", () => {
   it("refuses quotas and provider request limits without metering, and bad metrics CIDRs, naming each path", () => {
     const keys = { app: { models: ["*"], rateClass: "std", quota: { tokensPerDay: 10 } }, coder: { models: ["coder"], rateClass: "std" }, tight: { models: ["chat"], rateClass: "tight" }, solo: { models: ["chat"], rateClass: "solo" } };
     expect(() => parseFleetSpec({ ...testSpec(), gateway: { ...testSpec().gateway, keys, metricsCidrs: ["10.0.0.0/33"] } })).toThrowError(
-      /gateway\.keys\.app\.quota: a quota without metering[\s\S]*gateway\.metricsCidrs\[0\]: "10\.0\.0\.0\/33" is not an IPv4 CIDR/,
+      /gateway\.keys\.app\.quota: a quota without metering[\s\S]*gateway\.metricsCidrs\[0\]: "10\.0\.0\.0\/33" has prefix length \/33; IPv4 allows \/0 to \/32/,
     );
     expect(() => parseFleetSpec({ ...testSpec(), gateway: { ...testSpec().gateway, keys: { ...keys, app: { ...keys.app, quota: {} } }, metering: true } })).toThrowError(/gateway\.keys\.app\.quota: a quota needs at least one/);
   });
