@@ -51,6 +51,22 @@ export function usedIn(/** @type {UsageState} */ s, /** @type {string} */ key, /
   return cur && cur.id === id ? cur : { id, requests: 0, prompt: 0, completion: 0, missing: 0 };
 }
 
+/**
+ * Each quota limit of each key against what the key used in that limit's window at `now`.
+ * @param {UsageState} s @param {StoreConfig} cfg @param {number} now
+ */
+function* quotaUse(s, cfg, now) {
+  for (const [name, k] of Object.entries(cfg.keys)) {
+    if (!k.quota) continue;
+    for (const [field, w, kind] of QUOTA_FIELDS) {
+      const limit = k.quota[field];
+      if (limit === undefined) continue;
+      const c = usedIn(s, name, w, now);
+      yield { name, w, kind, limit, used: kind === "requests" ? c.requests : c.prompt + c.completion };
+    }
+  }
+}
+
 /** @param {string} v */
 const count = (v) => (/^\d+$/.test(v) ? Number(v) : null);
 /** @param {string} v */
@@ -146,15 +162,8 @@ export function blocks(s, cfg, now) {
     const prev = out.get(file);
     if (!prev || prev.until < b.until) out.set(file, b);
   };
-  for (const [name, k] of Object.entries(cfg.keys)) {
-    if (!k.quota) continue;
-    for (const [field, w, kind] of QUOTA_FIELDS) {
-      const limit = k.quota[field];
-      if (limit === undefined) continue;
-      const c = usedIn(s, name, w, now);
-      const used = kind === "requests" ? c.requests : c.prompt + c.completion;
-      if (used >= limit) add(keyBlockFile(name), { until: WINDOWS[w](now).end, window: w, kind, limit });
-    }
+  for (const { name, w, kind, limit, used } of quotaUse(s, cfg, now)) {
+    if (used >= limit) add(keyBlockFile(name), { until: WINDOWS[w](now).end, window: w, kind, limit });
   }
   for (const [model, limit] of Object.entries(cfg.tierLimits)) {
     const u = s.tiers[model];
@@ -179,15 +188,8 @@ export const keyBlockFile = (/** @type {string} */ key) => `key-${key}`;
 export function quotaGauges(/** @type {UsageState} */ s, /** @type {StoreConfig} */ cfg, /** @type {number} */ now) {
   /** @type {Record<string, number>} */
   const series = {};
-  for (const [name, k] of Object.entries(cfg.keys)) {
-    if (!k.quota) continue;
-    for (const [field, w, kind] of QUOTA_FIELDS) {
-      const limit = k.quota[field];
-      if (limit === undefined) continue;
-      const c = usedIn(s, name, w, now);
-      const used = kind === "requests" ? c.requests : c.prompt + c.completion;
-      series[labelKey(["key", "window", "kind"], [name, w, kind])] = Math.max(0, limit - used);
-    }
+  for (const { name, w, kind, limit, used } of quotaUse(s, cfg, now)) {
+    series[labelKey(["key", "window", "kind"], [name, w, kind])] = Math.max(0, limit - used);
   }
   return { llm_fleet_quota_remaining: series };
 }
