@@ -9,7 +9,7 @@ import { FleetSpecError, type SpecIssue } from "../spec/errors";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET } from "../render";
-import { hashClientKeys } from "../render/gateway/router-config";
+import { clientKeyIssues } from "../render/gateway/router-config";
 import { RESERVED_SECRET_NAMES, gatewayOnAws } from "./gatewayHost";
 
 export { gatewayOnAws };
@@ -63,8 +63,8 @@ export function usesAws(plan: GatewayFleetPlan): boolean {
 /** What the stack config holds, as far as checking needs (names only, never values). */
 export interface ConfigPresence {
   clientKeyNames: string[] | undefined;
-  /** What the gateway renderer says about the key values (length, duplicates), one line each. */
-  clientKeyProblems: string[];
+  /** What the gateway renderer's rules say about the key values (length, duplicates). */
+  clientKeyIssues: SpecIssue[];
   secretNames: string[] | undefined;
   hasSshPrivateKey: boolean;
   /** SSH_AUTH_SOCK is set where `pulumi up` runs: the command provider signs with that agent. */
@@ -92,8 +92,8 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
   for (const k of givenKeys.filter((g) => !keyNames.includes(g))) {
     issues.push({ path: `${CONFIG_NAMESPACE}:clientKeys.${k}`, message: "is not a key of gateway.keys", fix: `remove it, or add "${k}" under gateway.keys` });
   }
-  for (const problem of c.clientKeyProblems) {
-    issues.push({ path: `${CONFIG_NAMESPACE}:clientKeys`, message: problem, fix: `${setSecret("clientKeys", keysExample)} with a distinct value per key (openssl rand -hex 24)` });
+  for (const key of c.clientKeyIssues) {
+    issues.push({ path: `${CONFIG_NAMESPACE}:clientKeys`, message: `${key.path}: ${key.message}`, fix: `${setSecret("clientKeys", keysExample)} with a distinct value per key (openssl rand -hex 24)` });
   }
 
   const needed = requiredSecretNames(plan);
@@ -137,16 +137,12 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
   return issues;
 }
 
-/** The gateway renderer's own rules for key values (it hashes them); only for keys of the spec. */
-function keyProblems(plan: GatewayFleetPlan, keys: Record<string, string>): string[] {
+/** The gateway renderer's own rules for key values (it hashes them); only for keys of the spec
+ * (missing and unknown names are configIssues' own). */
+function keyValueIssues(plan: GatewayFleetPlan, keys: Record<string, string>): SpecIssue[] {
   const known = Object.fromEntries(Object.entries(keys).filter(([name]) => plan.gateway.keys[name] !== undefined));
   if (Object.keys(known).length !== Object.keys(plan.gateway.keys).length) return [];
-  try {
-    hashClientKeys(plan, known);
-    return [];
-  } catch (err) {
-    return (err as Error).message.split("\n").slice(1).map((line) => line.trim());
-  }
+  return clientKeyIssues(plan, known);
 }
 
 const numberOrUndefined = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
@@ -164,7 +160,7 @@ export function loadSettings(plan: GatewayFleetPlan): Settings {
   const clientKeyNames = names("clientKeys");
   const presence: ConfigPresence = {
     clientKeyNames,
-    clientKeyProblems: clientKeyNames ? keyProblems(plan, config.getObject<Record<string, string>>("clientKeys") ?? {}) : [],
+    clientKeyIssues: clientKeyNames ? keyValueIssues(plan, config.getObject<Record<string, string>>("clientKeys") ?? {}) : [],
     secretNames: names("secrets"),
     hasSshPrivateKey: config.get("sshPrivateKey") !== undefined,
     hasSshAgent: Boolean(process.env.SSH_AUTH_SOCK),

@@ -94,7 +94,7 @@ describe("configIssues (pure)", () => {
   const plan = devFixture().plan;
   const complete: ConfigPresence = {
     clientKeyNames: ["app", "admin"],
-    clientKeyProblems: [],
+    clientKeyIssues: [],
     secretNames: ["hf-token", "openai-key"],
     hasSshPrivateKey: false,
     hasSshAgent: false,

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { GatewayFleetPlan } from "../../plan/gateway";
+import { FleetSpecError, type SpecIssue } from "../../spec/errors";
 import type { GatewayRouting } from "./tiers";
 
 export type { RouterConfig, RouterKey, RouterModel, RouterTier } from "./router-types";
@@ -15,33 +16,43 @@ export const sha256Hex = (value: string) => createHash("sha256").update(value, "
 /** Keys shorter than this are refused: they would be guessable. */
 export const MIN_KEY_LENGTH = 16;
 
+const KEY_FIX = `give every key its own value of at least ${MIN_KEY_LENGTH} characters without spaces (e.g. openssl rand -hex 24)`;
+
+/** The gateway's rules for client key values, as data: every key of the spec has a value that is
+ * long enough, no two share one, and no value is given for a key the spec lacks. */
+export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<string, string>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(plan.gateway.keys)) {
+    const path = `gateway.keys.${name}`;
+    const value = clientKeys[name];
+    if (value === undefined) {
+      issues.push({ path, message: "no key value given", fix: KEY_FIX });
+    } else if (value.length < MIN_KEY_LENGTH || /\s/.test(value)) {
+      issues.push({ path, message: `the key must be at least ${MIN_KEY_LENGTH} characters without spaces`, fix: KEY_FIX });
+    } else {
+      const digest = sha256Hex(value);
+      const other = seen.get(digest);
+      if (other) issues.push({ path, message: `has the same value as key "${other}"; every key needs its own value`, fix: KEY_FIX });
+      else seen.set(digest, name);
+    }
+  }
+  for (const name of Object.keys(clientKeys)) {
+    if (!plan.gateway.keys[name]) issues.push({ path: `gateway.keys.${name}`, message: `client key "${name}" is not in gateway.keys`, fix: `drop that value, or add "${name}" under gateway.keys` });
+  }
+  return issues;
+}
+
+/** Keys by digest and each key's rights; throws a FleetSpecError listing clientKeyIssues. */
 export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "keys" | "keyRights"> {
-  const problems: string[] = [];
+  const issues = clientKeyIssues(plan, clientKeys);
+  if (issues.length > 0) throw new FleetSpecError(issues, "gateway keys");
   const keys: Record<string, string> = {};
   const keyRights: Record<string, RouterKey> = {};
   for (const [name, spec] of Object.entries(plan.gateway.keys)) {
-    const value = clientKeys[name];
-    if (value === undefined) {
-      problems.push(`gateway.keys.${name}: no key value given`);
-      continue;
-    }
-    if (value.length < MIN_KEY_LENGTH || /\s/.test(value)) {
-      problems.push(`gateway.keys.${name}: the key must be at least ${MIN_KEY_LENGTH} characters without spaces (e.g. openssl rand -hex 24)`);
-      continue;
-    }
-    const digest = sha256Hex(value);
-    const other = keys[digest];
-    if (other) {
-      problems.push(`gateway.keys.${name}: has the same value as key "${other}"; every key needs its own value`);
-      continue;
-    }
-    keys[digest] = name;
+    keys[sha256Hex(clientKeys[name]!)] = name;
     keyRights[name] = { rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
   }
-  for (const name of Object.keys(clientKeys)) {
-    if (!plan.gateway.keys[name]) problems.push(`client key "${name}" is not in gateway.keys`);
-  }
-  if (problems.length > 0) throw new Error(`gateway keys: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n  ${problems.join("\n  ")}`);
   return { keys, keyRights };
 }
 

@@ -1,0 +1,42 @@
+/**
+ * Client key rules as data: each problem is a SpecIssue (path, message, fix), so the CLI and the
+ * Pulumi program report them in their own words without reading an error's text.
+ */
+import { describe, expect, it } from "vitest";
+import { FleetSpecError } from "../../spec/errors";
+import { requireGateway } from "../../plan/gateway";
+import { KEYS, testPlan } from "../../../test/gateway/fleets";
+import { clientKeyIssues, hashClientKeys, sha256Hex } from "./router-config";
+
+const plan = requireGateway(testPlan(), "test");
+const FIX = "give every key its own value of at least 16 characters without spaces (e.g. openssl rand -hex 24)";
+
+describe("clientKeyIssues", () => {
+  it("accepts one long, distinct value per key", () => {
+    expect(clientKeyIssues(plan, { ...KEYS })).toEqual([]);
+  });
+
+  it("names every bad key at once, with its spec path, and never the value", () => {
+    const issues = clientKeyIssues(plan, { app: KEYS.app, coder: "short key", tight: KEYS.app, extra: "sk-extra-0123456789abcdef" });
+    expect(issues).toEqual([
+      { path: "gateway.keys.coder", message: "the key must be at least 16 characters without spaces", fix: FIX },
+      { path: "gateway.keys.tight", message: 'has the same value as key "app"; every key needs its own value', fix: FIX },
+      { path: "gateway.keys.solo", message: "no key value given", fix: FIX },
+      { path: "gateway.keys.extra", message: 'client key "extra" is not in gateway.keys', fix: 'drop that value, or add "extra" under gateway.keys' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain(KEYS.app);
+  });
+
+  it("is what hashClientKeys refuses with, and a good set hashes to one digest per key", () => {
+    const bad = { ...KEYS, solo: "x" };
+    let thrown: unknown;
+    try {
+      hashClientKeys(plan, bad);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(FleetSpecError);
+    expect((thrown as FleetSpecError).issues).toEqual(clientKeyIssues(plan, bad));
+    expect(hashClientKeys(plan, { ...KEYS }).keys).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), name])));
+  });
+});
