@@ -23,13 +23,13 @@ import {
   loadSettings,
   networkLayout,
   placementGroupOfNode,
-  requiredSecretNames,
   stageAddresses,
   stageReplicas,
   usesAws,
 } from "./cloud";
 import { planFleet, type NodePlan } from "./plan";
 import { requireGateway } from "./plan/gateway";
+import { requiredSecretNames } from "./plan/secrets";
 import { fleetOutputs } from "./registry/outputs";
 import { ENGINE_API_KEY_SECRET, USER_DATA_FILE, awsSecretIdPrefix, nodeContainers, renderNode, secretsOfNode } from "./render";
 import { parseFleetSpec } from "./spec";

@@ -10,13 +10,14 @@ import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { GatewayFleetPlan } from "../plan/gateway";
+import { nginxEnvSecrets } from "../plan/secrets";
 import type { NodePlan } from "../plan/types";
 import { renderGateway, secretEnvName } from "../render/gateway";
 import { AwsGpuNode } from "./awsGpuNode";
 import type { DockerHost } from "./dockerHost";
 import { dependsOnOf } from "./dependsOn";
 import { CONTAINER_RUN_OPTIONS, containerName } from "./dockerContainers";
-import { GATEWAY_FILES_SECRET, GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayEnvSecrets, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
+import { GATEWAY_FILES_SECRET, GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
 import { Secrets } from "./secrets";
 import { SelfSignedTls } from "./selfSignedTls";
 
@@ -94,7 +95,7 @@ export class Gateway extends pulumi.ComponentResource {
         parent,
       );
       const arns = [
-        ...[...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret].map((s) => tlsArns[s] ?? value(s, args.secrets.arns)),
+        ...[...nginxEnvSecrets(plan, true), tls.certificateSecret, tls.keySecret].map((s) => tlsArns[s] ?? value(s, args.secrets.arns)),
         files.arns[GATEWAY_FILES_SECRET]!,
       ];
       const machine = new AwsGpuNode(
@@ -139,7 +140,7 @@ export class Gateway extends pulumi.ComponentResource {
           { file: TLS_FILES.keyFile, content: k },
         ]),
       );
-      const envs = pulumi.secret(pulumi.all(gatewayEnvSecrets(plan).map((s) => pulumi.interpolate`${secretEnvName(s)}=${value(s, args.secrets.values)}`)));
+      const envs = pulumi.secret(pulumi.all(nginxEnvSecrets(plan, true).map((s) => pulumi.interpolate`${secretEnvName(s)}=${value(s, args.secrets.values)}`)));
       const on = { parent: this, provider: placement.host.provider };
       const after = dependsOnOf(opts);
       const image = new docker.RemoteImage(`${name}-image`, { name: NGINX_IMAGE, keepLocally: true }, on);

@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
-import { ENGINE_API_KEY_SECRET, type Artifacts, type NodeSecret } from "../render";
+import { ENGINE_API_KEY_SECRET, nginxEnvSecrets } from "../plan/secrets";
+import type { Artifacts, NodeSecret } from "../render";
 import { renderBootstrap } from "../render/bootstrap";
 import { renderUserData, type HostSetup } from "../render/cloudinit";
 import { renderCompose } from "../render/compose";
@@ -47,12 +48,6 @@ export const AMAZON_DNS = "169.254.169.253";
 
 export function gatewayTlsSecrets(plan: GatewayFleetPlan): { certificateSecret: string; keySecret: string } {
   return plan.gateway.tls ?? SELF_SIGNED_TLS;
-}
-
-/** Secrets nginx reads from its environment: upstream provider keys and the engines' key. */
-export function gatewayEnvSecrets(plan: FleetPlan): string[] {
-  const names = plan.models.flatMap((m) => (m.engine === "external" && m.apiKeySecret ? [m.apiKeySecret] : []));
-  return [...new Set([...names, ENGINE_API_KEY_SECRET])].sort();
 }
 
 /** Docker's DNS on user-defined networks: answers for container names. */
@@ -115,7 +110,7 @@ export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): Co
     entrypoint: ["nginx"],
     command: ["-g", "daemon off;"],
     environment: {},
-    secretEnv: gatewayEnvSecrets(plan).map((secret) => ({ variable: secretEnvName(secret), secret })),
+    secretEnv: nginxEnvSecrets(plan, true).map((secret) => ({ variable: secretEnvName(secret), secret })),
     bootEnvFiles: [],
     gpus: [],
     network: { mode: "bridge", port: GATEWAY_PORT },
@@ -172,7 +167,7 @@ export function renderAwsGatewayHost(
   const bundle = gatewayFilesBundle(gateway);
   const services = [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
   const tls = gatewayTlsSecrets(plan);
-  const names = [...new Set([...gatewayEnvSecrets(plan), tls.certificateSecret, tls.keySecret])].sort();
+  const names = [...new Set([...nginxEnvSecrets(plan, true), tls.certificateSecret, tls.keySecret])].sort();
   const secrets = names.map((name) => ({ name, path: secretPath(name), awsSecretId: `${secretIdPrefix}/${name}` }));
   const onNode: Artifacts = {
     "compose.yaml": { contents: renderCompose(node, services) },

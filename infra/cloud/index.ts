@@ -3,7 +3,7 @@ export { DEEP_LEARNING_AMI, GATEWAY_AMI, latestAmiId, type AmiQuery } from "./am
 export { DockerHost, type DockerHostArgs } from "./dockerHost";
 export { containerPlan, type ContainerPlan } from "./dockerContainers";
 export { Gateway, GATEWAY_DISK_GIB, type GatewayArgs, type GatewayPlacement } from "./gateway";
-export { GATEWAY_PORT, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS, gatewayEnvSecrets, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
+export { GATEWAY_PORT, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
 export { Network, VPC_CIDR, SUBNET_CIDR, type NetworkArgs } from "./network";
 export {
   GATEWAY_GROUP,
@@ -31,7 +31,6 @@ export {
   fleetTags,
   gatewayOnAws,
   loadSettings,
-  requiredSecretNames,
   usesAws,
   type ConfigPresence,
   type Settings,

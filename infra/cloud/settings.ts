@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FleetSpecError, type SpecIssue } from "../spec/errors";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan } from "../plan/types";
-import { ENGINE_API_KEY_SECRET } from "../render";
+import { ENGINE_API_KEY_SECRET, requiredSecretNames } from "../plan/secrets";
 import { clientKeyIssues } from "../render/gateway/router-config";
 import { RESERVED_SECRET_NAMES, gatewayOnAws } from "./gatewayHost";
 
@@ -40,18 +40,6 @@ export interface Settings {
   gatewayInstanceType: string;
   /** Pin the AWS nodes to this zone instead of the first one that offers every instance type. */
   availabilityZone: string | undefined;
-}
-
-/** Names the fleet reads from `llm-fleet:secrets`: the engine key is generated, not configured. */
-export function requiredSecretNames(plan: FleetPlan): string[] {
-  const names = new Set<string>();
-  if (plan.spec.hfTokenSecret) names.add(plan.spec.hfTokenSecret);
-  for (const m of plan.models) if (m.engine === "external" && m.apiKeySecret) names.add(m.apiKeySecret);
-  if (plan.gateway?.tls) {
-    names.add(plan.gateway.tls.certificateSecret);
-    names.add(plan.gateway.tls.keySecret);
-  }
-  return [...names].sort();
 }
 
 /** Whether any AWS resource exists: AWS nodes, or a gateway on AWS. */

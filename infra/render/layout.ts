@@ -22,8 +22,7 @@ export const SYSTEMD_UNIT = "llm-fleet.service";
 /** Compose project name: container names become llm-fleet-<service>-1. */
 export const COMPOSE_PROJECT = "llm-fleet";
 
-/** The key every vLLM / llama.cpp engine checks; the gateway sends it upstream. */
-export const ENGINE_API_KEY_SECRET = "engine-api-key";
+export { ENGINE_API_KEY_SECRET } from "../plan/secrets";
 
 export interface RenderOptions {
   /**

@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { planFleet } from "../../infra/plan";
 import { requireGateway } from "../../infra/plan/gateway";
-import { gatewaySecretEnv, keyEnvName, renderGateway } from "../../infra/render/gateway";
+import { nginxEnvSecrets } from "../../infra/plan/secrets";
+import { keyEnvName, renderGateway, secretEnvName } from "../../infra/render/gateway";
 import type { Artifacts } from "../../infra/render/templates";
 import type { GatewaySpec } from "../../infra/spec/schema";
 import { SPEC_OPTIONS, UsageError, specFromValues, type Command } from "../args";
@@ -80,7 +81,7 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
     console.error(`fleet gateway: set ${missing.length === 1 ? "this environment variable" : "these environment variables"}:\n  ${missing.join("\n  ")}`);
     return 1;
   }
-  const unsetSecrets = gatewaySecretEnv(plan).filter((e) => !process.env[e]);
+  const unsetSecrets = nginxEnvSecrets(plan, false).map(secretEnvName).filter((e) => !process.env[e]);
   if (unsetSecrets.length > 0) {
     console.error(`fleet gateway: warning: ${unsetSecrets.join(", ")} not set; tiers that need ${unsetSecrets.length === 1 ? "it" : "them"} are called without a key`);
   }

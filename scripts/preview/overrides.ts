@@ -9,7 +9,8 @@ import { FleetSpecError, specPath, type SpecIssue } from "../../infra/spec/error
 import { FLEET_CONFIG_KEY, configKey } from "../../infra/spec/config-keys";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import type { FleetSpec, ModelSpec, NodeSpec } from "../../infra/spec/schema";
-import { DEFAULT_READINESS_TIMEOUT_SECONDS, requiredSecretNames } from "../../infra/cloud/settings";
+import { DEFAULT_READINESS_TIMEOUT_SECONDS } from "../../infra/cloud/settings";
+import { requiredSecretNames } from "../../infra/plan/secrets";
 import { PREVIEW_READINESS_TIMEOUT_SECONDS } from "./limits";
 import type { FleetPlan } from "../../infra/plan/types";
 import type { ConfigEntry, ConfigJson } from "./backend";

@@ -4,7 +4,7 @@
  * names), the same variables `fleet gateway` reads. They override the base stack's values, so a
  * preview can run with keys of its own. Only names the fleet uses are read.
  */
-import { requiredSecretNames } from "../../infra/cloud/settings";
+import { requiredSecretNames } from "../../infra/plan/secrets";
 import type { FleetPlan } from "../../infra/plan/types";
 import { keyEnvName, secretEnvName } from "../../infra/render/gateway/env";
 

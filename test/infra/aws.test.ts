@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEEP_LEARNING_AMI, GATEWAY_AMI } from "../../infra/cloud/ami";
 import { GATEWAY_DISK_GIB } from "../../infra/cloud/gateway";
 import { gunzipSync } from "node:zlib";
-import { GATEWAY_FILES_SECRET, gatewayEnvSecrets, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
+import { GATEWAY_FILES_SECRET, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
+import { nginxEnvSecrets } from "../../infra/plan/secrets";
 import { DEFAULT_GATEWAY_INSTANCE_TYPE } from "../../infra/cloud/settings";
 import { privateZoneName } from "../../infra/plan";
 import { AWS_BOOT_ACTIONS, READY_TAG_KEY, secretsOfNode } from "../../infra/render";
@@ -127,7 +128,7 @@ describe.each(awsStacks.map((f) => [f.label, f] as const))("%s", (_label, f: Sta
     expect(gw.inputs.metadataOptions).toMatchObject({ httpTokens: "required" });
     expect(named(run, "aws:ec2/eipAssociation:EipAssociation", "gateway-address").inputs).toMatchObject({ instanceId: "gateway-machine-id", allocationId: "eipalloc-gateway-address" });
     const tls = gatewayTlsSecrets(f.plan);
-    const ids = [...gatewayEnvSecrets(f.plan), tls.certificateSecret, tls.keySecret].map((s) => `${f.plan.name}/${f.program.stack}/${s}`);
+    const ids = [...nginxEnvSecrets(f.plan, true), tls.certificateSecret, tls.keySecret].map((s) => `${f.plan.name}/${f.program.stack}/${s}`);
     const filesId = `${f.plan.name}/${f.program.stack}/${GATEWAY_FILES_SECRET}`;
     const policy = JSON.parse(String(named(run, T.rolePolicy, "gateway-machine-read-secrets").inputs.policy));
     expect(policy.Statement[0].Resource).toEqual([...ids, filesId].map((id) => arnOf(run, id)).sort());

@@ -6,7 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { requiredSecretNames, usesAws } from "../../infra/cloud/settings";
+import { usesAws } from "../../infra/cloud/settings";
+import { requiredSecretNames } from "../../infra/plan/secrets";
 import { planFleet } from "../../infra/plan";
 import { requireGateway, type GatewayFleetPlan } from "../../infra/plan/gateway";
 import { parseFleetSpec } from "../../infra/spec/parse";

@@ -6,7 +6,6 @@
 import { requireGateway } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
 import { readTemplateFile, renderTemplate, type Artifacts } from "../templates";
-import { secretEnvName } from "./env";
 import { buildNginxContext } from "./nginx-context";
 import { normalizeOptions, type GatewayRenderOptions } from "./options";
 import { buildRouterConfig } from "./router-config";
@@ -29,11 +28,4 @@ export function renderGateway(fleetPlan: FleetPlan, options: GatewayRenderOption
     ...(usage ? renderUsageFiles(plan, usage) : {}),
     "gateway/body.js": { contents: readTemplateFile("nginx/body.js") },
   };
-}
-
-/** Environment variables nginx must be started with: every upstream key the tiers send. */
-export function gatewaySecretEnv(plan: FleetPlan, engineKeySecret?: string): string[] {
-  const names = plan.models.flatMap((m) => (m.engine === "external" && m.apiKeySecret ? [m.apiKeySecret] : []));
-  if (engineKeySecret) names.push(engineKeySecret);
-  return [...new Set(names)].map(secretEnvName).sort();
 }
