@@ -2,7 +2,8 @@
 /**
  * llm-fleet usage service: `node service.mjs CONFIG.json [--clock-offset-ms N]`.
  *
- * nginx writes one JSON line per routed request to <dir>/usage-<hour>.log (the usage log). This
+ * nginx writes one JSON line per routed request to <dir>/usage-<hour>.log (the usage log), and
+ * usage.js one start line per request sent to an upstream with request limits. This
  * process reads those lines, keeps per-key and per-upstream counters and the metrics, persists
  * them with the read offsets to <dir>/state.json (written atomically, fsync'd, every second), and
  * publishes decisions as files nginx checks: <dir>/blocked/key-<name> (over quota) and
@@ -17,7 +18,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { exposition } from "./metrics.mjs";
-import { blocks, emptyState, ingest, quotaGauges, usageReport } from "./store.mjs";
+import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
 
 /**
  * @typedef {import("./store.mjs").StoreConfig & { dir: string, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
@@ -108,7 +109,8 @@ export function startUsageService(cfg, opts = {}) {
             continue;
           }
           const t = Number(r.t) * 1000 + offset;
-          ingest(state, cfg, r, Number.isFinite(t) ? t : now());
+          if (typeof r.start === "string") ingestStart(state, cfg, r.start, Number.isFinite(t) ? t : now());
+          else ingest(state, cfg, r, Number.isFinite(t) ? t : now());
           state.metrics.counters.llm_fleet_usage_lines_total ??= {};
           const c = state.metrics.counters.llm_fleet_usage_lines_total;
           c['result="ok"'] = (c['result="ok"'] ?? 0) + 1;

@@ -124,17 +124,7 @@ export function ingest(s, cfg, r, t) {
     const a = /** @type {{ model: string, skipped: boolean, status: string }} */ (attempts[i]);
     inc(m, "llm_fleet_failovers_total", [r.model, a.model, /** @type {{ model: string }} */ (attempts[i + 1]).model, failoverReason(a)]);
   }
-  for (const a of attempts) {
-    const limit = cfg.tierLimits[a.model];
-    if (!limit || a.skipped) continue;
-    const u = (s.tiers[a.model] ??= { minute: [] });
-    if (limit.requestsPerMinute !== undefined) u.minute.push(t);
-    if (limit.requestsPerDay !== undefined) {
-      const id = WINDOWS.day(t).id;
-      if (!u.day || u.day.id < id) u.day = { id, requests: 0 };
-      if (u.day.id === id) u.day.requests += 1;
-    }
-  }
+  // Provider limits are counted from the start lines (ingestStart), not here.
   // Quota usage: what reached a model and did not end in a gateway or upstream failure.
   if (r.key === "-" || attempts.length === 0 || Number(r.status) >= 500) return;
   const u = (s.keys[r.key] ??= {});
@@ -146,6 +136,25 @@ export function ingest(s, cfg, r, t) {
       c.prompt += pt;
       c.completion += ct;
     } else if (r.usage === "missing") c.missing += 1;
+  }
+}
+
+/**
+ * Applies a start line: a request the gateway is sending to an upstream with request limits
+ * ({"t","start":<its block file>}, written by usage.js as the tier takes it). Counting starts, not
+ * ends, keeps long requests that run at once from all passing the limit.
+ * @param {UsageState} s @param {StoreConfig} cfg @param {string} blockFile @param {number} t start time (ms, service clock)
+ */
+export function ingestStart(s, cfg, blockFile, t) {
+  const entry = Object.entries(cfg.tierLimits).find(([, l]) => l.blockFile === blockFile);
+  if (!entry) return; // a tier whose limits were removed since the line was written
+  const [model, limit] = entry;
+  const u = (s.tiers[model] ??= { minute: [] });
+  if (limit.requestsPerMinute !== undefined) u.minute.push(t);
+  if (limit.requestsPerDay !== undefined) {
+    const id = WINDOWS.day(t).id;
+    if (!u.day || u.day.id < id) u.day = { id, requests: 0 };
+    if (u.day.id === id) u.day.requests += 1;
   }
 }
 

@@ -18,7 +18,8 @@ export const USAGE_KEYS = {
 export const CAPPED_REQUESTS_PER_DAY = 3;
 export const CODER_REQUESTS_PER_MINUTE = 2;
 
-export function usagePlan(metering: boolean): FleetPlan {
+/** `coderTimeoutSeconds`: coder's limits.timeoutSeconds (1 unless a test needs long requests to it). */
+export function usagePlan(metering: boolean, options: { coderTimeoutSeconds?: number } = {}): FleetPlan {
   return planFleet(
     parseFleetSpec({
       name: "usagetest",
@@ -27,7 +28,7 @@ export function usagePlan(metering: boolean): FleetPlan {
         { id: "chat", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["box"], gpus: [0] }] },
         {
           id: "coder", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["box"], gpus: [1] }],
-          ...(metering ? { limits: { requestsPerMinute: CODER_REQUESTS_PER_MINUTE, timeoutSeconds: 1 } } : {}),
+          ...(metering ? { limits: { requestsPerMinute: CODER_REQUESTS_PER_MINUTE, timeoutSeconds: options.coderTimeoutSeconds ?? 1 } } : {}),
         },
         { id: "cloud", engine: "external", url: "https://api.provider.example/v1", upstreamModel: "provider/large" },
       ],

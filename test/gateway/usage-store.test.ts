@@ -1,7 +1,7 @@
 /** The usage store's arithmetic: UTC windows, quota blocks, provider-limit blocks, failover reasons. */
 import { describe, expect, it } from "vitest";
 // @ts-expect-error -- tsc sees this test as CommonJS and refuses a static import of ESM (TS1479); vitest loads it fine. The modules themselves are type-checked (tsconfig include).
-import { blocks, emptyState, ingest, quotaGauges, usageReport, attemptsOf } from "../../templates/usage/store.mjs";
+import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport, attemptsOf } from "../../templates/usage/store.mjs";
 // @ts-expect-error -- see above
 import { dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
 // @ts-expect-error -- see above
@@ -69,15 +69,22 @@ describe("provider limits and failovers", () => {
     ]);
   });
 
-  it("blocks a tier for the rest of its rolling minute, and for the day at its daily limit", () => {
+  it("blocks a tier for the rest of its rolling minute, and for the day at its daily limit, counting requests as they start", () => {
     const s = emptyState();
     const t0 = at("2026-11-27T10:00:00Z");
-    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0);
-    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0 + 10_000);
+    ingestStart(s, cfg, "tier-1", t0);
+    expect(blocks(s, cfg, t0 + 1).has("tier-1")).toBe(false);
+    ingestStart(s, cfg, "tier-1", t0 + 10_000);
     expect(blocks(s, cfg, t0 + 20_000).get("tier-1")).toMatchObject({ window: "minute", until: t0 + 60_000 });
     expect(blocks(s, cfg, t0 + 60_001).has("tier-1")).toBe(false);
-    ingest(s, cfg, rec({ attempts: " 0 1! 2", ustatus: "504 : 200" }), t0);
+    ingestStart(s, cfg, "tier-2", t0);
     expect(blocks(s, cfg, t0).get("tier-2")).toMatchObject({ window: "day", until: at("2026-11-28T00:00:00Z") });
+    expect(blocks(s, cfg, at("2026-11-28T00:00:00Z")).has("tier-2")).toBe(false);
+    // The requests' end lines add nothing to the limits (their starts were counted).
+    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0 + 20_000);
+    ingest(s, cfg, rec({ attempts: " 0 1", ustatus: "503 : 200" }), t0 + 30_000);
+    ingest(s, cfg, rec({ attempts: " 0 1! 2", ustatus: "504 : 200" }), t0);
+    expect(blocks(s, cfg, t0 + 60_001).has("tier-1")).toBe(false);
     const text = exposition(s.metrics, quotaGauges(s, cfg, t0));
     expect(text).toContain('llm_fleet_failovers_total{model="chat",from="chat",to="coder",reason="503"} 2');
     expect(text).toContain('llm_fleet_failovers_total{model="chat",from="coder",to="cloud",reason="limit"} 1');

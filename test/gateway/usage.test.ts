@@ -215,6 +215,46 @@ describe("provider limits", () => {
   });
 });
 
+describe("provider limits on long requests", () => {
+  // Requests that run at once: each lasts 4 s, a new one starts every 0.7 s (the service reads the
+  // log every 0.2 s). Counted at their ends, none had ended when the 3rd started: all reached coder.
+  const LONG_MS = 4000;
+  const SPACING_MS = 700;
+  let stubs: UsageStubs;
+  let dir: string;
+  let gw: GatewayProcess;
+  let service: UsageServiceProcess;
+  beforeAll(async () => {
+    stubs = await startUsageStubs();
+    dir = usageDir();
+    gw = await startGateway(usagePlan(true, { coderTimeoutSeconds: 30 }), gatewayOptions(stubs, dir));
+    service = await startUsageService(gw.prefix);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await gw?.stop();
+    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => resetStubs(stubs));
+
+  it("counts a request against a tier's limit when it starts: concurrent long requests do not all pass", async () => {
+    stubs.chat.fault = { status: 503 };
+    stubs.coder.fault = { delayMs: LONG_MS };
+    const replies: Promise<{ status: number; headers: Headers }>[] = [];
+    for (let i = 0; i < 5; i++) {
+      replies.push(post(gw, USAGE_KEYS.plain, chat("chat")));
+      await sleep(SPACING_MS);
+    }
+    const done = await Promise.all(replies);
+    expect(done.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(stubs.coder.bodies).toHaveLength(CODER_REQUESTS_PER_MINUTE);
+    expect(done.map((r) => r.headers.get("x-fleet-model"))).toEqual([...Array(CODER_REQUESTS_PER_MINUTE).fill("coder"), ...Array(5 - CODER_REQUESTS_PER_MINUTE).fill("cloud")]);
+    // One start line per request coder took, beside the requests' own lines.
+    expect(usageLog(dir).filter((l) => l.start === "tier-1")).toHaveLength(CODER_REQUESTS_PER_MINUTE);
+  });
+});
+
 describe("quotas", () => {
   // The service's clock is put a few seconds before the next UTC midnight (an injected clock).
   const SECONDS_TO_MIDNIGHT = 6;
