@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promtoolCheck } from "../../test/gateway/prometheus-harness";
 
 const fleet = (...args: string[]) => fleetWithEnv({}, ...args);
 const fleetWithEnv = (env: Record<string, string>, ...args: string[]) =>
@@ -39,6 +40,34 @@ describe("fleet plan", () => {
     ]);
     expect(plan.totals.costPerHourUSD).toBeCloseTo(13.2788, 3);
     expect(JSON.stringify(plan)).not.toContain('"spec"');
+  });
+
+  it("--out writes monitoring/prometheus.yml (accepted by promtool) and the Grafana dashboard beside the nodes' files", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-out-"));
+    try {
+      const cpu = fleet("plan", "--spec", "examples/cpu-llamacpp-fallback.yaml", "--out", out);
+      expect(cpu.status).toBe(0);
+      expect(cpu.stdout).toContain("monitoring/: prometheus.yml and grafana-dashboard.json (put the engines' API key in monitoring/engine-api-key");
+      const yml = fs.readFileSync(path.join(out, "monitoring", "prometheus.yml"), "utf8");
+      expect(yml).toMatch(/job_name: llm-fleet-llamacpp[\s\S]*credentials_file: engine-api-key/);
+      // No metering in this fleet: no gateway /metrics to scrape.
+      expect(yml).not.toContain("llm-fleet-gateway");
+      fs.writeFileSync(path.join(out, "monitoring", "engine-api-key"), "k");
+      const check = promtoolCheck(path.join(out, "monitoring", "prometheus.yml"));
+      expect(check.output).toContain("SUCCESS");
+      expect(check.ok).toBe(true);
+      const dashboard = JSON.parse(fs.readFileSync(path.join(out, "monitoring", "grafana-dashboard.json"), "utf8"));
+      expect(dashboard.panels.length).toBeGreaterThan(0);
+
+      const metered = fleet("plan", "--spec", "examples/quotas-tiered.yaml", "--out", out);
+      expect(metered.status).toBe(0);
+      const meteredYml = fs.readFileSync(path.join(out, "monitoring", "prometheus.yml"), "utf8");
+      expect(meteredYml).toMatch(/job_name: llm-fleet-gateway[\s\S]*:9464/);
+      expect(meteredYml).toMatch(/job_name: llm-fleet-vllm/);
+      expect(promtoolCheck(path.join(out, "monitoring", "prometheus.yml")).ok).toBe(true);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("--out renders every node's files, and the gateway when the client keys are in the environment", () => {

@@ -27,10 +27,12 @@ export function renderUsageFiles(plan: GatewayFleetPlan, usage: UsageRenderOptio
 
 /**
  * monitoring/: prometheus.yml (the gateway and every engine with metrics) and the Grafana
- * dashboard. The gateway target defaults to the gateway's domain or its private name on AWS.
+ * dashboard. The gateway target defaults to the gateway's domain or its private name on AWS; a
+ * fleet without metering has no gateway /metrics, so no gateway job.
  */
 export function renderMonitoring(plan: FleetPlan, options: Partial<PrometheusRenderOptions> = {}): Artifacts {
-  const gatewayTarget = options.gatewayTarget ?? `${plan.gateway?.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}`;
+  const metered = plan.gateway?.metering === true;
+  const gatewayTarget = options.gatewayTarget !== undefined ? options.gatewayTarget : metered ? `${plan.gateway?.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}` : null;
   return {
     "monitoring/prometheus.yml": { contents: renderPrometheusConfig(plan, { ...options, gatewayTarget }) },
     "monitoring/grafana-dashboard.json": { contents: renderGrafanaDashboard(plan) },

@@ -9,8 +9,8 @@ import type { FleetPlan } from "../../plan/types";
 import { hostPort } from "../gateway/tiers";
 
 export interface PrometheusRenderOptions {
-  /** host:port of the gateway's metrics listener as Prometheus reaches it. */
-  gatewayTarget: string;
+  /** host:port of the gateway's metrics listener as Prometheus reaches it; null: no gateway job (metering off, so no /metrics). */
+  gatewayTarget: string | null;
   /** Where an engine replica is reached from Prometheus. @default the planned endpoint */
   resolveEngine?: (modelId: string, replicaIndex: number, planned: { host: string; port: number }) => { host: string; port: number };
   /** File holding the engines' API key (llama-server checks it on /metrics). @default none: llama.cpp targets are left out */
@@ -36,7 +36,7 @@ export function renderPrometheusConfig(plan: FleetPlan, o: PrometheusRenderOptio
   const vllm = targets("vllm");
   const llamacpp = o.engineKeyFile ? targets("llamacpp") : [];
   const jobs = [
-    { job_name: SCRAPE_JOBS.gateway, metrics_path: "/metrics", static_configs: [{ targets: [o.gatewayTarget], labels: { fleet: plan.name } }] },
+    ...(o.gatewayTarget !== null ? [{ job_name: SCRAPE_JOBS.gateway, metrics_path: "/metrics", static_configs: [{ targets: [o.gatewayTarget], labels: { fleet: plan.name } }] }] : []),
     ...(vllm.length > 0 ? [{ job_name: SCRAPE_JOBS.vllm, metrics_path: "/metrics", static_configs: vllm }] : []),
     ...(llamacpp.length > 0 ? [{ job_name: SCRAPE_JOBS.llamacpp, metrics_path: "/metrics", authorization: { type: "Bearer", credentials_file: o.engineKeyFile }, static_configs: llamacpp }] : []),
   ];
