@@ -1,5 +1,6 @@
 /** The human-readable view of a FleetPlan: one table for models, one for nodes. */
 import type { FleetPlan, ModelPlan, ReplicaPlan } from "../infra/plan/types";
+import { USAGE_POLL_MS } from "../infra/render/usage/gateway";
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -67,6 +68,9 @@ export function formatPlan(plan: FleetPlan, label: string): string {
     }
     if (m.tiers.length > 0) notes.push(`  ${m.id}: failover ${[m.id, ...m.tiers].map((id) => tierText(plan, id)).join(" → ")}`);
     else if (plan.spec.models.find((s) => s.id === m.id)?.limits) notes.push(`  ${m.id}: limits ${tierText(plan, m.id)}`);
+  }
+  if (plan.spec.models.some((m) => m.limits?.requestsPerMinute !== undefined || m.limits?.requestsPerDay !== undefined)) {
+    notes.push(`  request limits count each request as the gateway sends it; up to ${USAGE_POLL_MS / 1000} s of further requests may pass before a used-up limit takes effect (README "How far enforcement lags")`);
   }
   out.push(table(["MODEL", "ENGINE", "REPLICA", "STAGES", "TP/PP", "SPLIT", "WEIGHTS", "KV/TOKEN", "KV CACHE", "CONTEXT", "SEQS", "GPU LAYERS", "TOK/S≤", "$/HOUR"], rows));
   if (notes.length) out.push("", "notes:", ...notes);

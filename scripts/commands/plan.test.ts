@@ -61,6 +61,7 @@ describe("fleet plan", () => {
 
       const metered = fleet("plan", "--spec", "examples/quotas-tiered.yaml", "--out", out);
       expect(metered.status).toBe(0);
+      expect(metered.stdout).toContain("request limits count each request as the gateway sends it; up to 0.2 s of further requests may pass");
       const meteredYml = fs.readFileSync(path.join(out, "monitoring", "prometheus.yml"), "utf8");
       expect(meteredYml).toMatch(/job_name: llm-fleet-gateway[\s\S]*:9464/);
       expect(meteredYml).toMatch(/job_name: llm-fleet-vllm/);

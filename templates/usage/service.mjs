@@ -21,11 +21,10 @@ import { exposition } from "./metrics.mjs";
 import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
 
 /**
- * @typedef {import("./store.mjs").StoreConfig & { dir: string, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
+ * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
  * @typedef {import("./store.mjs").UsageState} UsageState
  */
 
-const POLL_MS = 200;
 const SAVE_MS = 1000;
 /** A fully read log file older than this, with a newer one beside it, is deleted. */
 const KEEP_READ_FILES_MS = 120_000;
@@ -167,7 +166,7 @@ export function startUsageService(cfg, opts = {}) {
     }
   }
   tick();
-  const timer = setInterval(tick, POLL_MS);
+  const timer = setInterval(tick, cfg.pollMs);
 
   /** @param {http.ServerResponse} res @param {number} status @param {unknown} body */
   const json = (res, status, body) => {

@@ -24,6 +24,8 @@ export interface UsageRenderOptions {
 export interface UsageServiceConfig {
   fleet: string;
   dir: string;
+  /** How often the service reads the usage log and publishes blocks (USAGE_POLL_MS). */
+  pollMs: number;
   metrics: { host: string; port: number; allow: string[] } | null;
   keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
   /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
@@ -31,6 +33,12 @@ export interface UsageServiceConfig {
   /** Per upstream model id with request limits: the limits and its block file. */
   tierLimits: Record<string, { requestsPerMinute?: number; requestsPerDay?: number; blockFile: string }>;
 }
+
+/**
+ * The usage service reads the usage log and publishes blocks this often: the lag of quota and
+ * provider-limit enforcement that the README and the plan table state.
+ */
+export const USAGE_POLL_MS = 200;
 
 /** Port of /metrics when `fleet gateway` is asked for one without a number, and on AWS. */
 export const DEFAULT_METRICS_PORT = 9464;
@@ -89,6 +97,7 @@ export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOpt
   return {
     fleet: plan.name,
     dir: usage.dir,
+    pollMs: USAGE_POLL_MS,
     metrics: usage.metrics ? { ...usage.metrics, allow: [...plan.gateway.metricsCidrs] } : null,
     keys,
     chains,
