@@ -58,8 +58,7 @@ const secrets = new Secrets("secrets", {
   tags,
 });
 
-/** Unset: the gateway is public (every request still needs a client key). */
-const gatewayCidrs = plan.gateway.allowedCidrs ?? ["0.0.0.0/0"];
+const gatewayCidrs = plan.gateway.allowedCidrs;
 const layout = networkLayout(plan, gatewayCidrs);
 const network = usesAws(plan)
   ? new Network("network", {
@@ -117,7 +116,7 @@ function placeNode(node: NodePlan): Machine | undefined {
         },
         { dependsOn: afterReservation },
       );
-      return { resource: machine, details: { instanceType: node.instanceType, spot: node.spec.spot ?? false, instanceId: machine.instanceId, privateIp: machine.privateIp, publicIp: machine.publicIp } };
+      return { resource: machine, details: { instanceType: node.instanceType, spot: node.spec.spot, instanceId: machine.instanceId, privateIp: machine.privateIp, publicIp: machine.publicIp } };
     }
     case "ssh": {
       if (node.placements.length === 0) return undefined;

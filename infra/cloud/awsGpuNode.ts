@@ -71,7 +71,7 @@ export class AwsGpuNode extends pulumi.ComponentResource {
     if (node.spec.provider !== "aws" || !node.instanceType) throw new Error(`AwsGpuNode: node "${node.name}" is not an aws node`);
     const parent = { parent: this };
     const models = [...new Set(node.placements.map((p) => p.model))].join(" ").slice(0, TAG_VALUE_MAX);
-    const tags = { ...args.tags, ...(node.spec.labels ?? {}), Name: `${args.tags.fleet ?? ""}-${node.name}`, node: node.name, ...(models ? { model: models } : {}) };
+    const tags = { ...args.tags, ...node.spec.labels, Name: `${args.tags.fleet ?? ""}-${node.name}`, node: node.name, ...(models ? { model: models } : {}) };
 
     const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()), description: `llm-fleet node ${node.name}`, tags: args.tags }, parent);
     const ssm = new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore }, parent);
@@ -83,7 +83,7 @@ export class AwsGpuNode extends pulumi.ComponentResource {
     const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
     const userDataBase64 = pulumi.output(args.userData).apply((text) => encodedUserData(node.name, text));
-    const spot = node.spec.spot ?? false;
+    const spot = node.spec.spot;
     // What replaces the instance (aws_instance ForceNew: user data with userDataReplaceOnChange,
     // subnet, private IP, placement group, market options; plus the rollout triggers).
     const replacedBy = pulumi

@@ -34,7 +34,7 @@ export function sshConnection(node: NodePlan, privateKey: pulumi.Input<string> |
   return {
     host: at >= 0 ? node.spec.host.slice(at + 1) : node.spec.host,
     user: at >= 0 ? node.spec.host.slice(0, at) : undefined,
-    port: node.spec.port ?? 22,
+    port: node.spec.port,
     // Without a key the provider signs with the agent at SSH_AUTH_SOCK (its own environment, not
     // an input: a socket path in the state would differ on every machine that runs pulumi).
     ...(privateKey !== undefined ? { privateKey: pulumi.secret(privateKey) } : {}),

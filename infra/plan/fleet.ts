@@ -4,7 +4,7 @@
  * problem is collected and reported at once.
  */
 import { FleetSpecError, type SpecIssue } from "../spec/errors";
-import type { ExternalModelSpec, FleetSpec, ServedModelSpec } from "../spec/schema";
+import type { FleetSpec, ServedModelSpec } from "../spec/schema";
 import { GiB, checkpointBytes, round } from "./arch";
 import { FIRST_ENGINE_PORT, resolveNodes, type ResolvedNode } from "./nodes";
 import { resolveModel } from "./replica";
@@ -15,10 +15,6 @@ import type { ExternalModelPlan, FleetPlan, ModelPlan, NodePlan, ReplicaPlan, Se
 export const OLLAMA_PORT = 11434;
 /** Root disk: OS and drivers (Deep Learning AMI), engine images, plus the weights cache. */
 const BASE_DISK_GIB = 100;
-
-function display(m: ServedModelSpec | ExternalModelSpec) {
-  return { name: m.display?.name ?? m.id, description: m.display?.description, tags: m.display?.tags ?? [], capabilities: m.display?.capabilities ?? [] };
-}
 
 /** Ports per node: engines other than Ollama take 8000, 8001, … in the fixed placement order. */
 function assignPorts(placed: Placed[]): Map<string, number> {
@@ -40,7 +36,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
   const issues: SpecIssue[] = [];
   const nodes = resolveNodes(spec, issues);
   const nodeIndex = (name: string) => spec.nodes.findIndex((n) => n.name === name);
-  const tiers = spec.fallbacks ?? {};
+  const tiers = spec.fallbacks;
 
   const tasks: ReplicaTask[] = [];
   const resolvedModels = spec.models.map((m, i) => {
@@ -89,9 +85,9 @@ export function planFleet(spec: FleetSpec): FleetPlan {
   const models = spec.models.map((m, i): ModelPlan => {
     if (m.engine === "external") {
       const external: ExternalModelPlan = {
-        id: m.id, engine: "external", aliases: m.aliases ?? [], url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
-        contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt,
-        display: display(m), replicas: [], tiers: tiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
+        id: m.id, engine: "external", aliases: m.aliases, url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
+        contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling, systemPrompt: m.systemPrompt,
+        display: m.display, replicas: [], tiers: tiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
       };
       return external;
     }
@@ -103,9 +99,9 @@ export function planFleet(spec: FleetSpec): FleetPlan {
     });
     const contextLength = Math.min(...replicas.map((r) => r.contextLength));
     const served: ServedModelPlan = {
-      id: m.id, engine: m.engine, aliases: m.aliases ?? [], source: m.source, archSource: resolved.archSource, arch: resolved.arch,
+      id: m.id, engine: m.engine, aliases: m.aliases, source: m.source, archSource: resolved.archSource, arch: resolved.arch,
       quantization: resolved.quantization, kvCacheDtype: resolved.kvCacheDtype, engineVersion: m.engine === "vllm" ? resolved.accounting.version : null, contextLength,
-      maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling ?? {}, systemPrompt: m.systemPrompt, display: display(m),
+      maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling, systemPrompt: m.systemPrompt, display: m.display,
       replicas, tiers: tiers[m.id] ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
     };
     return served;
@@ -113,7 +109,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
 
   return {
     name: spec.name,
-    region: spec.region ?? "us-east-1",
+    region: spec.region,
     spec,
     models,
     nodes: nodePlans,

@@ -184,7 +184,7 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
     gpuFraction: round(vram / (vram + f.ramBytes - (gpus.length > 0 ? w.embeddings : 0)), 2),
     decodeTokensPerSecond: round(1 / secondsPerToken, 1),
     endpointNode: node.spec.name,
-    weight: replica.weight ?? 1,
+    weight: replica.weight,
     notes,
     ...(engine === "llamacpp"
       ? {

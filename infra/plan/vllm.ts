@@ -206,7 +206,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     gpuFraction: 1,
     decodeTokensPerSecond: round(1 / secondsPerToken, 1),
     endpointNode: replica.nodes[0]!,
-    weight: replica.weight ?? 1,
+    weight: replica.weight,
     notes,
     vllm: {
       engineVersion: accounting.version,

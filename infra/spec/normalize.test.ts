@@ -85,12 +85,16 @@ describe("normalizeSpec", () => {
 
   it("fills every default once, so the plan carries the values", () => {
     const plan = planFleet(loadSpecFile("examples/rtx-ollama.yaml"));
-    expect(plan.gateway).toMatchObject({ maxBodyMiB: 8, readTimeoutSeconds: 300, host: "rtx-box", routes: {}, corsOrigins: [] });
+    expect(plan.gateway).toMatchObject({ maxBodyMiB: 8, readTimeoutSeconds: 300, host: "rtx-box", routes: {}, corsOrigins: [], allowedCidrs: ["0.0.0.0/0"] });
     expect(plan.region).toBe("us-east-1");
     expect(plan.nodes[0]!.spec).toMatchObject({ address: "192.168.1.40", costPerHourUSD: 0, labels: {} });
     const ssh = planFleet(loadSpecFile("examples/l4-pair-text2sql.yaml")).nodes[0]!.spec;
     expect(ssh).toMatchObject({ port: 22, address: "10.20.0.15" });
-    expect(planFleet(loadSpecFile(CPU)).models.find((m) => m.id === "coder-1.3b")!.display).toEqual({ name: "DeepSeek Coder 1.3B (CPU)", tags: [], capabilities: ["code"] });
+    const aws = planFleet(loadSpecFile("examples/mixed-gpu-vllm.yaml")).nodes[0]!.spec;
+    expect(aws).toMatchObject({ provider: "aws", spot: false, labels: {} });
+    const coder = planFleet(loadSpecFile(CPU)).models.find((m) => m.id === "coder-1.3b")!;
+    expect(coder.display).toEqual({ name: "DeepSeek Coder 1.3B (CPU)", tags: [], capabilities: ["code"] });
+    expect({ aliases: coder.aliases, sampling: coder.sampling, weights: coder.replicas.map((r) => r.weight) }).toEqual({ aliases: [], sampling: {}, weights: [1] });
   });
 });
 

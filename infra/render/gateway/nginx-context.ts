@@ -7,9 +7,6 @@ import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
 import { hostPort, type GatewayRouting } from "./tiers";
 import { tierUsage, usageNginxContext, usageSettings } from "../usage/gateway";
 
-/** Defaults of the spec's gateway section (schema.ts: maxBodyMiB 8, readTimeoutSeconds 300). */
-export const DEFAULT_MAX_BODY_MIB = 8;
-export const DEFAULT_READ_TIMEOUT_SECONDS = 300;
 /** Connecting to a replica is quick or it is down; fail fast so the next replica or tier answers. */
 const CONNECT_TIMEOUT_SECONDS = 3;
 
@@ -128,8 +125,7 @@ function cors(origins: string[]) {
 
 export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRouting, o: NormalizedOptions) {
   const g = plan.gateway;
-  const maxBodyMiB = g.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB;
-  const readTimeoutSeconds = g.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS;
+  const { maxBodyMiB, readTimeoutSeconds } = g;
   const ipRetryAfter = Math.ceil(60 / g.perIp.requestsPerMinute);
 
   const rateClasses = Object.entries(g.rateClasses).map(([name, rc]) => ({
@@ -179,7 +175,7 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
     resolver: o.resolver.length > 0 ? o.resolver.join(" ") : null,
     perIp: { rate: `${g.perIp.requestsPerMinute}r/m`, burst: g.perIp.burst, retryAfterSeconds: ipRetryAfter },
     rateClasses,
-    cors: cors(g.corsOrigins ?? []),
+    cors: cors(g.corsOrigins),
     tierIndexes: Array.from({ length: routing.tierCount }, (_, k) => k),
     upstreams: upstreamServers(routing, o),
     maxFails: o.passiveHealth.maxFails,
