@@ -130,7 +130,7 @@ function placeNode(node: NodePlan): Machine | undefined {
     }
     case "docker": {
       const containers = nodeContainers(plan, node);
-      const host = new DockerHost(`node-${node.name}`, { plan, node, services: containers.services, files: containers.files, secrets: secrets.values });
+      const host = new DockerHost(`node-${node.name}`, { node, services: containers.services, files: containers.files, secrets: secrets.values });
       dockerHosts[node.name] = host;
       return { resource: host, details: { host: node.spec.host } };
     }

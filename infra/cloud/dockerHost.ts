@@ -9,13 +9,12 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetPlan, NodePlan } from "../plan/types";
+import type { NodePlan } from "../plan/types";
 import type { Artifacts } from "../render";
 import type { ContainerService } from "../render/service";
 import { CONTAINER_RUN_OPTIONS, DOCKER_SSH_OPTIONS, containerPlan } from "./dockerContainers";
 
 export interface DockerHostArgs {
-  plan: FleetPlan;
   /** The planned node (provider "docker"). */
   node: NodePlan;
   /** nodeContainers(plan, node): services and the files they mount. */

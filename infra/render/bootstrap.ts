@@ -5,7 +5,7 @@
  * get bin/fetch-secrets.sh (Secrets Manager) and bin/report-ready.sh (an EC2 tag).
  */
 import type { FleetPlan, NodePlan } from "../plan/types";
-import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV_FILE, secretEnvFile, type ContainerService } from "./service";
+import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV, secretEnvFile, type ContainerService } from "./service";
 import { NODE_ROOT, SYSTEMD_UNIT, secretIdPrefix, secretPath, type NodeSecret, type RenderOptions } from "./layout";
 import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
@@ -66,7 +66,7 @@ export function renderBootstrap(
         secretEnvCommands,
         secretSource: aws ? "fetched by bin/fetch-secrets.sh" : "copied there by the Pulumi program",
         network: network ? { peer: shellQuote(network.peer), joinsHead: network.joinsHead } : null,
-        networkEnvFile: NETWORK_ENV_FILE,
+        networkEnv: NETWORK_ENV,
         waitSeconds: COMPOSE_WAIT_SECONDS,
       }),
     },

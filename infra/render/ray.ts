@@ -8,7 +8,7 @@ import type { FleetPlan, ReplicaPlan, ServedModelPlan } from "../plan/types";
 import { ENGINE_UPSTREAM } from "./engines";
 import { engineServiceName, rayWorkerServiceName } from "./layout";
 import { HF_CACHE_MOUNT, vllmEnvironment, vllmImage, vllmSecretEnv, vllmServeArgs } from "./vllm";
-import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV_FILE, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
+import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV, NETWORK_ENV_FILE, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
 import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
 /**
@@ -150,7 +150,7 @@ export function rayHead(plan: FleetPlan, model: ServedModelPlan, replica: Replic
     workerAddresses: workers.map(shellQuote).join(" "),
     totalGpus: replica.tensorParallel * replica.pipelineParallel,
     joinTimeoutSeconds: HEAD_JOIN_TIMEOUT_SECONDS,
-    networkEnvFile: NETWORK_ENV_FILE,
+    networkEnv: NETWORK_ENV,
   });
   const port = replica.endpoint.port;
   const service: ContainerService = {
@@ -185,7 +185,7 @@ export function rayWorker(plan: FleetPlan, model: ServedModelPlan, replica: Repl
     headNode: replica.stages[0]!.node,
     gcsPort: RAY_PORTS.gcs,
     rayStartArgs: rayWorkerStartArgs(s.gpus.length).map(shellQuote).join(" "),
-    networkEnvFile: NETWORK_ENV_FILE,
+    networkEnv: NETWORK_ENV,
   });
   const service: ContainerService = {
     name,

@@ -61,7 +61,20 @@ export function secretEnvFile(serviceName: string): string {
   return `run/${serviceName}.secrets.env`;
 }
 
-export const NETWORK_ENV_FILE = "run/network.env";
+/**
+ * What bin/start.sh writes at boot into run/network.env, which the Ray containers read
+ * (bootEnvFiles): the templates take these names from here.
+ */
+export const NETWORK_ENV = {
+  file: "run/network.env",
+  /** This node's address on the route to its peer: vLLM (VLLM_HOST_IP) and `ray start` bind to it. */
+  nodeIp: "VLLM_HOST_IP",
+  /** That route's interface, for Gloo (vLLM copies NCCL_* to Ray workers, not this: ray.ts). */
+  socketInterface: "GLOO_SOCKET_IFNAME",
+  /** A worker node's route to its head: the head's address. */
+  headIp: "RAY_HEAD_IP",
+} as const;
+export const NETWORK_ENV_FILE = NETWORK_ENV.file;
 
 /** Time a first start may take (weights download + load + CUDA graph capture) before failed health checks count. */
 export const ENGINE_START_PERIOD_SECONDS = 3600;

@@ -120,6 +120,22 @@ describe.each(fleets)("$name", ({ plan, artifacts }) => {
   );
 });
 
+describe("run/network.env", () => {
+  it("holds every variable a node's Ray script requires: bin/start.sh writes them on that node", () => {
+    const scripts = Object.entries(mixed.artifacts).filter(([p]) => /\/ray\/.*\.sh$/.test(p));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [file, script] of scripts) {
+      const node = file.split("/")[0]!;
+      const required = [...script.contents.matchAll(/\$\{(\w+):\?is written to run\/network\.env by bin\/start\.sh\}/g)].map((m) => m[1]);
+      const written = [...mixed.artifacts[`${node}/bin/start.sh`]!.contents.matchAll(/printf '(\w+)=%s\\n'/g)].map((m) => m[1]);
+      expect(required.length, file).toBeGreaterThan(0);
+      expect(written, file).toEqual(expect.arrayContaining(required));
+      const service = composeServices(mixed.artifacts, node)[file.replace(/^.*\/ray\/(.*)\.(head|worker)\.sh$/, "$1")]!;
+      expect(service.env_file, file).toContain("./run/network.env");
+    }
+  });
+});
+
 describe("Ray ports", () => {
   it("are all pinned inside the exported rules, so a security group can be exact", () => {
     const rules = clusterPorts();
