@@ -4,7 +4,7 @@
  * instance is killed by stop() (call it in afterAll) and, as a last resort, when the test process exits.
  * No vitest import here: the benchmark (a plain tsx script) uses it too.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -14,6 +14,7 @@ import { renderGateway, type GatewayRenderOptions } from "../../infra/render/gat
 import type { Artifacts } from "../../infra/render/templates";
 import { NGINX_FOREGROUND, nginxArgs } from "../../scripts/commands/gateway";
 import { writeArtifacts } from "../../scripts/write-artifacts";
+import { superviseChild } from "../support/child";
 import { CLOUD_SECRET, KEYS } from "./fleets";
 
 export interface AccessLogEntry {
@@ -91,11 +92,6 @@ function childPids(pid: number): number[] {
   });
 }
 
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const c of running) c.kill("SIGKILL");
-});
-
 /** `nginx -t` on rendered files: the real parser's verdict, and its output. */
 export function nginxTest(files: Artifacts, setup?: (prefix: string) => void): { ok: boolean; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gw-t-"));
@@ -140,31 +136,18 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
     env: { PATH: process.env.PATH ?? "", [CLOUD_SECRET.env]: CLOUD_SECRET.value, ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  running.add(child);
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
-    running.delete(child);
-  });
+  const supervised = superviseChild(child, 3000);
   const url = `http://127.0.0.1:${port}`;
   const read = (name: string) => (fs.existsSync(path.join(prefix, name)) ? fs.readFileSync(path.join(prefix, name), "utf8") : "");
 
   const stop = async () => {
-    if (!dead) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await supervised.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {
     await waitFor(async () => {
-      if (dead) throw new Error(`nginx exited:\n${stderr}${read("error.log")}`);
+      if (supervised.dead()) throw new Error(`nginx exited:\n${supervised.stderr()}${read("error.log")}`);
       return healthy(url);
     }, 10_000, "nginx to answer /healthz");
   } catch (err) {
@@ -182,7 +165,7 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
         .split("\n")
         .filter((l) => l.trim() !== "")
         .map((l) => JSON.parse(l) as AccessLogEntry),
-    errorLog: () => `${stderr}${read("error.log")}`,
+    errorLog: () => `${supervised.stderr()}${read("error.log")}`,
     rewrite: (p, o = {}) => void writeArtifacts(dir, render(p, { ...renderOptions, ...o })),
     async reload() {
       const workersBefore = childPids(child.pid!);

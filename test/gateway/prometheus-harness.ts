@@ -2,10 +2,11 @@
  * A real Prometheus (Debian's `prometheus` package) on 127.0.0.1 with a temp config and storage
  * dir, queried over its HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { superviseChild } from "../support/child";
 import { freePort, waitFor } from "./harness";
 
 export interface PrometheusProcess {
@@ -16,11 +17,6 @@ export interface PrometheusProcess {
   names(): Promise<string[]>;
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const c of running) c.kill("SIGKILL");
-});
 
 /** `promtool check config`: the real parser's verdict on a rendered prometheus.yml. */
 export function promtoolCheck(configFile: string): { ok: boolean; output: string } {
@@ -34,28 +30,15 @@ export async function startPrometheus(config: string): Promise<PrometheusProcess
   fs.writeFileSync(configFile, config);
   const port = await freePort();
   const child = spawn("prometheus", [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], { stdio: ["ignore", "ignore", "pipe"] });
-  running.add(child);
-  let out = "";
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
-    running.delete(child);
-  });
+  const supervised = superviseChild(child, 5000);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (!dead) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await supervised.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(async () => {
-      if (dead) throw new Error(`prometheus exited:\n${out}`);
+      if (supervised.dead()) throw new Error(`prometheus exited:\n${supervised.stderr()}`);
       try {
         return (await fetch(`${url}/-/ready`)).status === 200;
       } catch {

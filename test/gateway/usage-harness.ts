@@ -3,10 +3,11 @@
  * gateway/usage/config.json`, as its own process, beside the real nginx. The usage directory is
  * made by the test and outlives nginx and the service, so restarts can be tested.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { superviseChild } from "../support/child";
 import { waitFor } from "./harness";
 
 /** A usage directory nginx's workers (another user when the tests run as root) can write. */
@@ -21,39 +22,17 @@ export interface UsageServiceProcess {
   output(): string;
 }
 
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const c of running) c.kill("SIGKILL");
-});
-
 /** Starts the rendered service from a gateway prefix; ready once its socket answers. */
 export async function startUsageService(prefix: string, options: { clockOffsetMs?: number } = {}): Promise<UsageServiceProcess> {
   const args = [path.join(prefix, "usage/service.mjs"), path.join(prefix, "usage/config.json")];
   if (options.clockOffsetMs) args.push("--clock-offset-ms", String(options.clockOffsetMs));
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
-  running.add(child);
-  let out = "";
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
-    running.delete(child);
-  });
+  const supervised = superviseChild(child, 3000);
   await waitFor(() => {
-    if (dead) throw new Error(`usage service exited:\n${out}`);
-    return out.includes("usage: reading");
+    if (supervised.dead()) throw new Error(`usage service exited:\n${supervised.stderr()}`);
+    return supervised.stderr().includes("usage: reading");
   }, 10_000, "the usage service to start");
-  return {
-    output: () => out,
-    async stop() {
-      if (dead) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { output: supervised.stderr, stop: supervised.stop };
 }
 
 /** Usage-log lines written so far (all hourly files), parsed. */
