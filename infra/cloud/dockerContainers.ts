@@ -1,7 +1,8 @@
 /**
  * The renderer's containers (the same ones compose.yaml describes) as @pulumi/docker Container
  * arguments, for hosts Pulumi drives through the Docker API instead of a shell: bind mounts of
- * the node directory become named volumes (caches) and file uploads (scripts, Modelfiles),
+ * the node directory become named volumes (caches, the usage state) and file uploads (scripts,
+ * Modelfiles, the gateway's files),
  * secret env files become secret env entries. Pure: dockerHost.ts adds the Outputs.
  */
 import { COMPOSE_WAIT_SECONDS } from "../render/bootstrap";
@@ -59,7 +60,7 @@ export interface ContainerPlan {
   stopTimeout: number;
 }
 
-/** Named volume for a cache directory of the node: ./cache/huggingface → llm-fleet-cache-huggingface. */
+/** Named volume for a cache or state directory of the node: ./cache/huggingface → llm-fleet-cache-huggingface, ./usage-state → llm-fleet-usage-state. */
 export const cacheVolumeName = (source: string) => `llm-fleet-${source.replace(/^\.\//, "").replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`;
 
 export function containerPlan(nodeName: string, s: ContainerService, files: Artifacts): ContainerPlan {
@@ -73,8 +74,15 @@ export function containerPlan(nodeName: string, s: ContainerService, files: Arti
   const uploads: ContainerUpload[] = [];
   for (const m of s.mounts) {
     const dir = m.source.replace(/^\.\//, "");
-    if (dir.startsWith("cache/")) {
+    if (dir.startsWith("cache/") || m.persistent === true) {
       volumes.push({ volumeName: cacheVolumeName(m.source), containerPath: m.target, readOnly: m.readOnly });
+      continue;
+    }
+    const single = files[dir];
+    if (single) {
+      // One rendered file mounted at its own path (the gateway's nginx.conf, the usage service's modules).
+      if (single.secret) throw new Error(`DockerHost: ${dir} carries a secret and cannot be uploaded as a plain file`);
+      uploads.push({ file: m.target, content: single.contents, executable: ((single.mode ?? 0o644) & 0o111) !== 0 });
       continue;
     }
     const inside = Object.keys(files).filter((path) => path.startsWith(`${dir}/`)).sort();

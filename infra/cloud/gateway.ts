@@ -1,8 +1,9 @@
 /**
  * Gateway: nginx with the rendered router in front of the fleet, over HTTPS. On AWS (the
  * default): a small instance with an Elastic IP, booted by the same bootstrap as a GPU node and
- * reading its upstream keys and TLS key from Secrets Manager. On a docker node (gateway.host): a
- * container of the official nginx image with the files uploaded and the keys as secret env.
+ * reading its upstream keys and TLS key from Secrets Manager. On a docker node (gateway.host): the
+ * same containers (nginx of the official image; with metering the usage service beside it, the
+ * usage state on a named volume) with the files uploaded and the keys as secret env.
  * TLS: the spec's gateway.tls secrets, or a self-signed certificate for the address and domain.
  */
 import { createHash } from "node:crypto";
@@ -12,12 +13,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import { nginxEnvSecrets } from "../plan/secrets";
 import type { NodePlan } from "../plan/types";
-import { renderGateway, secretEnvName } from "../render/gateway";
+import { renderGateway } from "../render/gateway";
 import { AwsGpuNode } from "./awsGpuNode";
 import type { DockerHost } from "./dockerHost";
 import { dependsOnOf } from "./dependsOn";
-import { CONTAINER_RUN_OPTIONS, containerName } from "./dockerContainers";
-import { GATEWAY_FILES_SECRET, GATEWAY_PORT, NGINX_PREFIX, NGINX_IMAGE, SELF_SIGNED_TLS, TLS_FILES, DOCKER_DNS, sameHostEndpoints, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost } from "./gatewayHost";
+import { CONTAINER_RUN_OPTIONS, cacheVolumeName, containerPlan } from "./dockerContainers";
+import { GATEWAY_FILES_SECRET, NGINX_IMAGE, SELF_SIGNED_TLS, DOCKER_DNS, gatewayServices, sameHostEndpoints, gatewayNodePlan, gatewayRenderOptions, gatewayTlsSecrets, renderAwsGatewayHost, tlsFile } from "./gatewayHost";
+import { USAGE_SERVICE_IMAGE, USAGE_STATE_MOUNT } from "../render/usage/container";
 import { Secrets } from "./secrets";
 import { SelfSignedTls } from "./selfSignedTls";
 
@@ -133,31 +135,47 @@ export class Gateway extends pulumi.ComponentResource {
         this.certificatePem = cert.certificatePem;
       }
       const files = args.clientKeys.apply((keys) => renderGateway(plan, gatewayRenderOptions(keys, [DOCKER_DNS], sameHostEndpoints(plan, placement.node.name))));
-      const uploads = pulumi.secret(
-        pulumi.all([files, certificate, key]).apply(([f, c, k]) => [
-          ...Object.entries(f).map(([path, a]) => ({ file: `${NGINX_PREFIX}/${path.replace(/^gateway\//, "")}`, content: a.contents })),
-          { file: TLS_FILES.certificateFile, content: c },
-          { file: TLS_FILES.keyFile, content: k },
-        ]),
-      );
-      const envs = pulumi.secret(pulumi.all(nginxEnvSecrets(plan, true).map((s) => pulumi.interpolate`${secretEnvName(s)}=${value(s, args.secrets.values)}`)));
+      // The containers as on an AWS gateway host (gatewayServices, one description for compose.yaml
+      // and the Docker API), their files uploaded. The TLS files join the uploads here, so every
+      // upload and env entry below is secret-marked as a whole.
+      const tls = gatewayTlsSecrets(plan);
+      const containers = pulumi.all([files, certificate, key]).apply(([f, c, k]) => {
+        const withTls = { ...f, [tlsFile(tls.certificateSecret)]: { contents: c }, [tlsFile(tls.keySecret)]: { contents: k } };
+        return gatewayServices(plan, f).map((s) => containerPlan(placement.node.name, s, withTls));
+      });
+      // Checked here, so a missing secret fails at preview with its name.
+      for (const s of nginxEnvSecrets(plan, true)) value(s, args.secrets.values);
+      const secretValues = pulumi.all(args.secrets.values);
       const on = { parent: this, provider: placement.host.provider };
       const after = dependsOnOf(opts);
-      const image = new docker.RemoteImage(`${name}-image`, { name: NGINX_IMAGE, keepLocally: true }, on);
-      new docker.Container(
-        `${name}-nginx`,
-        {
-          name: containerName("gateway"),
-          image: image.imageId,
-          command: ["nginx", "-g", "daemon off;"],
-          envs,
-          uploads,
-          ports: [{ internal: GATEWAY_PORT, external: GATEWAY_PORT }],
-          networksAdvanced: [{ name: placement.host.networkName }],
-          ...CONTAINER_RUN_OPTIONS,
-        },
-        { ...on, dependsOn: after },
-      );
+      const nginxImage = new docker.RemoteImage(`${name}-image`, { name: NGINX_IMAGE, keepLocally: true }, on);
+      // The usage state outlives the containers and the stack, like the engines' caches.
+      const state = plan.gateway.metering === true ? new docker.Volume(`${name}-usage-state`, { name: cacheVolumeName(USAGE_STATE_MOUNT.source) }, { ...on, retainOnDelete: true }) : null;
+      const usageImage = state ? new docker.RemoteImage(`${name}-usage-image`, { name: USAGE_SERVICE_IMAGE, keepLocally: true }, on) : null;
+      // Logical names: "-nginx" as before usage existed (no replacement of a running gateway), "-usage".
+      const slots: [string, docker.RemoteImage][] = [[`${name}-nginx`, nginxImage], ...(usageImage ? [[`${name}-usage`, usageImage] as [string, docker.RemoteImage]] : [])];
+      slots.forEach(([resourceName, image], i) => {
+        const p = containers.apply((all) => all[i]!);
+        new docker.Container(
+          resourceName,
+          {
+            name: p.name,
+            image: image.imageId,
+            entrypoints: p.entrypoints,
+            command: p.command,
+            envs: pulumi.secret(
+              pulumi.all([p, secretValues]).apply(([c, values]) => [...c.envs, ...c.secretEnv.map((e) => `${e.variable}=${values[e.secret]}`)]),
+            ),
+            uploads: pulumi.secret(p.uploads),
+            ports: p.ports,
+            volumes: p.volumes.apply((vs) => vs.map((v) => ({ volumeName: v.volumeName, containerPath: v.containerPath, readOnly: v.readOnly }))),
+            networksAdvanced: [{ name: placement.host.networkName, aliases: [p.name] }],
+            ...CONTAINER_RUN_OPTIONS,
+            stopTimeout: p.stopTimeout,
+          },
+          { ...on, dependsOn: [...after, ...(state ? [state] : [])] },
+        );
+      });
       this.instanceId = undefined;
       this.publicIp = pulumi.output(hostAddress);
       this.url = pulumi.output(`https://${domain ?? hostAddress}`);

@@ -100,6 +100,20 @@ export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: 
   };
 }
 
+/**
+ * nginx's start. With metering it first makes the usage directory writable for its workers
+ * (user nginx): the directory is created by Docker for the bind mount (root, 0755) or as a fresh
+ * named volume, and only the usage service chmods it (1777, sticky) when it starts; both
+ * containers start at once, so nginx could serve its first requests before that and lose their
+ * usage lines to EACCES (issue 14 item 5). nginx's master runs as root, so it can do the same
+ * itself: whichever container starts first, the directory is right before nginx serves.
+ */
+export function nginxCommand(plan: GatewayFleetPlan): { entrypoint: string[]; command: string[] } {
+  if (plan.gateway.metering !== true) return { entrypoint: ["nginx"], command: ["-g", "daemon off;"] };
+  const dir = USAGE_STATE_MOUNT.target;
+  return { entrypoint: ["/bin/sh", "-c"], command: [`mkdir -p ${dir} && chmod 1777 ${dir} && exec nginx -g 'daemon off;'`] };
+}
+
 export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): ContainerService {
   const tls = gatewayTlsSecrets(plan);
   return {
@@ -107,8 +121,7 @@ export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): Co
     role: "gateway",
     engine: null,
     image: NGINX_IMAGE,
-    entrypoint: ["nginx"],
-    command: ["-g", "daemon off;"],
+    ...nginxCommand(plan),
     environment: {},
     secretEnv: nginxEnvSecrets(plan, true).map((secret) => ({ variable: secretEnvName(secret), secret })),
     bootEnvFiles: [],
@@ -117,13 +130,24 @@ export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): Co
     mounts: [
       ...gatewayFiles.filter((f) => !f.startsWith("gateway/usage/")).map((f) => ({ source: `./${f}`, target: `${NGINX_PREFIX}/${f.replace(/^gateway\//, "")}`, readOnly: true })),
       ...(plan.gateway.metering === true ? [USAGE_STATE_MOUNT] : []),
-      { source: `./secrets/${tls.certificateSecret}`, target: TLS_FILES.certificateFile, readOnly: true },
-      { source: `./secrets/${tls.keySecret}`, target: TLS_FILES.keyFile, readOnly: true },
+      { source: `./${tlsFile(tls.certificateSecret)}`, target: TLS_FILES.certificateFile, readOnly: true },
+      { source: `./${tlsFile(tls.keySecret)}`, target: TLS_FILES.keyFile, readOnly: true },
     ],
     healthcheck: null,
     ipcHost: false,
     stopGraceSeconds: 30,
   };
+}
+
+/** Where nginxService mounts a TLS secret from, relative to the node directory. */
+export const tlsFile = (secret: string) => `secrets/${secret}`;
+
+/**
+ * The gateway's containers wherever it runs (compose.yaml on AWS, the Docker API on a docker
+ * node): nginx, and with metering the usage service beside it sharing the usage directory.
+ */
+export function gatewayServices(plan: GatewayFleetPlan, gateway: Artifacts): ContainerService[] {
+  return [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
 }
 
 /**
@@ -165,7 +189,7 @@ export function renderAwsGatewayHost(
 ): { files: Artifacts; secrets: NodeSecret[]; bundle: { value: string; sha256: string } } {
   const gateway = renderGateway(plan, gatewayRenderOptions(clientKeys, [AMAZON_DNS]));
   const bundle = gatewayFilesBundle(gateway);
-  const services = [nginxService(plan, Object.keys(gateway).sort()), ...(plan.gateway.metering === true ? [usageServiceContainer(gateway)] : [])];
+  const services = gatewayServices(plan, gateway);
   const tls = gatewayTlsSecrets(plan);
   const names = [...new Set([...nginxEnvSecrets(plan, true), tls.certificateSecret, tls.keySecret])].sort();
   const secrets = names.map((name) => ({ name, path: secretPath(name), awsSecretId: `${secretIdPrefix}/${name}` }));

@@ -15,6 +15,12 @@ export interface Mount {
   source: string;
   target: string;
   readOnly: boolean;
+  /**
+   * A directory of data the containers keep and share (the usage state), not rendered files: on a
+   * docker host, which has no node directory, a named volume (cloud/dockerContainers.ts).
+   * @default false (caches under ./cache/ are volumes there too)
+   */
+  persistent?: boolean;
 }
 
 export type ServiceRole = "engine" | "ray-head" | "ray-worker" | "gateway";

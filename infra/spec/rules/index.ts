@@ -11,7 +11,6 @@ import { gatewayHostValid } from "./gatewayHostValid";
 import { gatewayKeysKnown } from "./gatewayKeysKnown";
 import { gatewayRoutesValid } from "./gatewayRoutesValid";
 import { layerSplitPerStage } from "./layerSplitPerStage";
-import { meteringOnAwsGateway } from "./meteringOnAwsGateway";
 import { metricsCidrsValid } from "./metricsCidrsValid";
 import { modelNamesUnique } from "./modelNamesUnique";
 import { nodeNameNotReserved } from "./nodeNameNotReserved";
@@ -45,7 +44,6 @@ export const SPEC_RULES = {
   allowedCidrsValid,
   usageNeedsMetering,
   metricsCidrsValid,
-  meteringOnAwsGateway,
 } satisfies Record<string, SpecRule>;
 
 export type SpecRuleName = keyof typeof SPEC_RULES;

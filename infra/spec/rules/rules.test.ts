@@ -55,12 +55,6 @@ const CASES: { [R in SpecRuleName]: { pass: Record<string, unknown>; fail: Recor
   },
   metricsCidrsValid: { pass: { gateway: { ...GATEWAY, metering: true, metricsCidrs: ["10.0.0.0/16"] } }, fail: { gateway: { ...GATEWAY, metering: true, metricsCidrs: ["10.0.0.300/16"] } }, path: "gateway.metricsCidrs[0]", message: /"10\.0\.0\.300\/16" has an octet above 255/ },
   allowedCidrsValid: { pass: { gateway: { ...GATEWAY, allowedCidrs: ["203.0.113.0/24", "198.51.100.7/32"] } }, fail: { gateway: { ...GATEWAY, allowedCidrs: ["203.0.113.0/24", "203.0.113.7"] } }, path: "gateway.allowedCidrs[1]", message: /"203\.0\.113\.7" is a bare address without a prefix length/ },
-  meteringOnAwsGateway: {
-    pass: { gateway: { ...GATEWAY, metering: true } },
-    fail: { nodes: [docker("desk")], models: [vllm("m", ["desk"])], gateway: { ...GATEWAY, host: "desk", metering: true } },
-    path: "gateway.metering",
-    message: /runs beside nginx on the AWS gateway only/,
-  },
   gatewayHostValid: { pass: { nodes: [docker("desk")], models: [vllm("m", ["desk"])], gateway: { ...GATEWAY, host: "desk" } }, fail: { gateway: { ...GATEWAY, host: "nowhere" } }, path: "gateway.host", message: /no node named "nowhere"/ },
 };
 
