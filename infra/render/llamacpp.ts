@@ -7,8 +7,8 @@ import type { ReplicaPlan, ServedModelPlan } from "../plan/types";
 import type { SamplingSpec } from "../spec/schema";
 import { ENGINE_UPSTREAM } from "./engines";
 import { engineImage } from "./images";
-import { ENGINE_API_KEY_SECRET, engineServiceName } from "./layout";
-import { ENGINE_START_PERIOD_SECONDS, gpuOrder, type ContainerService, type SecretEnv } from "./service";
+import { engineServiceName } from "./layout";
+import { ENGINE_START_PERIOD_SECONDS, engineSecretEnv, gpuOrder, type ContainerService } from "./service";
 
 /** Sampling defaults as llama-server options (category "sampling" in llama-server-args.json). */
 const SAMPLING_OPTIONS = {
@@ -56,12 +56,6 @@ export function llamaServerArgs(model: ServedModelPlan, replica: ReplicaPlan): s
   return args;
 }
 
-export function llamaSecretEnv(hfTokenSecret: string | undefined): SecretEnv[] {
-  const env: SecretEnv[] = [{ variable: ENGINE_UPSTREAM.llamacpp.apiKeyEnv!, secret: ENGINE_API_KEY_SECRET }];
-  if (hfTokenSecret) env.push({ variable: "HF_TOKEN", secret: hfTokenSecret });
-  return env;
-}
-
 export function llamaService(model: ServedModelPlan, replica: ReplicaPlan, hfTokenSecret: string | undefined): ContainerService {
   if (new Set(replica.nodes).size > 1) {
     throw new Error(`render: llama.cpp replica ${replica.index} of "${model.id}" spans nodes ${replica.nodes.join(", ")}; llama-server runs on one machine`);
@@ -77,7 +71,7 @@ export function llamaService(model: ServedModelPlan, replica: ReplicaPlan, hfTok
     command: llamaServerArgs(model, replica),
     // LLAMA_CACHE: first choice for the download cache (llama-server-args.json other_environment_variables).
     environment: { LLAMA_CACHE: CACHE_DIR, ...order.environment },
-    secretEnv: llamaSecretEnv(hfTokenSecret),
+    secretEnv: engineSecretEnv("llamacpp", hfTokenSecret),
     bootEnvFiles: [],
     gpus: order.gpus,
     network: { mode: "bridge", port },

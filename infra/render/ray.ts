@@ -7,8 +7,8 @@
 import type { FleetPlan, ReplicaPlan, ServedModelPlan } from "../plan/types";
 import { ENGINE_UPSTREAM } from "./engines";
 import { engineServiceName, rayWorkerServiceName } from "./layout";
-import { HF_CACHE_MOUNT, vllmEnvironment, vllmImage, vllmSecretEnv, vllmServeArgs } from "./vllm";
-import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV, NETWORK_ENV_FILE, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
+import { HF_CACHE_MOUNT, vllmEnvironment, vllmImage, vllmServeArgs } from "./vllm";
+import { ENGINE_START_PERIOD_SECONDS, NETWORK_ENV, NETWORK_ENV_FILE, engineSecretEnv, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
 import { renderTemplate, shellQuote, type Artifacts } from "./templates";
 
 /**
@@ -161,7 +161,7 @@ export function rayHead(plan: FleetPlan, model: ServedModelPlan, replica: Replic
     entrypoint: ["bash", `${SCRIPTS_MOUNT.target}/${name}.head.sh`],
     command: vllmServeArgs(model, replica),
     environment: { ...vllmEnvironment(replica), ...cluster.environment, VLLM_PORT: String(VLLM_PORT_BASE) },
-    secretEnv: vllmSecretEnv(plan.spec.hfTokenSecret),
+    secretEnv: engineSecretEnv("vllm", plan.spec.hfTokenSecret),
     bootEnvFiles: [NETWORK_ENV_FILE],
     gpus: cluster.gpus,
     network: { mode: "host" },
@@ -196,7 +196,7 @@ export function rayWorker(plan: FleetPlan, model: ServedModelPlan, replica: Repl
     command: [],
     environment: { ...cluster.environment, VLLM_NO_USAGE_STATS: "1", DO_NOT_TRACK: "1" },
     // Each stage loads its own layers from the hub: workers need the token and a cache too.
-    secretEnv: vllmSecretEnv(plan.spec.hfTokenSecret).filter((e) => e.variable === "HF_TOKEN"),
+    secretEnv: engineSecretEnv("vllm", plan.spec.hfTokenSecret).filter((e) => e.variable === "HF_TOKEN"),
     bootEnvFiles: [NETWORK_ENV_FILE],
     gpus: cluster.gpus,
     network: { mode: "host" },

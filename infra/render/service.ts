@@ -2,12 +2,21 @@
  * One container as the renderers describe it, before it becomes a Compose service. Engine
  * modules (vllm.ts, llamacpp.ts, ollama.ts, ray.ts) build these; compose.ts lays them out.
  */
+import { ENGINE_API_KEY_SECRET } from "../plan/secrets";
 import type { ServedEngine } from "../spec/schema";
+import { ENGINE_UPSTREAM } from "./engines";
 
 /** An environment variable whose value is a secret: written on the node into run/<service>.secrets.env. */
 export interface SecretEnv {
   variable: string;
   secret: string;
+}
+
+/** Secrets an engine container reads: the key it checks (ENGINE_UPSTREAM apiKeyEnv) and the Hugging Face token for gated weights. */
+export function engineSecretEnv(engine: "vllm" | "llamacpp", hfTokenSecret: string | undefined): SecretEnv[] {
+  const env: SecretEnv[] = [{ variable: ENGINE_UPSTREAM[engine].apiKeyEnv!, secret: ENGINE_API_KEY_SECRET }];
+  if (hfTokenSecret) env.push({ variable: "HF_TOKEN", secret: hfTokenSecret });
+  return env;
 }
 
 /** A bind mount; `source` is relative to the node directory. */

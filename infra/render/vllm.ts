@@ -7,8 +7,8 @@ import type { ReplicaPlan, ServedModelPlan } from "../plan/types";
 import type { SamplingSpec } from "../spec/schema";
 import { ENGINE_UPSTREAM } from "./engines";
 import { IMAGES } from "./images";
-import { ENGINE_API_KEY_SECRET, engineServiceName } from "./layout";
-import { ENGINE_START_PERIOD_SECONDS, gpuOrder, pythonHttpCheck, type ContainerService, type SecretEnv } from "./service";
+import { engineServiceName } from "./layout";
+import { ENGINE_START_PERIOD_SECONDS, engineSecretEnv, gpuOrder, pythonHttpCheck, type ContainerService } from "./service";
 
 /** Where the Hugging Face cache lives in the vLLM image (it runs as root). */
 const HF_CACHE = "/root/.cache/huggingface";
@@ -85,12 +85,6 @@ export function vllmEnvironment(replica: ReplicaPlan): Record<string, string> {
   return env;
 }
 
-export function vllmSecretEnv(hfTokenSecret: string | undefined): SecretEnv[] {
-  const env: SecretEnv[] = [{ variable: ENGINE_UPSTREAM.vllm.apiKeyEnv!, secret: ENGINE_API_KEY_SECRET }];
-  if (hfTokenSecret) env.push({ variable: "HF_TOKEN", secret: hfTokenSecret });
-  return env;
-}
-
 export const HF_CACHE_MOUNT = { source: "./cache/huggingface", target: HF_CACHE, readOnly: false } as const;
 
 /** The image of the vLLM version the replica was planned for (plan/vllm.ts; catalog/vllm-versions.ts). */
@@ -110,7 +104,7 @@ export function vllmService(model: ServedModelPlan, replica: ReplicaPlan, hfToke
     entrypoint: ["vllm", "serve"],
     command: vllmServeArgs(model, replica),
     environment: { ...vllmEnvironment(replica), ...order.environment },
-    secretEnv: vllmSecretEnv(hfTokenSecret),
+    secretEnv: engineSecretEnv("vllm", hfTokenSecret),
     bootEnvFiles: [],
     gpus: order.gpus,
     network: { mode: "bridge", port },
