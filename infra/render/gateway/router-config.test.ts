@@ -22,7 +22,7 @@ describe("clientKeyIssues", () => {
       { path: "gateway.keys.coder", message: "the key must be at least 16 characters without spaces", fix: FIX },
       { path: "gateway.keys.tight", message: 'has the same value as key "app"; every key needs its own value', fix: FIX },
       { path: "gateway.keys.solo", message: "no key value given", fix: FIX },
-      { path: "gateway.keys.extra", message: 'client key "extra" is not in gateway.keys', fix: 'drop that value, or add "extra" under gateway.keys' },
+      { path: "clientKeys.extra", message: 'client key "extra" is not in gateway.keys', fix: 'drop that value, or add "extra" under gateway.keys' },
     ]);
     expect(JSON.stringify(issues)).not.toContain(KEYS.app);
   });

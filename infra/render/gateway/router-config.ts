@@ -38,7 +38,7 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
     }
   }
   for (const name of Object.keys(clientKeys)) {
-    if (!plan.gateway.keys[name]) issues.push({ path: `gateway.keys.${name}`, message: `client key "${name}" is not in gateway.keys`, fix: `drop that value, or add "${name}" under gateway.keys` });
+    if (!plan.gateway.keys[name]) issues.push({ path: `clientKeys.${name}`, message: `client key "${name}" is not in gateway.keys`, fix: `drop that value, or add "${name}" under gateway.keys` });
   }
   return issues;
 }
