@@ -72,8 +72,12 @@ describe("quantization and KV cache spellings", () => {
 
   it("a value out of bounds is shown", () => {
     const [i] = issues(withModel0(CPU, { contextLength: 0 }));
-    expect(i).toMatchObject({ path: "models[0].contextLength" });
-    expect(i!.message).toMatch(/^number 0: /);
+    expect(i).toMatchObject({ path: "models[0].contextLength", message: "number 0: must be more than 0" });
+    // Said from zod's bound (data), not from its English message.
+    expect(issues(withModel0(CPU, { gpuMemoryUtilization: 0.99, replicas: [] })).map((x) => [x.path, x.message])).toEqual([
+      ["models[0].gpuMemoryUtilization", "number 0.99: must be at most 0.98"],
+      ["models[0].replicas", "a list: must have at least 1 item"],
+    ]);
   });
 });
 

@@ -74,8 +74,15 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
       return { path, message: `${got} matches none of the allowed forms`, fix: unionFix(path) ?? "use one of the documented forms (schema/fleet-spec.schema.json)" };
     }
     case "too_small":
-    case "too_big":
-      return { path, message: `${got}: ${issue.message.replace(/^Too (small|big): /, "")}`, fix: "change the value to fit the bound" };
+    case "too_big": {
+      // Said from the issue's bound, not by editing zod's English message.
+      const small = issue.code === "too_small";
+      const bound = small ? issue.minimum : issue.maximum;
+      const side = issue.exact ? "exactly" : small ? (issue.inclusive ? "at least" : "more than") : issue.inclusive ? "at most" : "less than";
+      const unit = issue.origin === "array" || issue.origin === "set" ? ` item${bound === 1 ? "" : "s"}` : issue.origin === "string" ? ` character${bound === 1 ? "" : "s"}` : "";
+      const measure = unit === "" ? "must be" : "must have";
+      return { path, message: `${got}: ${measure} ${side} ${bound}${unit}`, fix: "change the value to fit the bound" };
+    }
     case "custom":
       // A refinement's message is written for the user already (e.g. "a quota needs at least one of …").
       return { path, message: issue.message, fix: "correct the value" };
