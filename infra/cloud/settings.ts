@@ -127,7 +127,7 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
 
 /** The gateway renderer's own rules for key values (it hashes them); only for keys of the spec
  * (missing and unknown names are configIssues' own). */
-function keyValueIssues(plan: GatewayFleetPlan, keys: Record<string, string>): SpecIssue[] {
+function keyValueIssues(plan: GatewayFleetPlan, keys: Record<string, unknown>): SpecIssue[] {
   const known = Object.fromEntries(Object.entries(keys).filter(([name]) => plan.gateway.keys[name] !== undefined));
   if (Object.keys(known).length !== Object.keys(plan.gateway.keys).length) return [];
   return clientKeyIssues(plan, known);
@@ -148,7 +148,7 @@ export function loadSettings(plan: GatewayFleetPlan): Settings {
   const clientKeyNames = names("clientKeys");
   const presence: ConfigPresence = {
     clientKeyNames,
-    clientKeyIssues: clientKeyNames ? keyValueIssues(plan, config.getObject<Record<string, string>>("clientKeys") ?? {}) : [],
+    clientKeyIssues: clientKeyNames ? keyValueIssues(plan, config.getObject<Record<string, unknown>>("clientKeys") ?? {}) : [],
     secretNames: names("secrets"),
     hasSshPrivateKey: config.get("sshPrivateKey") !== undefined,
     hasSshAgent: Boolean(process.env.SSH_AUTH_SOCK),

@@ -54,6 +54,16 @@ describe("the program refuses a bad stack before creating anything", () => {
     expect(error).not.toContain("too-short");
   });
 
+  it("refuses a client key value that is not a string (JSON config gives numbers) without printing it", async () => {
+    const f = devFixture();
+    const error = await runFixture(withConfig(f, { "llm-fleet:clientKeys": { app: 12345678901234567890, admin: "ck-admin-0123456789abcdef0123" } })).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(error).toContain("llm-fleet:clientKeys: gateway.keys.app: the key must be a string");
+    expect(error).not.toMatch(/1234567890/);
+  });
+
   it("asks for the SSH key of a fleet with ssh nodes, unless an ssh-agent is there to sign", async () => {
     const agent = process.env.SSH_AUTH_SOCK;
     delete process.env.SSH_AUTH_SOCK;

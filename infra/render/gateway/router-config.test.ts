@@ -27,6 +27,25 @@ describe("clientKeyIssues", () => {
     expect(JSON.stringify(issues)).not.toContain(KEYS.app);
   });
 
+  it("refuses a value that is not a string (a number or an object in Pulumi config) without printing it", () => {
+    // `pulumi config set --secret llm-fleet:clientKeys '{"app": 12345678901234567890}'` gives a number;
+    // hashing it threw Node's ERR_INVALID_ARG_TYPE, whose message quotes the value.
+    const bad = { ...KEYS, app: 12345678901234567890, coder: { value: KEYS.coder } } as unknown as Record<string, string>;
+    const issues = clientKeyIssues(plan, bad);
+    expect(issues).toEqual([
+      { path: "gateway.keys.app", message: "the key must be a string (a number, object or list was given)", fix: FIX },
+      { path: "gateway.keys.coder", message: "the key must be a string (a number, object or list was given)", fix: FIX },
+    ]);
+    let thrown: unknown;
+    try {
+      hashClientKeys(plan, bad);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(FleetSpecError);
+    expect(String(thrown)).not.toMatch(/1234567890|sk-/);
+  });
+
   it("is what hashClientKeys refuses with, and a good set hashes to one digest per key", () => {
     const bad = { ...KEYS, solo: "x" };
     let thrown: unknown;

@@ -20,7 +20,7 @@ const KEY_FIX = `give every key its own value of at least ${MIN_KEY_LENGTH} char
 
 /** The gateway's rules for client key values, as data: every key of the spec has a value that is
  * long enough, no two share one, and no value is given for a key the spec lacks. */
-export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<string, string>): SpecIssue[] {
+export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<string, unknown>): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const seen = new Map<string, string>();
   for (const name of Object.keys(plan.gateway.keys)) {
@@ -28,6 +28,9 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
     const value = clientKeys[name];
     if (value === undefined) {
       issues.push({ path, message: "no key value given", fix: KEY_FIX });
+    } else if (typeof value !== "string") {
+      // Pulumi config is JSON: a number or object gets here; hashing it would throw an error quoting it.
+      issues.push({ path, message: "the key must be a string (a number, object or list was given)", fix: KEY_FIX });
     } else if (value.length < MIN_KEY_LENGTH || /\s/.test(value)) {
       issues.push({ path, message: `the key must be at least ${MIN_KEY_LENGTH} characters without spaces`, fix: KEY_FIX });
     } else {
