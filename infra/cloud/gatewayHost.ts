@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
-import { ENGINE_API_KEY_SECRET, nginxEnvSecrets } from "../plan/secrets";
+import { ENGINE_API_KEY_SECRET, GATEWAY_FILES_SECRET, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS, nginxEnvSecrets } from "../plan/secrets";
 import type { Artifacts, NodeSecret } from "../render";
 import { renderBootstrap } from "../render/bootstrap";
 import { renderUserData, type HostSetup } from "../render/cloudinit";
@@ -35,12 +35,7 @@ export const NGINX_PREFIX = "/etc/nginx";
 export const NGINX_IMAGE = OFFICIAL_NGINX_IMAGE.image;
 const TLS_DIR = "/etc/llm-fleet/tls";
 export const TLS_FILES = { certificateFile: `${TLS_DIR}/certificate.pem`, keyFile: `${TLS_DIR}/key.pem` } as const;
-/** Names of the generated self-signed certificate's secrets (spec gateway.tls names a provided one). */
-export const SELF_SIGNED_TLS = { certificateSecret: "gateway-tls-certificate", keySecret: "gateway-tls-key" } as const;
-/** The AWS gateway's nginx files, kept in Secrets Manager (too large for user data). */
-export const GATEWAY_FILES_SECRET = "gateway-files";
-/** Secret names the program owns; a spec may not use them. */
-export const RESERVED_SECRET_NAMES = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.certificateSecret, SELF_SIGNED_TLS.keySecret, GATEWAY_FILES_SECRET];
+export { GATEWAY_FILES_SECRET, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS };
 /** Secrets Manager holds at most 65,536 bytes per secret value (AWS Secrets Manager quotas). */
 export const SECRET_VALUE_MAX_BYTES = 65536;
 /** Amazon's VPC resolver: it answers for the fleet's private zone (nginx needs one for health probes). */

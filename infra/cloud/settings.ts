@@ -10,7 +10,7 @@ import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan } from "../plan/types";
 import { ENGINE_API_KEY_SECRET, requiredSecretNames } from "../plan/secrets";
 import { clientKeyIssues } from "../render/gateway/router-config";
-import { RESERVED_SECRET_NAMES, gatewayOnAws } from "./gatewayHost";
+import { gatewayOnAws } from "./gatewayHost";
 
 export { gatewayOnAws };
 
@@ -84,10 +84,8 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
     issues.push({ path: `${CONFIG_NAMESPACE}:clientKeys`, message: `${key.path}: ${key.message}`, fix: `${setSecret("clientKeys", keysExample)} with a distinct value per key (openssl rand -hex 24)` });
   }
 
+  // A spec naming a secret the program makes itself is refused by the parser (rule secretNamesNotReserved).
   const needed = requiredSecretNames(plan);
-  for (const reserved of needed.filter((n) => RESERVED_SECRET_NAMES.includes(n))) {
-    issues.push({ path: "(fleet spec)", message: `names secret "${reserved}", which the program generates itself`, fix: "give that secret another name in the spec" });
-  }
   const givenSecrets = c.secretNames ?? [];
   const missingSecrets = needed.filter((s) => !givenSecrets.includes(s));
   if (missingSecrets.length > 0) {

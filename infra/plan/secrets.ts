@@ -7,6 +7,13 @@ import type { FleetPlan } from "./types";
 /** The key every vLLM / llama.cpp engine checks; the gateway sends it upstream. The program generates it. */
 export const ENGINE_API_KEY_SECRET = "engine-api-key";
 
+/** Names of the generated self-signed certificate's secrets (spec gateway.tls names a provided one). */
+export const SELF_SIGNED_TLS = { certificateSecret: "gateway-tls-certificate", keySecret: "gateway-tls-key" } as const;
+/** The AWS gateway's nginx files, kept in Secrets Manager (too large for user data). */
+export const GATEWAY_FILES_SECRET = "gateway-files";
+/** Secret names the program owns; a spec may not use them (spec rule secretNamesNotReserved). */
+export const RESERVED_SECRET_NAMES: readonly string[] = [ENGINE_API_KEY_SECRET, SELF_SIGNED_TLS.certificateSecret, SELF_SIGNED_TLS.keySecret, GATEWAY_FILES_SECRET];
+
 type SecretsOf = Pick<FleetPlan, "spec" | "models" | "gateway">;
 
 const sortedUnique = (names: string[]) => [...new Set(names)].sort();

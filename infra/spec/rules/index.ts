@@ -21,6 +21,7 @@ import { replicaGpusOneNode } from "./replicaGpusOneNode";
 import { replicaNodesDistinct } from "./replicaNodesDistinct";
 import { replicaNodesExist } from "./replicaNodesExist";
 import type { SpecRule } from "./rule";
+import { secretNamesNotReserved } from "./secretNamesNotReserved";
 import { usageNeedsMetering } from "./usageNeedsMetering";
 
 export type { SpecRule } from "./rule";
@@ -41,6 +42,7 @@ export const SPEC_RULES = {
   gatewayKeysKnown,
   gatewayRoutesValid,
   gatewayHostValid,
+  secretNamesNotReserved,
   allowedCidrsValid,
   usageNeedsMetering,
   metricsCidrsValid,

@@ -3,7 +3,9 @@
  * table is keyed by SPEC_RULES: a rule added without cases does not compile.
  */
 import { describe, expect, it } from "vitest";
+import { FleetSpecError } from "../errors";
 import { normalizeSpec } from "../normalize";
+import { parseFleetSpec } from "../parse";
 import { FleetSpec as FleetSpecSchema } from "../schema";
 import { SPEC_RULES, type SpecRuleName } from ".";
 
@@ -55,6 +57,12 @@ const CASES: { [R in SpecRuleName]: { pass: Record<string, unknown>; fail: Recor
   },
   metricsCidrsValid: { pass: { gateway: { ...GATEWAY, metering: true, metricsCidrs: ["10.0.0.0/16"] } }, fail: { gateway: { ...GATEWAY, metering: true, metricsCidrs: ["10.0.0.300/16"] } }, path: "gateway.metricsCidrs[0]", message: /"10\.0\.0\.300\/16" has an octet above 255/ },
   allowedCidrsValid: { pass: { gateway: { ...GATEWAY, allowedCidrs: ["203.0.113.0/24", "198.51.100.7/32"] } }, fail: { gateway: { ...GATEWAY, allowedCidrs: ["203.0.113.0/24", "203.0.113.7"] } }, path: "gateway.allowedCidrs[1]", message: /"203\.0\.113\.7" is a bare address without a prefix length/ },
+  secretNamesNotReserved: {
+    pass: { models: [vllm("m", ["a"]), { ...external("cloud"), apiKeySecret: "cloud-key" }], hfTokenSecret: "hf-token" },
+    fail: { models: [vllm("m", ["a"]), { ...external("cloud"), apiKeySecret: "engine-api-key" }] },
+    path: "models[1].apiKeySecret",
+    message: /"engine-api-key" is a secret the program makes itself/,
+  },
   gatewayHostValid: { pass: { nodes: [docker("desk")], models: [vllm("m", ["desk"])], gateway: { ...GATEWAY, host: "desk" } }, fail: { gateway: { ...GATEWAY, host: "nowhere" } }, path: "gateway.host", message: /no node named "nowhere"/ },
 };
 
@@ -74,5 +82,22 @@ describe("every rule at once", () => {
   it("holds for a spec without a gateway (planning comes first)", () => {
     const spec = fleet({ gateway: undefined });
     for (const rule of Object.values(SPEC_RULES)) expect(rule(spec)).toEqual([]);
+  });
+});
+
+describe("secret names the program owns", () => {
+  it("are refused where the spec names them, so `fleet plan` and `fleet gateway` refuse what `pulumi up` did", () => {
+    const spec = {
+      name: "t", nodes: [aws("a")], models: [vllm("m", ["a"]), { ...external("cloud"), apiKeySecret: "engine-api-key" }], hfTokenSecret: "gateway-files",
+      gateway: { ...GATEWAY, tls: { certificateSecret: "gateway-tls-certificate", keySecret: "gateway-tls-key" } },
+    };
+    let thrown: unknown;
+    try {
+      parseFleetSpec(spec, "spec.yaml");
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(FleetSpecError);
+    expect((thrown as FleetSpecError).issues.map((i) => i.path)).toEqual(["hfTokenSecret", "models[1].apiKeySecret", "gateway.tls.certificateSecret", "gateway.tls.keySecret"]);
   });
 });
