@@ -66,7 +66,10 @@ export function formatPlan(plan: FleetPlan, label: string): string {
       rows.push(replicaRow(m, r));
       for (const n of r.notes) notes.push(`  ${m.id}[${r.index}]: ${n}`);
     }
-    if (m.tiers.length > 0) notes.push(`  ${m.id}: failover ${[m.id, ...m.tiers].map((id) => tierText(plan, id)).join(" → ")}`);
+    if (m.tiers.length > 0) {
+      const tiers = m.tiers.map((id) => `${tierText(plan, id)}${m.anyKeyTiers.includes(id) ? " [every key]" : ""}`);
+      notes.push(`  ${m.id}: failover ${[tierText(plan, m.id), ...tiers].join(" → ")}`);
+    }
     else if (plan.spec.models.find((s) => s.id === m.id)?.limits) notes.push(`  ${m.id}: limits ${tierText(plan, m.id)}`);
   }
   if (plan.spec.models.some((m) => m.limits?.requestsPerMinute !== undefined || m.limits?.requestsPerDay !== undefined)) {

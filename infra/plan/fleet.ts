@@ -4,7 +4,7 @@
  * problem is collected and reported at once.
  */
 import { FleetSpecError, type SpecIssue } from "../spec/errors";
-import type { FleetSpec, ServedModelSpec } from "../spec/schema";
+import { fallbackModel, type FleetSpec, type ServedModelSpec } from "../spec/schema";
 import { GiB, checkpointBytes, round } from "./arch";
 import { FIRST_ENGINE_PORT, resolveNodes, type ResolvedNode } from "./nodes";
 import { resolveModel } from "./replica";
@@ -36,7 +36,8 @@ export function planFleet(spec: FleetSpec): FleetPlan {
   const issues: SpecIssue[] = [];
   const nodes = resolveNodes(spec, issues);
   const nodeIndex = (name: string) => spec.nodes.findIndex((n) => n.name === name);
-  const tiers = spec.fallbacks;
+  const tiers: Record<string, string[]> = Object.fromEntries(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.map(fallbackModel)]));
+  const anyKeyTiers: Record<string, string[]> = Object.fromEntries(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.filter((t) => typeof t !== "string" && t.anyKey).map(fallbackModel)]));
 
   const tasks: ReplicaTask[] = [];
   const resolvedModels = spec.models.map((m, i) => {
@@ -87,7 +88,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
       const external: ExternalModelPlan = {
         id: m.id, engine: "external", aliases: m.aliases, url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
         contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling, systemPrompt: m.systemPrompt,
-        display: m.display, replicas: [], tiers: tiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
+        display: m.display, replicas: [], tiers: tiers[m.id] ?? [], anyKeyTiers: anyKeyTiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
       };
       return external;
     }
@@ -102,7 +103,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
       id: m.id, engine: m.engine, aliases: m.aliases, source: m.source, archSource: resolved.archSource, arch: resolved.arch,
       quantization: resolved.quantization, kvCacheDtype: resolved.kvCacheDtype, engineVersion: m.engine === "vllm" ? resolved.accounting.version : null, contextLength,
       maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling, systemPrompt: m.systemPrompt, display: m.display,
-      replicas, tiers: tiers[m.id] ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
+      replicas, tiers: tiers[m.id] ?? [], anyKeyTiers: anyKeyTiers[m.id] ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
     };
     return served;
   });

@@ -146,6 +146,8 @@ export interface ServedModelPlan {
   replicas: ReplicaPlan[];
   /** Failover tiers after this model's own replicas, by model id. */
   tiers: string[];
+  /** The tiers (ids in `tiers`) that serve every key of this model (`anyKey: true`); the others only keys allowed their model. */
+  anyKeyTiers: string[];
   costPerHourUSD: number;
 }
 
@@ -163,6 +165,7 @@ export interface ExternalModelPlan {
   display: { name: string; description?: string; tags: string[]; capabilities: string[] };
   replicas: [];
   tiers: string[];
+  anyKeyTiers: string[];
   /** Billed by the provider per token, not per hour: 0 here. */
   costPerHourUSD: number;
   spec: ExternalModelSpec;

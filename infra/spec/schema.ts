@@ -253,6 +253,21 @@ export const GatewaySpec = z.strictObject({
   ),
 });
 
+/** One failover tier: a model id, or an object that can say more about it. */
+export const FallbackTier = z.union([
+  z.string(),
+  z.strictObject({
+    model: doc(z.string(), "The fallback model's id (fleet or external).", "gpt-4o-mini"),
+    anyKey: doc(
+      z.boolean().default(false),
+      "Serve every key of the failing model through this tier, also keys not allowed to ask for this model themselves (they still get 403 naming it directly). Unset: only keys allowed this model are served by it; the others skip the tier.",
+      true,
+    ),
+  }),
+]);
+/** The model id of a failover tier, written either way. */
+export const fallbackModel = (tier: z.output<typeof FallbackTier>): string => (typeof tier === "string" ? tier : tier.model);
+
 export const FleetSpec = z.strictObject({
   name: doc(name, "Short name of the fleet; prefixes resource names and tags.", "dev"),
   region: doc(z.string().default("us-east-1"), "AWS region for aws nodes and the gateway.", "eu-west-1"),
@@ -261,9 +276,9 @@ export const FleetSpec = z.strictObject({
   nodes: doc(z.array(NodeSpec), "Machines of the fleet.", [{ name: "gpu-a", provider: "aws", instanceType: "g6e.xlarge" }]),
   models: doc(z.array(ModelSpec).min(1), "Models the gateway serves.", [{ id: "qwen2.5-7b", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["gpu-a"] }] }]),
   fallbacks: doc(
-    z.record(z.string(), z.array(z.string()).min(1)).default(() => ({})),
-    "Ordered failover tiers per model id: each entry is another model id (fleet or external).",
-    { "qwen3-32b": ["qwen2.5-7b", "gpt-4o-mini"] },
+    z.record(z.string(), z.array(FallbackTier).min(1)).default(() => ({})),
+    "Ordered failover tiers per model id: each entry is another model id (fleet or external), or { model, anyKey: true } for a tier that serves every key of the model. A plain id serves only the keys allowed that model.",
+    { "qwen3-32b": ["qwen2.5-7b", { model: "gpt-4o-mini", anyKey: true }] },
   ),
   gateway: doc(GatewaySpec.optional(), "The nginx gateway: keys, rate limits, routes. Unset: the fleet can be planned, not deployed.", {
     keys: { app: { models: ["*"], rateClass: "standard" } },

@@ -173,10 +173,11 @@ function bodyText(r) {
 
 /**
  * The tiers of a model's chain this key may use, in order: a fallback model the key may not ask
- * for itself never answers it (issue 13 item 1).
+ * for itself never answers it (issue 13 item 1), unless the spec opened that tier to every key
+ * of the model (`{ model, anyKey: true }`).
  */
 function allowedChain(key, model) {
-    return model.chain.filter(function (t) { return allows(key, t.model); });
+    return model.chain.filter(function (t) { return t.anyKey || allows(key, t.model); });
 }
 
 /** Checks the body, picks the model and hands the request to its first tier. */

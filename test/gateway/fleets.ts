@@ -30,7 +30,7 @@ export const CLOUD_SECRET = { env: "LLM_FLEET_SECRET_CLOUD_KEY", value: "sk-prov
  * chat: two replicas (weights 3:1) with aliases, falling back to coder, then to an external
  * provider; coder: one replica; cloud: external; sql: path route /text2sql.
  */
-export function testSpec(gateway: Record<string, unknown> = {}) {
+export function testSpec(gateway: Record<string, unknown> = {}, fleet: Record<string, unknown> = {}) {
   return parseFleetSpec({
     name: "gwtest",
     nodes: [
@@ -61,11 +61,12 @@ export function testSpec(gateway: Record<string, unknown> = {}) {
       maxBodyMiB: 1,
       ...gateway,
     },
+    ...fleet,
   });
 }
 
-export function testPlan(gateway: Record<string, unknown> = {}): FleetPlan {
-  return planFleet(testSpec(gateway));
+export function testPlan(gateway: Record<string, unknown> = {}, fleet: Record<string, unknown> = {}): FleetPlan {
+  return planFleet(testSpec(gateway, fleet));
 }
 
 /** One test server per planned replica (and one for each external model), by model id. */

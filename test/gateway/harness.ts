@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { FakeEngineOptions } from "../support/fake-engine";
 import { closeEngines, resetEngines, resolveTo, startEngines, testPlan, type EngineSet } from "./fleets";
+import type { FleetPlan } from "../../infra/plan/types";
 import { startGateway, type GatewayProcess, type StartGatewayOptions } from "./gateway-process";
 
 export * from "./gateway-process";
@@ -13,11 +14,11 @@ export * from "./gateway-process";
  * A test file's gateway in front of the test fleet: engines and nginx started before its tests,
  * stopped after them, engine faults and records reset before each test.
  */
-export function liveGateway(options: { engines?: Partial<FakeEngineOptions>; gateway?: Omit<StartGatewayOptions, "resolveEndpoint"> } = {}) {
+export function liveGateway(options: { engines?: Partial<FakeEngineOptions>; gateway?: Omit<StartGatewayOptions, "resolveEndpoint">; plan?: () => FleetPlan } = {}) {
   let engines: EngineSet | undefined;
   let gw: GatewayProcess | undefined;
   beforeAll(async () => {
-    const plan = testPlan();
+    const plan = options.plan ? options.plan() : testPlan();
     engines = await startEngines(plan, options.engines);
     gw = await startGateway(plan, { ...options.gateway, resolveEndpoint: resolveTo(engines) });
   });

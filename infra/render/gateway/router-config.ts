@@ -72,6 +72,7 @@ export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRoutin
       chain: chain.map((t) => ({
         tier: t.tier,
         model: t.upstream.modelId,
+        anyKey: t.tier > 0 && m.anyKeyTiers.includes(t.upstream.modelId),
         location: t.name,
         rawLocation: t.rawName,
         upstreamModel: t.upstream.upstreamModel,

@@ -17,8 +17,10 @@ export interface RouterKey {
 /** One tier of a model's chain, as the router picks it. */
 export interface RouterTier {
   tier: number;
-  /** The model that answers (a fallback tier may be served only to keys allowed this model). */
+  /** The model that answers (a fallback tier may be served only to keys allowed this model, unless anyKey). */
   model: string;
+  /** A fallback tier the spec opened to every key of the model (`{ model, anyKey: true }`). */
+  anyKey: boolean;
   /** Named location that splices this tier's `model` into the body. */
   location: string;
   /** Tier 0: named location forwarding the client's bytes unchanged; null for other tiers. */

@@ -1,10 +1,12 @@
 import type { SpecIssue } from "../errors";
+import { fallbackModel } from "../schema";
 import { modelIds, oneOf, type SpecRule } from "./rule";
 
 export const fallbacksKnown: SpecRule = (spec) => {
   const ids = modelIds(spec);
   const issues: SpecIssue[] = [];
-  for (const [id, tiers] of Object.entries(spec.fallbacks)) {
+  for (const [id, entries] of Object.entries(spec.fallbacks)) {
+    const tiers = entries.map(fallbackModel);
     if (!ids.has(id)) issues.push({ path: `fallbacks.${id}`, message: `no model "${id}"`, fix: `use one of: ${oneOf(ids)}` });
     tiers.forEach((t, k) => {
       if (t === id) issues.push({ path: `fallbacks.${id}[${k}]`, message: "a model cannot be its own fallback", fix: "name another model" });

@@ -46,7 +46,12 @@ const CASES: { [R in SpecRuleName]: { pass: Record<string, unknown>; fail: Recor
   oneMachineEngines: { pass: { nodes: [ssh("a")], models: [llama("m", { nodes: ["a"] })] }, fail: { nodes: [ssh("a"), ssh("b")], models: [llama("m", { nodes: ["a", "b"] })] }, path: "models[0].replicas[0].nodes", message: /llamacpp runs a replica on one machine; 2 nodes given/ },
   pipelineOneNetwork: { pass: { nodes: [ssh("a"), ssh("b")], models: [vllm("m", ["a", "b"])] }, fail: { nodes: [aws("a"), ssh("b")], models: [vllm("m", ["a", "b"])] }, path: "models[0].replicas[0].nodes", message: /mixes AWS instances with your own hosts/ },
   awsNodesServe: { pass: {}, fail: { nodes: [aws("a"), aws("idle")] }, path: "nodes[1]", message: /AWS node "idle" runs no model but would be billed by the hour/ },
-  fallbacksKnown: { pass: { models: [vllm("m", ["a"]), external("cloud")], fallbacks: { m: ["cloud"] } }, fail: { fallbacks: { m: ["ghost"] } }, path: "fallbacks.m[0]", message: /no model "ghost"/ },
+  fallbacksKnown: {
+    pass: { models: [vllm("m", ["a"]), external("cloud"), external("other")], fallbacks: { m: ["cloud", { model: "other", anyKey: true }] } },
+    fail: { models: [vllm("m", ["a"]), external("cloud")], fallbacks: { m: ["cloud", { model: "ghost", anyKey: true }] } },
+    path: "fallbacks.m[1]",
+    message: /no model "ghost"/,
+  },
   gatewayKeysKnown: { pass: {}, fail: { gateway: { ...GATEWAY, keys: { app: { models: ["m"], rateClass: "gold" } } } }, path: "gateway.keys.app.rateClass", message: /no rate class "gold"/ },
   gatewayRoutesValid: { pass: { gateway: { ...GATEWAY, routes: { "/chat": "m" } } }, fail: { gateway: { ...GATEWAY, routes: { "/v1/chat": "m" } } }, path: 'gateway.routes["/v1/chat"]', message: /collides with a gateway endpoint/ },
   usageNeedsMetering: {
