@@ -26,6 +26,22 @@ export interface ResolvedNode {
   ramBytes: number;
 }
 
+/**
+ * The GPUs a replica takes on one of its nodes: replica.gpus by index, unset: every GPU of the
+ * node. An index the node lacks, or one listed twice, is pushed as an issue at `${path}.gpus` and
+ * left out (ok: false), so a caller may stop or go on collecting further problems.
+ */
+export function replicaGpus(node: ResolvedNode, indices: number[] | undefined, path: string, issues: SpecIssue[]): { gpus: { index: number; gpu: Gpu }[]; ok: boolean } {
+  const wanted = indices ?? node.gpus.map((_, k) => k);
+  const before = issues.length;
+  const bad = wanted.filter((k) => k >= node.gpus.length);
+  if (bad.length) issues.push({ path: `${path}.gpus`, message: `node ${node.spec.name} has ${node.gpus.length} GPU(s); index ${bad.join(", ")} does not exist`, fix: `use indices 0..${node.gpus.length - 1}` });
+  const twice = [...new Set(wanted.filter((k, i) => wanted.indexOf(k) !== i))];
+  if (twice.length) issues.push({ path: `${path}.gpus`, message: `GPU index ${twice.join(", ")} is given twice`, fix: "list each GPU once, e.g. [0, 1]" });
+  const gpus = [...new Set(wanted)].filter((k) => k < node.gpus.length).map((k) => ({ index: k, gpu: node.gpus[k]! }));
+  return { gpus, ok: issues.length === before };
+}
+
 /** First port engines listen on; each further engine on a node takes the next. */
 export const FIRST_ENGINE_PORT = 8000;
 

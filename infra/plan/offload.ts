@@ -4,11 +4,10 @@
  * is one) and offloads from the last layer backwards; the token embeddings stay on the CPU.
  * KV cells sit with their layer's device; `--ctx-size` is the total over all slots.
  */
-import type { Gpu } from "../catalog/types";
 import { KV_CACHE_FLAG_VALUE } from "../catalog/quantization";
 import { MiB, kvBytesPerToken, kvBytesPerTokenPerLayer, round, toGiB } from "./arch";
 import { proportionalSplit } from "./split";
-import { OS_RESERVED_RAM_BYTES } from "./nodes";
+import { OS_RESERVED_RAM_BYTES, replicaGpus } from "./nodes";
 import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
 import type { StagePlan } from "./types";
 
@@ -42,13 +41,8 @@ export function planOffloadReplica(input: ReplicaInput, engine: "llamacpp" | "ol
   const { model, path, replica, arch, weights: w, issues } = input;
   const before = issues.length;
   const node = input.nodes.get(replica.nodes[0]!)!;
-  const gpuIdx = replica.gpus ?? node.gpus.map((_, k) => k);
-  const bad = gpuIdx.filter((k) => k >= node.gpus.length);
-  if (bad.length) {
-    issues.push({ path: `${path}.gpus`, message: `node ${node.spec.name} has ${node.gpus.length} GPU(s); index ${bad.join(", ")} does not exist`, fix: `use indices 0..${node.gpus.length - 1}` });
-    return null;
-  }
-  const gpus: { index: number; gpu: Gpu }[] = gpuIdx.map((k) => ({ index: k, gpu: node.gpus[k]! }));
+  const { gpus, ok } = replicaGpus(node, replica.gpus, path, issues);
+  if (!ok) return null;
   const parallel = model.concurrency ?? (engine === "ollama" || gpus.length === 0 ? 1 : 4);
   const kvLayerBytes = kvBytesPerTokenPerLayer(arch, arch.numKeyValueHeads, input.kvCacheDtype);
   const computeBytes = UBATCH_SIZE * (4 * arch.hiddenSize + 2 * arch.intermediateSize) * 4;

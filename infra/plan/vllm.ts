@@ -9,6 +9,7 @@ import { findModel } from "../catalog/models";
 import { KV_CACHE_FLAG_VALUE, QUANTIZATIONS } from "../catalog/quantization";
 import type { Gpu, ModelArch } from "../catalog/types";
 import { GiB, kvBytesPerToken, round, toGiB, weightBytes, type ExpertPadding } from "./arch";
+import { replicaGpus } from "./nodes";
 import { checkSplit, proportionalSplit, splitRanges } from "./split";
 import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
 import type { StagePlan } from "./types";
@@ -60,10 +61,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
   // Stages: one per node; the node's chosen GPUs form its tensor-parallel group.
   const stages = replica.nodes.map((nodeName, s) => {
     const node = input.nodes.get(nodeName)!;
-    const gpuIdx = replica.gpus ?? node.gpus.map((_, k) => k);
-    const bad = gpuIdx.filter((k) => k >= node.gpus.length);
-    if (bad.length) issues.push({ path: `${path}.gpus`, message: `node ${nodeName} has ${node.gpus.length} GPU(s); index ${bad.join(", ")} does not exist`, fix: `use indices 0..${node.gpus.length - 1}` });
-    const gpus = gpuIdx.filter((k) => k < node.gpus.length).map((k) => ({ index: k, gpu: node.gpus[k]! }));
+    const { gpus } = replicaGpus(node, replica.gpus, path, issues);
     if (gpus.length === 0) issues.push({ path: `${path}.nodes[${s}]`, message: `node ${nodeName} has no GPU; vLLM serves on GPUs`, fix: "use a GPU node, or engine llamacpp for CPU serving" });
     const models = [...new Set(gpus.map((g) => g.gpu.id))];
     if (models.length > 1) issues.push({ path: `${path}.nodes[${s}]`, message: `tensor parallelism across different GPU models (${models.join(" + ")}) on ${nodeName}: every TP rank holds an equal shard, so the smallest GPU bounds all`, fix: "select GPUs of one model with replica.gpus, or put each GPU model in its own pipeline stage (another node)" });
