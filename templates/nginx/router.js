@@ -300,18 +300,60 @@ function tierBody(r) {
     return body.splice(r.requestText || '', r.variables.fleet_tier_model || '', e, r.variables.fleet_tier_external === '1');
 }
 
+/** A Content-Type that says JSON: application/json, or a +json type (RFC 6839). */
+const JSON_TYPE = /^\s*application\/(?:[^;\s]*\+)?json\s*(?:;|$)/i;
+
+// Per request (njs runs each request in its own VM): the JSON error that replaces an upstream's
+// non-JSON error body, or null.
+let replacement = null;
+
 /**
- * js_header_filter of tier locations. An upstream reply without an HTTP status line (a port
- * taken by another service) is taken by nginx for HTTP/0.9 and passed on raw, with no status
- * and no headers (nginx ngx_http_proxy_process_status_line; nginx/nginx issue #378, PR #723,
- * unmerged); it cannot be failed over any more. Closing the connection instead gives the client a
- * transport error, never another service's bytes as the answer (issue 13 item 9).
+ * js_header_filter of tier locations.
+ * An upstream reply without an HTTP status line (a port taken by another service) is taken by
+ * nginx for HTTP/0.9 and passed on raw, with no status and no headers (nginx
+ * ngx_http_proxy_process_status_line; nginx/nginx issue #378, PR #723, unmerged); it cannot be
+ * failed over any more. Closing the connection instead gives the client a transport error, never
+ * another service's bytes as the answer (issue 13 item 9).
+ * An error the upstream answers with a body that is not JSON (a provider's or proxy's HTML 400,
+ * 413 or 422 page) reaches the client as an OpenAI-style JSON error with the same status
+ * (`replyBody` swaps the body); a JSON error body passes as the engine sent it (vLLM's
+ * context-length 400 tells the client what to shorten).
  * @param {NginxHTTPRequest} r
  */
 function checkReply(r) {
-    if (r.httpVersion !== '0.9') return;
-    r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
-    throw new Error('non-HTTP upstream reply');
+    if (r.httpVersion === '0.9') {
+        r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
+        throw new Error('non-HTTP upstream reply');
+    }
+    if (r.status < 400) return;
+    const type = r.headersOut['Content-Type'] || '';
+    if (JSON_TYPE.test(type)) return;
+    const server = r.status >= 500;
+    // The media type only, in characters a media type may hold: the rest is the upstream's to say.
+    const media = type.split(';')[0].replace(/[^A-Za-z0-9.+\/-]/g, '').slice(0, 60);
+    replacement = Buffer.from(JSON.stringify({ error: {
+        message: 'the model\'s server answered ' + r.status + ' with a body that is not JSON' + (media ? ' (' + media + ')' : ''),
+        type: server ? 'server_error' : 'invalid_request_error',
+        code: 'upstream_error',
+    } }) + '\n');
+    r.headersOut['Content-Type'] = 'application/json';
+    r.headersOut['Content-Length'] = String(replacement.length);
+    delete r.headersOut['Content-Encoding'];
+}
+
+/**
+ * js_body_filter of tier locations: the replacement error body when checkReply made one (the
+ * upstream's bytes are dropped), else the reply as it comes, through usage metering when it is on.
+ * @param {NginxHTTPRequest} r @param {Buffer} data @param {NginxHTTPSendBufferOptions} flags
+ */
+function replyBody(r, data, flags) {
+    let out = data;
+    if (replacement !== null) {
+        if (!flags.last) return;
+        out = replacement;
+    }
+    if (fleet.usage) return usage.filter(r, out, flags);
+    r.sendBuffer(out, flags);
 }
 
 /** js_set $fleet_auth_<k>: "Bearer <secret>" for the tier, read from the environment. @param {NginxHTTPRequest} r */
@@ -326,4 +368,4 @@ function tierAuth(r) {
     return 'Bearer ' + value;
 }
 
-export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply };
+export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply, replyBody: replyBody };

@@ -1,0 +1,62 @@
+/**
+ * Every answer the gateway gives is OpenAI-style JSON, also when an upstream refuses a request
+ * with an HTML (or other non-JSON) error page: it arrives as a JSON error with the same status.
+ * A JSON error body passes as the engine sent it, byte for byte (vLLM's context-length 400 tells
+ * the client what to shorten). Real nginx + njs on loopback; the test servers answer raw bytes.
+ */
+import { describe, expect, it } from "vitest";
+import { KEYS } from "./fleets";
+import { call, chat, liveGateway } from "./harness";
+
+const live = liveGateway();
+const api = live.api;
+
+/** An HTTP reply written byte for byte by the test server (as a provider or a proxy in front of it would). */
+function rawReply(status: string, contentType: string | null, body: string): string {
+  const type = contentType === null ? "" : `Content-Type: ${contentType}\r\n`;
+  return `HTTP/1.1 ${status}\r\n${type}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+const HTML = "<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center><hr><center>cloudfront</center></body></html>\n";
+
+describe("an upstream's non-JSON error body", () => {
+  it.each([
+    ["413", "413 Request Entity Too Large", "text/html", HTML],
+    ["422", "422 Unprocessable Entity", "text/html; charset=utf-8", "<!doctype html><p>Unprocessable <b>entity</b></p>"],
+    ["400 as plain text", "400 Bad Request", "text/plain", "Bad Request"],
+    ["400 without a Content-Type", "400 Bad Request", null, "nope"],
+  ])("%s arrives as a JSON error with the same status", async (_what, status, type, body) => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(status, type, body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    expect(r.status).toBe(Number(status.slice(0, 3)));
+    // nginx keeps the upstream's charset parameter apart from the type: JSON in UTF-8 either way.
+    expect(r.headers.get("content-type")).toMatch(/^application\/json(; charset=utf-8)?$/);
+    expect(r.json).toEqual({ error: { message: expect.stringMatching(new RegExp(`answered ${status.slice(0, 3)} with a body that is not JSON`)), type: "invalid_request_error", code: "upstream_error" } });
+    expect(r.text).not.toContain("<");
+    expect(Number(r.headers.get("content-length"))).toBe(Buffer.byteLength(r.text));
+    // Not a failure of the fleet: no other replica or tier was asked.
+    expect(live.engines.coder!.flatMap((e) => e.requests)).toHaveLength(0);
+  });
+
+  it("a JSON 400 (vLLM's context-length error) passes byte for byte, with its status", async () => {
+    const body = '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}';
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe(body);
+    expect(r.headers.get("content-type")).toBe("application/json");
+  });
+
+  it("a JSON 422 from a +json type passes as it came too", async () => {
+    const body = '{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}';
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("422 Unprocessable Entity", "application/problem+json", body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    expect(r.status).toBe(422);
+    expect(r.text).toBe(body);
+  });
+
+  it("a streamed answer passes unchanged through the body filter", async () => {
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat", { stream: true }) });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain("data: [DONE]");
+  });
+});
