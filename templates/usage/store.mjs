@@ -98,8 +98,8 @@ function failoverReason(a) {
 }
 
 /**
- * Applies one usage-log record. `now` is only used for the rolling minute of provider limits;
- * windows follow the record's own time.
+ * Applies one usage-log record (a request's end): metrics, failovers and the key's quota
+ * windows, which follow the record's own time. Provider limits count start lines (ingestStart).
  * @param {UsageState} s @param {StoreConfig} cfg @param {UsageRecord} r @param {number} t record time (ms, service clock)
  */
 export function ingest(s, cfg, r, t) {
