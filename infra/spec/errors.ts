@@ -26,6 +26,6 @@ export function formatIssues(issues: SpecIssue[], origin: string): string {
 /** Joins path segments the way users read them: models[2].replicas[0]. */
 export function specPath(segments: readonly PropertyKey[]): string {
   return segments
-    .map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
+    .map((s, i) => (typeof s === "number" ? `[${s}]` : !/^[A-Za-z_][\w-]*$/.test(String(s)) ? `[${JSON.stringify(String(s))}]` : i === 0 ? String(s) : `.${String(s)}`))
     .join("");
 }

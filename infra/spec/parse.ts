@@ -45,7 +45,7 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
       return {
         path,
         message: issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${got}`,
-        fix: issue.input === undefined ? `add "${String(issue.path.at(-1))}"` : `set it to a ${issue.expected}`,
+        fix: issue.input === undefined ? `add "${String(issue.path.at(-1))}"` : `set it to ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`,
       };
     case "unrecognized_keys":
       return {
@@ -82,6 +82,11 @@ function toSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
       const unit = issue.origin === "array" || issue.origin === "set" ? ` item${bound === 1 ? "" : "s"}` : issue.origin === "string" ? ` character${bound === 1 ? "" : "s"}` : "";
       const measure = unit === "" ? "must be" : "must have";
       return { path, message: `${got}: ${measure} ${side} ${bound}${unit}`, fix: "change the value to fit the bound" };
+    }
+    case "invalid_key": {
+      // A map key (a client key, rate class, route …) that fails its field: the field's own message is the advice.
+      const inner = issue.issues[0];
+      return { path, message: `the name ${JSON.stringify(issue.input)} is not allowed here`, fix: inner?.message ?? "correct the name" };
     }
     case "custom":
       // A refinement's message is written for the user already (e.g. "a quota needs at least one of …").

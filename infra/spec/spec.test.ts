@@ -7,6 +7,9 @@ import { FleetSpecError } from "./errors";
 import { loadSpecFile, loadStackSpec } from "./load";
 import { GATEWAY } from "../../test/support/specs";
 
+/** One external model: a spec that is whole but for what a test breaks. */
+const MODEL = [{ id: "cloud", engine: "external", url: "https://api.example.com/v1", upstreamModel: "big" }];
+
 function issues(raw: unknown) {
   try {
     parseFleetSpec(raw);
@@ -43,6 +46,20 @@ describe("FleetSpec parsing", () => {
     expect(byPath["nodes[1].provider"]!.fix).toMatch(/"aws", "ssh", "docker"/);
     expect(byPath["models[0]"]!.message).toMatch(/unknown field "temprature"/);
     for (const i of found) expect(i.fix.length).toBeGreaterThan(5);
+  });
+
+  it("says what a bad key name of a map breaks, not zod's \"Invalid key in record\"", () => {
+    const found = issues({ name: "t", nodes: [], models: MODEL, gateway: { ...GATEWAY, keys: { "App Key": { models: ["*"], rateClass: "std" } } } });
+    expect(found).toEqual([{ path: 'gateway.keys["App Key"]', message: 'the name "App Key" is not allowed here', fix: 'use up to 42 lower-case letters, digits and dashes, starting with a letter (e.g. "gpu-a")' }]);
+  });
+
+  it("asks for an object, a list or a number with the right article", () => {
+    expect(issues({ name: "t", nodes: [], models: MODEL, gateway: null })).toEqual([{ path: "gateway", message: "expected object, got null", fix: "set it to an object" }]);
+  });
+
+  it("refuses an empty gateway.allowedCidrs, which would let no one in (unset: anyone, keys still apply)", () => {
+    const found = issues({ name: "t", nodes: [], models: MODEL, gateway: { ...GATEWAY, allowedCidrs: [] } });
+    expect(found).toEqual([{ path: "gateway.allowedCidrs", message: "is empty: the gateway's security group would let no one reach it", fix: 'list the CIDRs that may call the gateway (e.g. ["203.0.113.0/24"]), or remove allowedCidrs to let anyone with a key in' }]);
   });
 
   it("reports every dangling reference at once", () => {

@@ -137,7 +137,7 @@ describe("networkLayout (pure)", () => {
   });
 
   it("has no gateway rule at all when no CIDR is allowed", () => {
-    const plan = planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])], { gateway: { ...GATEWAY, allowedCidrs: [] } }));
+    const plan = planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])]));
     expect(networkLayout(plan, []).rules.filter((r) => r.group === "gateway")).toEqual([]);
   });
 });
