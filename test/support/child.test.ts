@@ -26,4 +26,11 @@ describe("superviseChild", () => {
     expect(child.exitCode).toBe(0);
     expect(s.stderr()).toBe("bye");
   });
+  it("reports a program that cannot start (ENOENT fires error and close, never exit) as dead, with the reason, and stop returns", async () => {
+    const child = spawn("/nonexistent/llm-fleet-test-binary", [], { stdio: ["ignore", "ignore", "pipe"] });
+    const s = superviseChild(child, 60_000);
+    await waitFor(() => s.dead(), 5000, "the spawn to fail");
+    await s.stop();
+    expect(s.stderr()).toMatch(/ENOENT/);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * One supervisor for the real processes the tests start (nginx, Prometheus, the usage service):
- * stderr kept, whether it has exited, a stop that sends SIGTERM and SIGKILL after a bound, and a
+ * stderr kept, whether it has exited (or could not start), a stop that sends SIGTERM and SIGKILL after a bound, and a
  * SIGKILL for any still running when the test process exits. No vitest import: the benchmark (a
  * plain tsx script) uses it through the gateway harness.
  */
@@ -25,13 +25,19 @@ export function superviseChild(child: ChildProcess, killAfterMs: number): Superv
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   let dead = false;
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
+  const exited = new Promise<void>((resolve) => {
+    const gone = () => {
       dead = true;
       running.delete(child);
       resolve();
-    }),
-  );
+    };
+    child.once("exit", gone);
+    // A program that cannot start (ENOENT, EACCES) emits error and close, never exit (node child_process).
+    child.once("error", (err) => {
+      stderr += `${err.message}\n`;
+      if (child.pid === undefined) gone();
+    });
+  });
   return {
     stderr: () => stderr,
     dead: () => dead,
