@@ -11,6 +11,16 @@ import { clientKeyIssues, hashClientKeys, sha256Hex } from "./router-config";
 const plan = requireGateway(testPlan(), "test");
 const FIX = "give every key its own value of at least 16 characters without spaces (e.g. openssl rand -hex 24)";
 
+/** What hashClientKeys throws for these values (undefined: it hashed them). */
+function refusal(values: Record<string, string>): unknown {
+  try {
+    hashClientKeys(plan, values);
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe("clientKeyIssues", () => {
   it("accepts one long, distinct value per key", () => {
     expect(clientKeyIssues(plan, { ...KEYS })).toEqual([]);
@@ -36,24 +46,14 @@ describe("clientKeyIssues", () => {
       { path: "gateway.keys.app", message: "the key must be a string (a number, object or list was given)", fix: FIX },
       { path: "gateway.keys.coder", message: "the key must be a string (a number, object or list was given)", fix: FIX },
     ]);
-    let thrown: unknown;
-    try {
-      hashClientKeys(plan, bad);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = refusal(bad);
     expect(thrown).toBeInstanceOf(FleetSpecError);
     expect(String(thrown)).not.toMatch(/1234567890|sk-/);
   });
 
   it("is what hashClientKeys refuses with, and a good set hashes to one digest per key", () => {
     const bad = { ...KEYS, solo: "x" };
-    let thrown: unknown;
-    try {
-      hashClientKeys(plan, bad);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = refusal(bad);
     expect(thrown).toBeInstanceOf(FleetSpecError);
     expect((thrown as FleetSpecError).issues).toEqual(clientKeyIssues(plan, bad));
     expect(hashClientKeys(plan, { ...KEYS }).keys).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), name])));
