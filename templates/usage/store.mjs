@@ -10,7 +10,9 @@ import { emptyMetrics, inc, labelKey, observe } from "./metrics.mjs";
 /**
  * @typedef {{ requestsPerDay?: number, tokensPerDay?: number, requestsPerMonth?: number, tokensPerMonth?: number }} Quota
  * @typedef {{ requestsPerMinute?: number, requestsPerDay?: number, blockFile: string }} TierLimit
- * @typedef {{ keys: Record<string, { quota: Quota | null, admin: boolean }>, chains: Record<string, string[]>, tierLimits: Record<string, TierLimit> }} StoreConfig
+ * @typedef {{ field: keyof Quota, window: "day" | "month", kind: "requests" | "tokens" }} QuotaField
+ * @typedef {{ quotaFields: readonly QuotaField[], keys: Record<string, { quota: Quota | null, admin: boolean }>, chains: Record<string, string[]>, tierLimits: Record<string, TierLimit> }} StoreConfig
+ *   quotaFields: which quota field counts what in which window, from config.json (infra/spec/usage.ts QUOTA_FIELDS)
  * @typedef {{ id: string, requests: number, prompt: number, completion: number, missing: number }} WindowCount
  * @typedef {{ day?: WindowCount, month?: WindowCount }} KeyUsage
  * @typedef {{ minute: number[], day?: { id: string, requests: number } }} TierUsage
@@ -23,14 +25,6 @@ import { emptyMetrics, inc, labelKey, observe } from "./metrics.mjs";
 export function emptyState() {
   return { version: 1, files: {}, keys: {}, tiers: {}, metrics: emptyMetrics() };
 }
-
-/** The quota fields by window and kind (same order as infra/spec/usage.ts QUOTA_FIELDS). */
-export const QUOTA_FIELDS = /** @type {const} */ ([
-  ["requestsPerDay", "day", "requests"],
-  ["tokensPerDay", "day", "tokens"],
-  ["requestsPerMonth", "month", "requests"],
-  ["tokensPerMonth", "month", "tokens"],
-]);
 
 /** @param {KeyUsage} u @param {"day" | "month"} w @param {number} now @returns {WindowCount} */
 function windowOf(u, w, now) {
@@ -58,7 +52,7 @@ export function usedIn(/** @type {UsageState} */ s, /** @type {string} */ key, /
 function* quotaUse(s, cfg, now) {
   for (const [name, k] of Object.entries(cfg.keys)) {
     if (!k.quota) continue;
-    for (const [field, w, kind] of QUOTA_FIELDS) {
+    for (const { field, window: w, kind } of cfg.quotaFields) {
       const limit = k.quota[field];
       if (limit === undefined) continue;
       const c = usedIn(s, name, w, now);
@@ -210,7 +204,9 @@ export function usageReport(/** @type {UsageState} */ s, /** @type {StoreConfig}
   const windowReport = (w) => {
     const c = usedIn(s, key, w, now);
     const win = WINDOWS[w](now);
-    const cap = w === "day" ? { requests: quota?.requestsPerDay, tokens: quota?.tokensPerDay } : { requests: quota?.requestsPerMonth, tokens: quota?.tokensPerMonth };
+    /** @type {{ requests?: number, tokens?: number }} */
+    const cap = {};
+    for (const f of cfg.quotaFields) if (f.window === w) cap[f.kind] = quota?.[f.field];
     const tokens = c.prompt + c.completion;
     return {
       window: win.id,

@@ -6,10 +6,16 @@ import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport, atte
 import { dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
 // @ts-expect-error -- see above
 import { exposition } from "../../templates/usage/metrics.mjs";
+import { requireGateway } from "../../infra/plan/gateway";
+import { usageServiceConfig } from "../../infra/render/usage/gateway";
 import { parseFleetSpec } from "../../infra/spec/parse";
+import { QUOTA_FIELDS } from "../../infra/spec/usage";
 import { testSpec } from "./fleets";
+import { usagePlan } from "./usage-fleet";
 
+/** A store config as config.json gives it: the quota fields are the spec's (infra/spec/usage.ts). */
 const cfg = {
+  quotaFields: QUOTA_FIELDS,
   keys: { org: { quota: { requestsPerDay: 2, tokensPerMonth: 100 }, admin: false }, free: { quota: null, admin: false } },
   chains: { chat: ["chat", "coder", "cloud"] },
   tierLimits: { coder: { requestsPerMinute: 2, blockFile: "tier-1" }, cloud: { requestsPerDay: 1, blockFile: "tier-2" } },
@@ -30,6 +36,18 @@ describe("UTC windows", () => {
 });
 
 describe("quotas", () => {
+  it("walks the quota fields the service's config.json carries: the spec's QUOTA_FIELDS, not a list of its own", () => {
+    const rendered = usageServiceConfig(requireGateway(usagePlan(true), "test"), { dir: "/var/lib/llm-fleet/usage" });
+    expect(JSON.parse(JSON.stringify(rendered)).quotaFields).toEqual(QUOTA_FIELDS);
+    const s = emptyState();
+    const t = at("2026-11-27T10:00:00Z");
+    ingest(s, cfg, rec({ pt: "90", ct: "10" }), t);
+    const onlyDays = { ...cfg, quotaFields: QUOTA_FIELDS.filter((f) => f.window === "day") };
+    expect(blocks(s, cfg, t).get("key-org")).toMatchObject({ window: "month", kind: "tokens" });
+    expect(blocks(s, onlyDays, t).size).toBe(0);
+    expect(usageReport(s, onlyDays, "org", t).month.limits).toEqual({ requests: null, tokens: null });
+  });
+
   it("blocks a key at its daily request quota until the next UTC midnight, and not a key without quota", () => {
     const s = emptyState();
     const t = at("2026-11-27T10:00:00Z");

@@ -7,7 +7,7 @@
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
 import type { ModelSpec } from "../../spec/schema";
-import type { KeyQuotaSpec } from "../../spec/usage";
+import { QUOTA_FIELDS, type KeyQuotaSpec } from "../../spec/usage";
 
 /** Where the usage state lives and where /metrics listens (not the public listener). */
 export interface UsageRenderOptions {
@@ -27,6 +27,8 @@ export interface UsageServiceConfig {
   /** How often the service reads the usage log and publishes blocks (USAGE_POLL_MS). */
   pollMs: number;
   metrics: { host: string; port: number; allow: string[] } | null;
+  /** Which quota field counts what in which window (QUOTA_FIELDS): the store walks this list, it keeps none of its own. */
+  quotaFields: typeof QUOTA_FIELDS;
   keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
   /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
   chains: Record<string, string[]>;
@@ -99,6 +101,7 @@ export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOpt
     dir: usage.dir,
     pollMs: USAGE_POLL_MS,
     metrics: usage.metrics ? { ...usage.metrics, allow: [...plan.gateway.metricsCidrs] } : null,
+    quotaFields: QUOTA_FIELDS,
     keys,
     chains,
     tierLimits,
