@@ -9,6 +9,7 @@ import { call, chat, sleep, startGateway, waitFor, type GatewayProcess } from ".
 import { CAPPED_REQUESTS_PER_DAY, CODER_REQUESTS_PER_MINUTE, USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
 import { offsetToMidnight, startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
 import { STUB_USAGE } from "./usage-stub";
+import type { FleetPlan } from "../../infra/plan/types";
 
 const gatewayOptions = (stubs: UsageStubs, dir: string | null) => ({
   clientKeys: { ...USAGE_KEYS },
@@ -49,6 +50,28 @@ async function counted(gw: GatewayProcess, keyName: keyof typeof USAGE_KEYS, req
     const u = await usageOf(gw, USAGE_KEYS.admin, keyName);
     return u.status === 200 && u.json.day.requests === requests ? u.json : undefined;
   }, 5000, `${requests} requests counted for ${keyName}`);
+}
+
+/**
+ * Stub upstreams, a usage directory, nginx for the plan and the usage service beside it, for one
+ * describe block: started before its tests, stopped after, stubs reset before each test.
+ */
+function liveMeteredGateway(plan: () => FleetPlan, serviceOptions?: () => Parameters<typeof startUsageService>[1]) {
+  const live = {} as { stubs: UsageStubs; dir: string; gw: GatewayProcess; service: UsageServiceProcess };
+  beforeAll(async () => {
+    live.stubs = await startUsageStubs();
+    live.dir = usageDir();
+    live.gw = await startGateway(plan(), gatewayOptions(live.stubs, live.dir));
+    live.service = await startUsageService(live.gw.prefix, serviceOptions?.());
+  });
+  afterAll(async () => {
+    await live.service?.stop();
+    await live.gw?.stop();
+    await Promise.all(Object.values(live.stubs ?? {}).map((s) => s.close()));
+    if (live.dir) fs.rmSync(live.dir, { recursive: true, force: true });
+  });
+  beforeEach(() => resetStubs(live.stubs));
+  return live;
 }
 
 describe("metering", () => {
@@ -164,53 +187,37 @@ describe("metering", () => {
 });
 
 describe("provider limits", () => {
-  let stubs: UsageStubs;
-  let dir: string;
-  let gw: GatewayProcess;
-  let service: UsageServiceProcess;
-  beforeAll(async () => {
-    stubs = await startUsageStubs();
-    dir = usageDir();
-    gw = await startGateway(usagePlan(true), gatewayOptions(stubs, dir));
-    service = await startUsageService(gw.prefix);
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await gw?.stop();
-    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => resetStubs(stubs));
+  const live = liveMeteredGateway(() => usagePlan(true));
 
   it("fails over from a tier that does not answer within its timeoutSeconds", async () => {
-    stubs.chat.fault = { status: 503 };
-    stubs.coder.fault = { delayMs: 3000 };
+    live.stubs.chat.fault = { status: 503 };
+    live.stubs.coder.fault = { delayMs: 3000 };
     const started = Date.now();
-    const r = await post(gw, USAGE_KEYS.plain, chat("chat"));
+    const r = await post(live.gw, USAGE_KEYS.plain, chat("chat"));
     expect(r.status).toBe(200);
     expect(r.headers.get("x-fleet-model")).toBe("cloud");
     expect(Date.now() - started).toBeLessThan(2500);
-    expect(stubs.coder.bodies).toHaveLength(1);
+    expect(live.stubs.coder.bodies).toHaveLength(1);
   });
 
   it("skips a tier whose requests-per-minute limit is used up: nothing reaches it, the next tier serves", async () => {
-    stubs.chat.fault = { status: 503 };
-    const blockFile = path.join(dir, "blocked", "tier-1");
+    live.stubs.chat.fault = { status: 503 };
+    const blockFile = path.join(live.dir, "blocked", "tier-1");
     // Until the service has counted enough requests to block coder, it serves (the previous test used one).
     while (!fs.existsSync(blockFile)) {
-      const r = await post(gw, USAGE_KEYS.plain, chat("chat"));
+      const r = await post(live.gw, USAGE_KEYS.plain, chat("chat"));
       expect(r.status).toBe(200);
       await sleep(300);
     }
-    const reached = stubs.coder.bodies.length;
+    const reached = live.stubs.coder.bodies.length;
     expect(reached).toBeLessThanOrEqual(CODER_REQUESTS_PER_MINUTE);
     for (let i = 0; i < 3; i++) {
-      const r = await post(gw, USAGE_KEYS.plain, chat("chat"));
+      const r = await post(live.gw, USAGE_KEYS.plain, chat("chat"));
       expect(r.status).toBe(200);
       expect(r.headers.get("x-fleet-model")).toBe("cloud");
     }
-    expect(stubs.coder.bodies).toHaveLength(reached);
-    const skipped = await waitFor(() => usageLog(dir).filter((l) => l.attempts?.includes("1!")), 3000, "skips in the usage log");
+    expect(live.stubs.coder.bodies).toHaveLength(reached);
+    const skipped = await waitFor(() => usageLog(live.dir).filter((l) => l.attempts?.includes("1!")), 3000, "skips in the usage log");
     expect(skipped[0]).toMatchObject({ attempts: " 0 1! 2", served: "cloud", ustatus: "503 : 200" });
   });
 });
@@ -220,68 +227,42 @@ describe("provider limits on long requests", () => {
   // log every 0.2 s). Counted at their ends, none had ended when the 3rd started: all reached coder.
   const LONG_MS = 4000;
   const SPACING_MS = 700;
-  let stubs: UsageStubs;
-  let dir: string;
-  let gw: GatewayProcess;
-  let service: UsageServiceProcess;
-  beforeAll(async () => {
-    stubs = await startUsageStubs();
-    dir = usageDir();
-    gw = await startGateway(usagePlan(true, { coderTimeoutSeconds: 30 }), gatewayOptions(stubs, dir));
-    service = await startUsageService(gw.prefix);
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await gw?.stop();
-    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => resetStubs(stubs));
+  const live = liveMeteredGateway(() => usagePlan(true, { coderTimeoutSeconds: 30 }));
 
   it("counts a request against a tier's limit when it starts: concurrent long requests do not all pass", async () => {
-    stubs.chat.fault = { status: 503 };
-    stubs.coder.fault = { delayMs: LONG_MS };
+    live.stubs.chat.fault = { status: 503 };
+    live.stubs.coder.fault = { delayMs: LONG_MS };
     const replies: Promise<{ status: number; headers: Headers }>[] = [];
     for (let i = 0; i < 5; i++) {
-      replies.push(post(gw, USAGE_KEYS.plain, chat("chat")));
+      replies.push(post(live.gw, USAGE_KEYS.plain, chat("chat")));
       await sleep(SPACING_MS);
     }
     const done = await Promise.all(replies);
     expect(done.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    expect(stubs.coder.bodies).toHaveLength(CODER_REQUESTS_PER_MINUTE);
+    expect(live.stubs.coder.bodies).toHaveLength(CODER_REQUESTS_PER_MINUTE);
     expect(done.map((r) => r.headers.get("x-fleet-model"))).toEqual([...Array(CODER_REQUESTS_PER_MINUTE).fill("coder"), ...Array(5 - CODER_REQUESTS_PER_MINUTE).fill("cloud")]);
     // One start line per request coder took, beside the requests' own lines.
-    expect(usageLog(dir).filter((l) => l.start === "tier-1")).toHaveLength(CODER_REQUESTS_PER_MINUTE);
+    expect(usageLog(live.dir).filter((l) => l.start === "tier-1")).toHaveLength(CODER_REQUESTS_PER_MINUTE);
   });
 });
 
 describe("quotas", () => {
   // The service's clock is put a few seconds before the next UTC midnight (an injected clock).
   const SECONDS_TO_MIDNIGHT = 6;
-  let stubs: UsageStubs;
-  let dir: string;
-  let gw: GatewayProcess;
-  let service: UsageServiceProcess;
   let midnightAt: number;
-  beforeAll(async () => {
-    stubs = await startUsageStubs();
-    dir = usageDir();
-    gw = await startGateway(usagePlan(true), gatewayOptions(stubs, dir));
-    midnightAt = Date.now() + SECONDS_TO_MIDNIGHT * 1000;
-    service = await startUsageService(gw.prefix, { clockOffsetMs: offsetToMidnight(SECONDS_TO_MIDNIGHT) });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await gw?.stop();
-    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const live = liveMeteredGateway(
+    () => usagePlan(true),
+    () => {
+      midnightAt = Date.now() + SECONDS_TO_MIDNIGHT * 1000;
+      return { clockOffsetMs: offsetToMidnight(SECONDS_TO_MIDNIGHT) };
+    },
+  );
 
   it("answers 429 quota_exceeded with Retry-After until the UTC day ends, then serves again", async () => {
-    for (let i = 0; i < CAPPED_REQUESTS_PER_DAY; i++) expect((await post(gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
-    await counted(gw, "capped", CAPPED_REQUESTS_PER_DAY);
+    for (let i = 0; i < CAPPED_REQUESTS_PER_DAY; i++) expect((await post(live.gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
+    await counted(live.gw, "capped", CAPPED_REQUESTS_PER_DAY);
     const refused = await waitFor(async () => {
-      const r = await post(gw, USAGE_KEYS.capped, chat("chat"));
+      const r = await post(live.gw, USAGE_KEYS.capped, chat("chat"));
       return r.status === 429 ? r : undefined;
     }, 2000, "the quota to be enforced");
     const error = JSON.parse(refused.text).error;
@@ -292,13 +273,13 @@ describe("quotas", () => {
     expect(retryAfter).toBeLessThanOrEqual(SECONDS_TO_MIDNIGHT);
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
     // Other keys are not affected, and nothing of the refused request reached an upstream.
-    expect((await post(gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
-    expect(stubs.chat.bodies).toHaveLength(CAPPED_REQUESTS_PER_DAY + 1);
+    expect((await post(live.gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
+    expect(live.stubs.chat.bodies).toHaveLength(CAPPED_REQUESTS_PER_DAY + 1);
     await sleep(Math.max(0, midnightAt - Date.now()) + 500);
     // The service lifted the block itself at its midnight (not only the router's stale-block check).
-    expect(fs.existsSync(path.join(dir, "blocked", "key-capped"))).toBe(false);
-    expect((await post(gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
-    const today = await counted(gw, "capped", 1);
+    expect(fs.existsSync(path.join(live.dir, "blocked", "key-capped"))).toBe(false);
+    expect((await post(live.gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
+    const today = await counted(live.gw, "capped", 1);
     expect(today.day.remaining.requests).toBe(CAPPED_REQUESTS_PER_DAY - 1);
   });
 });
