@@ -218,14 +218,15 @@ function generate(r, key, pinned, endpoint) {
     usage.markStream(r, read.fields, endpoint);
     const chain = allowedChain(key, model);
     const drops = ENGINE_ONLY_FIELDS.filter(function (f) { return has(read.spans, f); });
-    const usageEdit = usage.usageEdit(r, read.spans, text);
+    // Without metering no variable is read for it (a variable lookup costs µs in njs).
+    const usageEdit = fleet.usage ? usage.usageEdit(r, read.spans, text) : null;
     // For tierBody, as text (cheaper than JSON): "<model span>|<members>|<drop span>;...|<usage edit JSON>".
     v.fleet_edits = (read.spans.model ? read.spans.model.join(',') : '') + '|' + read.count + '|' +
         drops.map(function (f) { return read.spans[f].join(','); }).join(';') + '|' + (usageEdit ? JSON.stringify(usageEdit) : '');
-    for (let i = 0; i < chain.length; i++) {
-        const next = chain[i + 1];
-        v['fleet_fail_' + chain[i].tier] = next ? next.location : '@fleet_503';
-        v['fleet_timeout_' + chain[i].tier] = next ? next.location : '@fleet_504';
+    // The last tier keeps the variables' defaults (@fleet_503, @fleet_504): each write costs µs.
+    for (let i = 0; i + 1 < chain.length; i++) {
+        v['fleet_fail_' + chain[i].tier] = chain[i + 1].location;
+        v['fleet_timeout_' + chain[i].tier] = chain[i + 1].location;
     }
     const first = chain[0];
     // The client's bytes go as they are unless this tier needs another model name or fewer fields.
