@@ -9,6 +9,7 @@ import { readTemplateFile, type Artifacts } from "../templates";
 import { renderGrafanaDashboard } from "./dashboard";
 import { DEFAULT_METRICS_PORT, usageServiceConfig, type UsageRenderOptions } from "./gateway";
 import { renderPrometheusConfig, type PrometheusRenderOptions } from "./prometheus";
+import { hostPort } from "../gateway/tiers";
 
 /** The service's modules, in templates/usage/. */
 export const USAGE_SERVICE_MODULES = ["service.mjs", "store.mjs", "metrics.mjs", "windows.mjs"] as const;
@@ -26,13 +27,28 @@ export function renderUsageFiles(plan: GatewayFleetPlan, usage: UsageRenderOptio
 }
 
 /**
+ * Where a Prometheus reaches the gateway's /metrics listener (port DEFAULT_METRICS_PORT), or null
+ * without metering (no /metrics). The gateway's domain when it has one; else on a docker node that
+ * node's address, the host its published port 9464 listens on (the gateway's URL uses the same
+ * address, infra/cloud/gateway.ts); else the AWS instance's name in the fleet's private zone.
+ */
+export function gatewayMetricsTarget(plan: FleetPlan): string | null {
+  const gw = plan.gateway;
+  if (gw?.metering !== true) return null;
+  if (gw.domain) return hostPort(gw.domain, DEFAULT_METRICS_PORT);
+  if (gw.host === "aws") return hostPort(`gateway.${plan.name}`, DEFAULT_METRICS_PORT);
+  const node = plan.nodes.find((n) => n.name === gw.host);
+  if (!node) throw new Error(`gateway.host "${gw.host}" names no node of fleet "${plan.name}"`);
+  return hostPort(node.address, DEFAULT_METRICS_PORT);
+}
+
+/**
  * monitoring/: prometheus.yml (the gateway and every engine with metrics) and the Grafana
- * dashboard. The gateway target defaults to the gateway's domain or its private name on AWS; a
- * fleet without metering has no gateway /metrics, so no gateway job.
+ * dashboard. The gateway target defaults to gatewayMetricsTarget; a fleet without metering has no
+ * gateway /metrics, so no gateway job.
  */
 export function renderMonitoring(plan: FleetPlan, options: Partial<PrometheusRenderOptions> = {}): Artifacts {
-  const metered = plan.gateway?.metering === true;
-  const gatewayTarget = options.gatewayTarget !== undefined ? options.gatewayTarget : metered ? `${plan.gateway?.domain ?? `gateway.${plan.name}`}:${DEFAULT_METRICS_PORT}` : null;
+  const gatewayTarget = options.gatewayTarget !== undefined ? options.gatewayTarget : gatewayMetricsTarget(plan);
   return {
     "monitoring/prometheus.yml": { contents: renderPrometheusConfig(plan, { ...options, gatewayTarget }) },
     "monitoring/grafana-dashboard.json": { contents: renderGrafanaDashboard(plan) },
