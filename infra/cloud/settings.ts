@@ -54,6 +54,8 @@ export interface ConfigPresence {
   /** What the gateway renderer's rules say about the key values (length, duplicates). */
   clientKeyIssues: SpecIssue[];
   secretNames: string[] | undefined;
+  /** Names under llm-fleet:secrets whose value is empty or not a string (JSON config allows both). */
+  badSecretValues: { name: string; problem: "empty" | "not a string" }[];
   hasSshPrivateKey: boolean;
   /** SSH_AUTH_SOCK is set where `pulumi up` runs: the command provider signs with that agent. */
   hasSshAgent: boolean;
@@ -93,6 +95,13 @@ export function configIssues(plan: GatewayFleetPlan, c: ConfigPresence): SpecIss
       path: `${CONFIG_NAMESPACE}:secrets`,
       message: `no value for secret${missingSecrets.length > 1 ? "s" : ""} ${missingSecrets.map((s) => `"${s}"`).join(", ")} (named by the fleet spec)`,
       fix: setSecret("secrets", JSON.stringify(Object.fromEntries(needed.map((s) => [s, "…"])))),
+    });
+  }
+  for (const { name, problem } of c.badSecretValues.filter((b) => needed.includes(b.name))) {
+    issues.push({
+      path: `${CONFIG_NAMESPACE}:secrets.${name}`,
+      message: problem === "empty" ? "is empty" : "is not a string (a number, object or list was given)",
+      fix: setSecret("secrets", JSON.stringify(Object.fromEntries(needed.map((n) => [n, "…"])))),
     });
   }
   for (const s of givenSecrets.filter((g) => !needed.includes(g))) {
@@ -148,6 +157,9 @@ export function loadSettings(plan: GatewayFleetPlan): Settings {
     clientKeyNames,
     clientKeyIssues: clientKeyNames ? keyValueIssues(plan, config.getObject<Record<string, unknown>>("clientKeys") ?? {}) : [],
     secretNames: names("secrets"),
+    badSecretValues: Object.entries(config.getObject<Record<string, unknown>>("secrets") ?? {}).flatMap(([name, value]): ConfigPresence["badSecretValues"] =>
+      typeof value !== "string" ? [{ name, problem: "not a string" }] : value === "" ? [{ name, problem: "empty" }] : [],
+    ),
     hasSshPrivateKey: config.get("sshPrivateKey") !== undefined,
     hasSshAgent: Boolean(process.env.SSH_AUTH_SOCK),
     expiresAt: config.get("expiresAt"),

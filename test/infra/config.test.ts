@@ -64,6 +64,18 @@ describe("the program refuses a bad stack before creating anything", () => {
     expect(error).not.toMatch(/1234567890/);
   });
 
+  it("refuses a secret whose value is empty or not a string, naming the secret and never a value", async () => {
+    const f = devFixture();
+    const keys = { app: "ck-app-0123456789abcdef0123", admin: "ck-admin-0123456789abcdef0123" };
+    const error = await runFixture(withConfig(f, { "llm-fleet:clientKeys": keys, "llm-fleet:secrets": { "hf-token": "", "openai-key": 98765432109876 } })).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(error).toContain("llm-fleet:secrets.hf-token: is empty");
+    expect(error).toContain("llm-fleet:secrets.openai-key: is not a string");
+    expect(error).not.toMatch(/98765432109876|ck-app/);
+  });
+
   it("asks for the SSH key of a fleet with ssh nodes, unless an ssh-agent is there to sign", async () => {
     const agent = process.env.SSH_AUTH_SOCK;
     delete process.env.SSH_AUTH_SOCK;
@@ -106,6 +118,7 @@ describe("configIssues (pure)", () => {
     clientKeyNames: ["app", "admin"],
     clientKeyIssues: [],
     secretNames: ["hf-token", "openai-key"],
+    badSecretValues: [],
     hasSshPrivateKey: false,
     hasSshAgent: false,
     expiresAt: undefined,
