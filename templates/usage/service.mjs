@@ -29,6 +29,22 @@ const SAVE_MS = 1000;
 /** A fully read log file older than this, with a newer one beside it, is deleted. */
 const KEEP_READ_FILES_MS = 120_000;
 const LOG_FILE = /^usage-[0-9T-]+\.log$/;
+/** The fields of a request's line (templates/nginx/nginx.conf.hbs, log_format fleet_usage). */
+const RECORD_FIELDS = ["t", "key", "model", "served", "tier", "attempts", "status", "ustatus", "pt", "ct", "usage", "ttfb", "rt", "quota"];
+
+/**
+ * A start line, or a request's record with every field nginx's fleet_usage log_format writes (all
+ * strings). Key and model name the store's objects' members: never an Object.prototype member
+ * (a line naming "__proto__" would write into every object's prototype). Names nginx writes
+ * (spec key names and model ids) never are one.
+ * @param {unknown} r
+ */
+export function isRecord(r) {
+  if (!isObject(r)) return false;
+  const o = /** @type {Record<string, unknown>} */ (r);
+  if (typeof o.start === "string") return true;
+  return RECORD_FIELDS.every((f) => typeof o[f] === "string") && !(String(o.key) in Object.prototype) && !(String(o.model) in Object.prototype);
+}
 
 /** @param {string} file @param {string} text */
 function writeAtomic(file, text, mode = 0o640) {
@@ -43,15 +59,32 @@ function writeAtomic(file, text, mode = 0o640) {
   fs.renameSync(tmp, file);
 }
 
-/** @param {string} file @returns {UsageState} */
+/** @param {unknown} v */
+const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The saved state, or an empty one. A file that is not a state of version 1 with all its parts
+ * (written by hand, or a disk fault: writeAtomic never leaves half a file) is renamed to
+ * state.json.unreadable-<ms> first, so the counts in it are not overwritten a second later.
+ * @param {string} file @returns {UsageState}
+ */
 function loadState(file) {
+  let why;
   try {
     const s = JSON.parse(fs.readFileSync(file, "utf8"));
-    if (s && s.version === 1) return s;
-    console.error(`usage: ${file} has an unknown version; starting from zero`);
+    if (isObject(s) && s.version === 1 && ["files", "keys", "tiers", "metrics"].every((k) => isObject(s[k])) && isObject(s.metrics.counters)) return s;
+    why = isObject(s) && s.version !== 1 ? `has an unknown version (${JSON.stringify(s.version)})` : "is not a usage state";
   } catch (e) {
     const err = /** @type {NodeJS.ErrnoException} */ (e);
-    if (err.code !== "ENOENT") console.error(`usage: cannot read ${file} (${err.message}); starting from zero`);
+    if (err.code === "ENOENT") return emptyState();
+    why = `cannot be read (${err.message})`;
+  }
+  const aside = `${file}.unreadable-${Date.now()}`;
+  try {
+    fs.renameSync(file, aside);
+    console.error(`usage: ${file} ${why}; kept as ${aside}, counting from zero`);
+  } catch (e) {
+    console.error(`usage: ${file} ${why}, and it cannot be kept aside (${/** @type {Error} */ (e).message}); counting from zero`);
   }
   return emptyState();
 }
@@ -100,10 +133,17 @@ export function startUsageService(cfg, opts = {}) {
         const end = buf.lastIndexOf(0x0a) + 1; // only complete lines; a partial one is read next time
         for (const line of buf.subarray(0, end).toString("utf8").split("\n")) {
           if (!line) continue;
+          // A line that cannot be applied is counted invalid and passed: thrown out of this loop, the
+          // offset would stay before it and every line read before it would be counted again on
+          // every poll.
           let r;
           try {
             r = JSON.parse(line);
           } catch {
+            ingestInvalid();
+            continue;
+          }
+          if (!isRecord(r)) {
             ingestInvalid();
             continue;
           }
@@ -190,7 +230,7 @@ export function startUsageService(cfg, opts = {}) {
     }
     const key = asked ?? caller;
     if (key !== caller && !admin) return json(res, 403, error("only an admin key may read other keys' usage", "not_admin", "permission_error"));
-    if (!cfg.keys[key]) return json(res, 404, error(`no key "${key}"`, "unknown_key", "not_found_error"));
+    if (!Object.hasOwn(cfg.keys, key)) return json(res, 404, error(`no key "${key}"`, "unknown_key", "not_found_error"));
     json(res, 200, usageReport(state, cfg, key, now()));
   });
   const socket = path.join(cfg.dir, "usage.sock");

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { planFleet } from "../../infra/plan";
 import { parseFleetSpec } from "../../infra/spec/parse";
 import { renderMonitoring } from "../../infra/render/usage/files";
@@ -35,5 +35,109 @@ describe("monitoring/prometheus.yml scrapes the gateway where it runs", () => {
     expect(raw.gateway.host ?? "aws").toBe("aws");
     expect(scrapedGateway(raw)).toEqual([`gateway.${(raw as unknown as { name: string }).name}:9464`]);
     expect(scrapedGateway(example("rtx-ollama.yaml"))).toBeUndefined();
+  });
+});
+
+// The service in this process on a scratch directory (no nginx): what it does with what it reads.
+// @ts-expect-error -- tsc sees this test as CommonJS and refuses a static import of ESM (TS1479); vitest loads it fine.
+import { startUsageService } from "../../templates/usage/service.mjs";
+import * as os from "node:os";
+import { QUOTA_FIELDS } from "../../infra/spec/usage";
+
+const serviceConfig = (dir: string) => ({
+  dir, pollMs: 20, metrics: null, quotaFields: QUOTA_FIELDS,
+  keys: { org: { quota: { requestsPerDay: 100 }, admin: true } }, chains: { chat: ["chat"] }, tierLimits: {},
+});
+const line = (over: Record<string, string> = {}) => JSON.stringify({
+  t: String(Date.now() / 1000), key: "org", model: "chat", served: "chat", tier: "0", attempts: " 0", status: "200", ustatus: "200",
+  pt: "10", ct: "5", usage: "ok", ttfb: "0.1", rt: "0.2", quota: "", ...over,
+}) + "\n";
+const hourFile = () => `usage-${new Date().toISOString().slice(0, 13)}.log`;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET /v1/usage on the service's socket as nginx asks it. */
+async function askUsage(socket: string, caller: string, query = "", admin = true): Promise<{ status: number; body: Record<string, unknown> }> {
+  const http = await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, path: `/v1/usage${query}`, headers: { "X-Fleet-Key": caller, "X-Fleet-Admin": admin ? "1" : "0" }, timeout: 2000 }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on("timeout", () => req.destroy(new Error("GET /v1/usage: no answer in 2 s")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("the usage service against odd input", () => {
+  const dirs: string[] = [];
+  const scratch = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-usage-skeptic-"));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it("a usage-log line it cannot apply is counted invalid once; the lines around it are counted once, not again on every poll", async () => {
+    const dir = scratch();
+    // JSON, but not a request's record: null, a number, an object without the fields nginx writes, a
+    // key or model named like an Object.prototype member (it would write into every object's prototype).
+    fs.writeFileSync(path.join(dir, hourFile()), line() + "null\n" + "7\n" + '{"t":"1"}\n' + line({ key: "__proto__" }) + line({ model: "constructor" }) + line());
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      await pause(300); // ~15 polls
+      const { status, body } = await askUsage(service.socket, "org");
+      expect(status).toBe(200);
+      expect((body.day as { requests: number }).requests).toBe(2);
+    } finally {
+      await service.close();
+    }
+    const state = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8"));
+    expect(state.metrics.counters.llm_fleet_usage_lines_total).toEqual({ 'result="ok"': 2, 'result="invalid"': 5 });
+  });
+
+  it("an admin asking for a key named like an object property (constructor, __proto__) gets 404, not a report", async () => {
+    const dir = scratch();
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      for (const name of ["constructor", "__proto__", "toString", "../../etc"]) {
+        const r = await askUsage(service.socket, "org", `?key=${encodeURIComponent(name)}`);
+        expect(r.status, name).toBe(404);
+        expect((r.body.error as { code: string }).code, name).toBe("unknown_key");
+      }
+    } finally {
+      await service.close();
+    }
+  });
+
+  it("a state.json it cannot read is kept aside (state.json.unreadable-<ms>) rather than overwritten by an empty state", async () => {
+    const dir = scratch();
+    const corrupt = '{"version":1,"files":{},"keys":{"org":{"day":{"id":"2';
+    fs.writeFileSync(path.join(dir, "state.json"), corrupt);
+    fs.writeFileSync(path.join(dir, hourFile()), line());
+    const service = startUsageService(serviceConfig(dir));
+    await pause(100);
+    await service.close();
+    const kept = fs.readdirSync(dir).filter((f) => f.startsWith("state.json.unreadable-"));
+    expect(kept).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, kept[0]!), "utf8")).toBe(corrupt);
+    // The new state counted the log it found.
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")).keys.org.day.requests).toBe(1);
+  });
+
+  it("a state.json of version 1 without its parts (keys, files, tiers, metrics) is kept aside too, and the log still counts", async () => {
+    const dir = scratch();
+    fs.writeFileSync(path.join(dir, "state.json"), '{"version":1}');
+    fs.writeFileSync(path.join(dir, hourFile()), line());
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      await pause(100);
+      const { body } = await askUsage(service.socket, "org");
+      expect((body.day as { requests: number }).requests).toBe(1);
+    } finally {
+      await service.close();
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith("state.json.unreadable-"))).toHaveLength(1);
   });
 });
