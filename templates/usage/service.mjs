@@ -29,6 +29,8 @@ const SAVE_MS = 1000;
 /** A fully read log file older than this, with a newer one beside it, is deleted. */
 const KEEP_READ_FILES_MS = 120_000;
 const LOG_FILE = /^usage-[0-9T-]+\.log$/;
+/** How far ahead of this process's clock a log line's time may be (the same host's clock, read a moment apart). */
+const FUTURE_SLACK_MS = 60_000;
 /** The fields of a request's line (templates/nginx/nginx.conf.hbs, log_format fleet_usage). */
 const RECORD_FIELDS = ["t", "key", "model", "served", "tier", "attempts", "status", "ustatus", "pt", "ct", "usage", "ttfb", "rt", "quota"];
 
@@ -147,9 +149,13 @@ export function startUsageService(cfg, opts = {}) {
             ingestInvalid();
             continue;
           }
-          const t = Number(r.t) * 1000 + offset;
-          if (typeof r.start === "string") ingestStart(state, cfg, r.start, Number.isFinite(t) ? t : now());
-          else ingest(state, cfg, r, Number.isFinite(t) ? t : now());
+          const stamped = Number(r.t) * 1000 + offset;
+          // Counted at its own time, unless that is unreadable or ahead of this clock (nginx's clock
+          // jumped ahead and back): a window from the future would hold every later record out of
+          // the key's counts (store.mjs windowOf does not reopen an earlier window).
+          const t = Number.isFinite(stamped) && stamped <= now() + FUTURE_SLACK_MS ? stamped : now();
+          if (typeof r.start === "string") ingestStart(state, cfg, r.start, t);
+          else ingest(state, cfg, r, t);
           state.metrics.counters.llm_fleet_usage_lines_total ??= {};
           const c = state.metrics.counters.llm_fleet_usage_lines_total;
           c['result="ok"'] = (c['result="ok"'] ?? 0) + 1;

@@ -97,6 +97,21 @@ describe("the usage service against odd input", () => {
     expect(state.metrics.counters.llm_fleet_usage_lines_total).toEqual({ 'result="ok"': 2, 'result="invalid"': 5 });
   });
 
+  it("a line stamped in the future (a clock that jumped ahead, then was corrected) is counted now: it does not move the key's windows to that future, where every later request would be dropped", async () => {
+    const dir = scratch();
+    const in2031 = String(Date.parse("2031-03-01T12:00:00Z") / 1000);
+    fs.writeFileSync(path.join(dir, hourFile()), line({ t: in2031 }) + line() + line());
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      await pause(150);
+      const { body } = await askUsage(service.socket, "org");
+      expect((body.day as { requests: number }).requests).toBe(3);
+      expect((body.month as { requests: number }).requests).toBe(3);
+    } finally {
+      await service.close();
+    }
+  });
+
   it("an admin asking for a key named like an object property (constructor, __proto__) gets 404, not a report", async () => {
     const dir = scratch();
     const service = startUsageService(serviceConfig(dir));
