@@ -214,7 +214,7 @@ export const GatewayKey = z.strictObject({
 export const GatewaySpec = z.strictObject({
   domain: doc(z.string().optional(), "Public host name of the gateway (its URL and TLS name). Unset: the gateway's IP address.", "llm.example.com"),
   host: doc(z.string().default("aws"), 'Where the gateway runs: "aws" (a small instance) or the name of a docker node.', "aws"),
-  allowedCidrs: doc(z.array(z.string()).default(() => ["0.0.0.0/0"]), "CIDRs allowed to reach the gateway. Unset: anyone; keys still apply. An empty list is refused (no one could reach it).", ["203.0.113.0/24"]),
+  allowedCidrs: doc(z.array(z.string()).default(() => ["0.0.0.0/0"]), "CIDRs allowed to reach the gateway on AWS (its security group). Unset: anyone; keys still apply. An empty list is refused (no one could reach it), and so is a list on a docker-hosted gateway (nothing applies it there).", ["203.0.113.0/24"]),
   keys: doc(z.record(name, GatewayKey), "Client keys by name; their values are Pulumi secrets (llm-fleet:clientKeys) or LLM_FLEET_KEY_<NAME>.", {
     app: { models: ["*"], rateClass: "standard" },
   }),

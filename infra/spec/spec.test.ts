@@ -62,6 +62,13 @@ describe("FleetSpec parsing", () => {
     expect(found).toEqual([{ path: "gateway.allowedCidrs", message: "is empty: the gateway's security group would let no one reach it", fix: 'list the CIDRs that may call the gateway (e.g. ["203.0.113.0/24"]), or remove allowedCidrs to let anyone with a key in' }]);
   });
 
+  it("refuses allowedCidrs on a docker-hosted gateway, which has no security group to apply them (it answered anyone)", () => {
+    const spec = { name: "t", nodes: [{ name: "desk", provider: "docker", host: "ssh://ops@desk", gpus: ["L40S"] }], models: MODEL };
+    const found = issues({ ...spec, gateway: { ...GATEWAY, host: "desk", allowedCidrs: ["10.0.0.0/8"] } });
+    expect(found).toEqual([expect.objectContaining({ path: "gateway.allowedCidrs", message: 'applies only to a gateway on AWS (its security group); the gateway on docker node "desk" answers anyone who reaches its port' })]);
+    expect(parseFleetSpec({ ...spec, gateway: { ...GATEWAY, host: "desk" } }).gateway!.allowedCidrs).toEqual(["0.0.0.0/0"]);
+  });
+
   it("reports every dangling reference at once", () => {
     const found = issues({
       name: "t",
