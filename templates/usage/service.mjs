@@ -29,6 +29,13 @@ const SAVE_MS = 1000;
 /** A fully read log file older than this, with a newer one beside it, is deleted. */
 const KEEP_READ_FILES_MS = 120_000;
 const LOG_FILE = /^usage-[0-9T-]+\.log$/;
+/**
+ * At most this much of a log file is read per poll: a backlog (the service was down for an hour
+ * of busy traffic) is caught up at READ_MAX_BYTES per file per poll, never read as one string
+ * (Node's limit: buffer.constants.MAX_STRING_LENGTH, 536,870,888 characters on Node 22). nginx's
+ * lines are under 1 KiB.
+ */
+const READ_MAX_BYTES = 8 * 1024 * 1024;
 /** How far ahead of this process's clock a log line's time may be (the same host's clock, read a moment apart). */
 const FUTURE_SLACK_MS = 60_000;
 /** The fields of a request's line (templates/nginx/nginx.conf.hbs, log_format fleet_usage). */
@@ -116,23 +123,32 @@ export function startUsageService(cfg, opts = {}) {
   let dirty = false;
   let lastSave = 0;
 
-  /** Reads every complete line after the saved offsets, oldest file first. */
+  /** Reads the complete lines after the saved offsets (READ_MAX_BYTES of each file at most), oldest file first. */
   function readLogs() {
     const files = fs.readdirSync(cfg.dir).filter((f) => LOG_FILE.test(f)).sort();
+    // A file read only in part this poll holds the later files back: lines are applied in time order.
+    let behind = false;
     files.forEach((name, i) => {
+      if (behind) return;
       const file = path.join(cfg.dir, name);
       const from = state.files[name] ?? 0;
       const st = fs.statSync(file);
       if (st.size < from) state.files[name] = 0; // truncated by hand: read it again from the top
       if (st.size > from) {
         const fd = fs.openSync(file, "r");
-        const buf = Buffer.alloc(st.size - from);
+        const buf = Buffer.alloc(Math.min(st.size - from, READ_MAX_BYTES));
+        behind = st.size - from > READ_MAX_BYTES;
         try {
           fs.readSync(fd, buf, 0, buf.length, from);
         } finally {
           fs.closeSync(fd);
         }
-        const end = buf.lastIndexOf(0x0a) + 1; // only complete lines; a partial one is read next time
+        let end = buf.lastIndexOf(0x0a) + 1; // only complete lines; a partial one is read next time
+        if (end === 0 && buf.length === READ_MAX_BYTES) {
+          // No line end in READ_MAX_BYTES: not a line nginx wrote (NUL bytes a crash left?); passed.
+          ingestInvalid();
+          end = buf.length;
+        }
         for (const line of buf.subarray(0, end).toString("utf8").split("\n")) {
           if (!line) continue;
           // A line that cannot be applied is counted invalid and passed: thrown out of this loop, the

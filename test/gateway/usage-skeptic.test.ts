@@ -112,6 +112,29 @@ describe("the usage service against odd input", () => {
     }
   });
 
+  it("a backlog larger than a string can hold (540 MiB: the service was down) is read in pieces; the lines after it are counted", async () => {
+    const dir = scratch();
+    const file = path.join(dir, hourFile());
+    // A sparse file: 540 MiB of NUL bytes (no disk used; what a crash can leave in an appended
+    // file), then two requests' lines. In one piece: Buffer.toString refuses more than
+    // 536,870,888 characters (buffer.constants.MAX_STRING_LENGTH, Node 22).
+    const hole = 540 * 1024 * 1024;
+    fs.writeFileSync(file, "");
+    fs.truncateSync(file, hole);
+    fs.appendFileSync(file, "\n" + line() + line());
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      let requests = 0;
+      for (let i = 0; i < 100 && requests < 2; i++) {
+        await pause(100);
+        requests = ((await askUsage(service.socket, "org")).body.day as { requests: number }).requests;
+      }
+      expect(requests).toBe(2);
+    } finally {
+      await service.close();
+    }
+  }, 30_000);
+
   it("an admin asking for a key named like an object property (constructor, __proto__) gets 404, not a report", async () => {
     const dir = scratch();
     const service = startUsageService(serviceConfig(dir));
