@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { KEYS } from "./fleets";
 import { call, chat, liveGateway } from "./harness";
+import { rawRequest } from "./raw-http";
 
 const live = liveGateway();
 const api = live.api;
@@ -52,6 +53,26 @@ describe("an upstream's non-JSON error body", () => {
     const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
     expect(r.status).toBe(422);
     expect(r.text).toBe(body);
+  });
+
+  it("a 400 labelled application/json whose body is not JSON (a proxy's HTML page) arrives as a JSON error", async () => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", HTML) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    expect(r.status).toBe(400);
+    expect(r.json).toEqual({ error: { message: "the model's server answered 400 with a body that is not JSON (application/json)", type: "invalid_request_error", code: "upstream_error" } });
+  });
+
+  it("a JSON error longer than one buffer passes whole, and the client's connection serves its next request", async () => {
+    const body = JSON.stringify({ error: { message: "x".repeat(300_000), type: "BadRequestError", code: 400 } });
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", body), times: 1 }));
+    const request = JSON.stringify(chat("chat"));
+    const post = (connection: string) => `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: ${connection}\r\nAuthorization: Bearer ${KEYS.app}\r\nContent-Type: application/json\r\nContent-Length: ${request.length}\r\n\r\n${request}`;
+    // Both requests on one keepalive connection: the second is read only if the first reply's framing was right.
+    const reply = await rawRequest(live.gw.port, post("keep-alive") + post("close"), 5000, true);
+    const replies = reply.raw.split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(replies.map((x) => x.slice(9, 12))).toEqual(["400", "200"]);
+    expect(replies[0]).toContain(body);
+    expect(replies[1]).toContain('"content":"Hello from chat"');
   });
 
   it("a streamed answer passes unchanged through the body filter", async () => {
