@@ -8,6 +8,7 @@ export interface RawReply {
   /** The status of the first line, or 0 when the reply had no HTTP status line (or none came). */
   status: number;
   headers: Record<string, string>;
+  /** The body (a chunked one decoded, as far as its chunks arrived whole). */
   body: string;
   /** Everything received, as latin1 text. */
   raw: string;
@@ -50,5 +51,20 @@ function parse(data: Buffer, firstByteMs: number | null): RawReply {
     const i = line.indexOf(":");
     if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status: Number(m[1]), headers, body: raw.slice(end + 4), raw, firstByteMs };
+  const body = raw.slice(end + 4);
+  return { status: Number(m[1]), headers, body: /chunked/i.test(headers["transfer-encoding"] ?? "") ? unchunk(body) : body, raw, firstByteMs };
+}
+
+/** The data of the whole chunks of a chunked body (RFC 9112 section 7.1), in order. */
+function unchunk(text: string): string {
+  let out = "";
+  let at = 0;
+  for (;;) {
+    const line = text.indexOf("\r\n", at);
+    if (line < 0) return out;
+    const size = parseInt(text.slice(at, line), 16);
+    if (!(size > 0) || line + 2 + size > text.length) return out;
+    out += text.slice(line + 2, line + 2 + size);
+    at = line + 2 + size + 2;
+  }
 }
