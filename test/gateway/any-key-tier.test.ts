@@ -3,14 +3,15 @@
  * issue 13 item 1's explicit opt-in): it serves a key that may not ask for its model, while that
  * key still gets 403 asking for the model directly, and tiers without the opt-in still skip it.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatPlan } from "../../scripts/plan-table";
-import { KEYS, testPlan } from "./fleets";
-import { call, chat, liveGateway } from "./harness";
+import { KEYS, resolveTo, testPlan } from "./fleets";
+import { call, chat, liveGateway, startGateway, type GatewayProcess } from "./harness";
 
 // chat falls back to coder (opened to every key of chat), then cloud (plain id: its own keys only).
+const anyKeyPlan = (gateway: Record<string, unknown> = {}) => testPlan(gateway, { fallbacks: { chat: [{ model: "coder", anyKey: true }, "cloud"] } });
 const live = liveGateway({
-  plan: () => testPlan({}, { fallbacks: { chat: [{ model: "coder", anyKey: true }, "cloud"] } }),
+  plan: () => anyKeyPlan(),
   gateway: { passiveHealth: { maxFails: 0 } },
 });
 const api = live.api;
@@ -37,6 +38,20 @@ describe("a failover tier that serves every key of the model (anyKey)", () => {
     expect(models.json.data.map((m: { id: string }) => m.id)).not.toContain("coder");
   });
 
+  it("does not open the tier's model by name, lookup or health report, and serves a stream through it", async () => {
+    expect((await call(api("/v1/models/coder"), { key: KEYS.solo })).status).toBe(404);
+    const health = await call(api("/health"), { key: KEYS.solo });
+    expect(Object.keys(health.json.models)).toEqual(["chat"]);
+    expect(JSON.stringify(health.json)).not.toContain("coder");
+    expect((await call(api("/v1/chat/completions"), { key: KEYS.solo, body: chat("coder", { stream: true }) })).status).toBe(403);
+    failAll("chat");
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.solo, body: chat("chat-latest", { stream: true }) });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("x-fleet-model")).toBe("coder");
+    expect(r.text).toContain("data: [DONE]");
+    expect(received("coder")).toHaveLength(1);
+  });
+
   it("does not open the next tier, which has no opt-in: 503 when chat and coder fail, nothing reaches cloud", async () => {
     failAll("chat", "coder");
     const r = await call(api("/v1/chat/completions"), { key: KEYS.solo, body: chat("chat") });
@@ -47,6 +62,23 @@ describe("a failover tier that serves every key of the model (anyKey)", () => {
     const app = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
     expect(app.status).toBe(200);
     expect(app.headers.get("x-fleet-model")).toBe("cloud");
+  });
+});
+
+describe("the last tier a key may use, before the chain's end", () => {
+  let slow: GatewayProcess;
+  beforeAll(async () => {
+    slow = await startGateway(anyKeyPlan({ readTimeoutSeconds: 1 }), { resolveEndpoint: resolveTo(live.engines), passiveHealth: { maxFails: 0 } });
+  });
+  afterAll(async () => slow?.stop());
+
+  it("answers 504 when it times out (solo's chain ends at coder; cloud, after it, is not solo's)", async () => {
+    failAll("chat");
+    live.engines.coder!.forEach((e) => e.setFault({ kind: "delay", ms: 2500 }));
+    const r = await call(`${slow.url}/v1/chat/completions`, { key: KEYS.solo, body: chat("chat") });
+    expect(r.status).toBe(504);
+    expect(r.json.error.code).toBe("upstream_timeout");
+    expect(received("cloud")).toHaveLength(0);
   });
 });
 
