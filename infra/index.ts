@@ -154,7 +154,7 @@ const gateway = new Gateway(
     secrets,
     secretIdPrefix,
     placement: network
-      ? { kind: "aws", amiId: latestAmiId(GATEWAY_AMI), subnetId: network.subnetId, securityGroupIds: [network.securityGroupIds[GATEWAY_GROUP]!], instanceType: settings.gatewayInstanceType, tags }
+      ? { kind: "aws", amiId: latestAmiId(GATEWAY_AMI), subnetId: network.subnetId, securityGroupIds: [network.securityGroupIds[GATEWAY_GROUP]!], privateZoneId: network.privateZoneId, instanceType: settings.gatewayInstanceType, tags }
       : { kind: "docker", node: plan.nodes.find((n) => n.name === gatewayHost)!, host: dockerHosts[gatewayHost]! },
   },
   // nginx re-resolves upstream names (templates/nginx/README.md "Reload"), but the first boot

@@ -27,7 +27,16 @@ import { SelfSignedTls } from "./selfSignedTls";
 export const GATEWAY_DISK_GIB = 20;
 
 export type GatewayPlacement =
-  | { kind: "aws"; /** A small general image (ami.ts GATEWAY_AMI), not the GPU one. */ amiId: pulumi.Input<string>; subnetId: pulumi.Input<string>; securityGroupIds: pulumi.Input<string>[]; instanceType: string; tags: Record<string, string> }
+  | {
+      kind: "aws";
+      /** A small general image (ami.ts GATEWAY_AMI), not the GPU one. */ amiId: pulumi.Input<string>;
+      subnetId: pulumi.Input<string>;
+      securityGroupIds: pulumi.Input<string>[];
+      /** The fleet's private zone: the instance is named gatewayPrivateName there (the monitoring target). */
+      privateZoneId: pulumi.Input<string>;
+      instanceType: string;
+      tags: Record<string, string>;
+    }
   | { kind: "docker"; node: NodePlan; host: DockerHost };
 
 export interface GatewayArgs {
@@ -107,6 +116,7 @@ export class Gateway extends pulumi.ComponentResource {
           amiId: placement.amiId,
           subnetId: placement.subnetId,
           securityGroupIds: placement.securityGroupIds,
+          privateZoneId: placement.privateZoneId,
           userData: host.apply((h) => h.files["user-data.yaml"]!.contents),
           secretArns: arns,
           tags: placement.tags,

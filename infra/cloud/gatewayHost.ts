@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { GatewayFleetPlan } from "../plan/gateway";
 import type { FleetPlan, NodePlan } from "../plan/types";
+import { gatewayPrivateName } from "../plan/nodes";
 import { ENGINE_API_KEY_SECRET, GATEWAY_FILES_SECRET, RESERVED_SECRET_NAMES, SELF_SIGNED_TLS, nginxEnvSecrets } from "../plan/secrets";
 import type { Artifacts, NodeSecret } from "../render";
 import { renderBootstrap } from "../render/bootstrap";
@@ -86,7 +87,7 @@ export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: 
     provider: "aws",
     spec: { name: "gateway", provider: "aws", instanceType, spot: false, labels: {} },
     gpus: [],
-    address: `gateway.${plan.name}`,
+    address: gatewayPrivateName(plan.name),
     instanceType,
     cpu: null,
     costPerHourUSD: 0,

@@ -71,6 +71,14 @@ export function nodeAddress(fleet: string, node: NodeSpec): string {
   }
 }
 
+/**
+ * The AWS gateway instance's name in the fleet's private zone (its own record, like a node's; no
+ * node may be called "gateway": rules/nodeNameNotReserved.ts). Prometheus scrapes its /metrics there.
+ */
+export function gatewayPrivateName(fleet: string): string {
+  return `gateway.${privateZoneName(fleet)}`;
+}
+
 /** The private Route 53 zone that names the fleet's AWS nodes. */
 export function privateZoneName(fleet: string): string {
   return `${fleet}.fleet.internal`;

@@ -131,7 +131,7 @@ describe("rendered monitoring files", () => {
       const check = promtoolCheck(path.join(dir, "prometheus.yml"));
       expect(check.output).toContain("SUCCESS");
       expect(check.ok).toBe(true);
-      expect(yml).toContain("gateway.mon:9464");
+      expect(yml).toContain("gateway.mon.fleet.internal:9464");
       expect(yml).toMatch(/job_name: llm-fleet-vllm[\s\S]*10\.9\.0\.1:\d+[\s\S]*model: big/);
       expect(yml).toMatch(/job_name: llm-fleet-llamacpp[\s\S]*credentials_file/);
       const dashboard = JSON.parse(files["monitoring/grafana-dashboard.json"]!.contents);

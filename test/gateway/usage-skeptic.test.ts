@@ -30,10 +30,10 @@ describe("monitoring/prometheus.yml scrapes the gateway where it runs", () => {
     expect(scrapedGateway(raw)).toEqual(["llm.example.com:9464"]);
   });
 
-  it("an AWS gateway: its name in the fleet's private zone; no metering, no gateway job", () => {
+  it("an AWS gateway: its record in the fleet's private zone (test/infra/aws.test.ts); no metering, no gateway job", () => {
     const raw = example("quotas-tiered.yaml");
     expect(raw.gateway.host ?? "aws").toBe("aws");
-    expect(scrapedGateway(raw)).toEqual([`gateway.${(raw as unknown as { name: string }).name}:9464`]);
+    expect(scrapedGateway(raw)).toEqual([`gateway.${(raw as unknown as { name: string }).name}.fleet.internal:9464`]);
     expect(scrapedGateway(example("rtx-ollama.yaml"))).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { gunzipSync } from "node:zlib";
 import { GATEWAY_FILES_SECRET, gatewayTlsSecrets } from "../../infra/cloud/gatewayHost";
 import { nginxEnvSecrets } from "../../infra/plan/secrets";
 import { DEFAULT_GATEWAY_INSTANCE_TYPE } from "../../infra/cloud/settings";
-import { privateZoneName } from "../../infra/plan";
+import { gatewayPrivateName, privateZoneName } from "../../infra/plan";
 import { AWS_BOOT_ACTIONS, READY_TAG_KEY, secretsOfNode } from "../../infra/render";
 import type { ProgramRun } from "./harness";
 import { T, named, ofType, runFixture, userDataOf } from "./inspect";
@@ -106,11 +106,13 @@ describe.each(awsStacks.map((f) => [f.label, f] as const))("%s", (_label, f: Sta
     for (const p of policies) for (const s of p.Statement) expect(s.Resource).not.toBe("*");
   });
 
-  it("names every AWS node in the fleet's private zone with its private IP", () => {
+  it("names every AWS node and the gateway instance in the fleet's private zone with its private IP", () => {
     const [zone] = ofType(run, T.zone);
     expect(zone!.inputs).toMatchObject({ name: privateZoneName(f.plan.name), vpcs: [{ vpcId: "network-vpc-id" }] });
     const records = ofType(run, T.record);
-    expect(records.map((r) => r.inputs.name).sort()).toEqual(awsNodes.map((n) => n.address).sort());
+    // The gateway's name is what monitoring/prometheus.yml scrapes (gatewayMetricsTarget).
+    expect(gatewayPrivateName(f.plan.name)).toBe(`gateway.${privateZoneName(f.plan.name)}`);
+    expect(records.map((r) => r.inputs.name).sort()).toEqual([...awsNodes.map((n) => n.address), gatewayPrivateName(f.plan.name)].sort());
     for (const r of records) expect(r.inputs).toMatchObject({ type: "A", zoneId: "ZNETWORK-DNS", records: [expect.stringMatching(/^10\.42\.0\.\d+$/)] });
   });
 

@@ -5,6 +5,7 @@
  */
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
+import { gatewayPrivateName } from "../../plan/nodes";
 import { readTemplateFile, type Artifacts } from "../templates";
 import { renderGrafanaDashboard } from "./dashboard";
 import { DEFAULT_METRICS_PORT, usageServiceConfig, type UsageRenderOptions } from "./gateway";
@@ -30,13 +31,14 @@ export function renderUsageFiles(plan: GatewayFleetPlan, usage: UsageRenderOptio
  * Where a Prometheus reaches the gateway's /metrics listener (port DEFAULT_METRICS_PORT), or null
  * without metering (no /metrics). The gateway's domain when it has one; else on a docker node that
  * node's address, the host its published port 9464 listens on (the gateway's URL uses the same
- * address, infra/cloud/gateway.ts); else the AWS instance's name in the fleet's private zone.
+ * address, infra/cloud/gateway.ts); else the AWS instance's record in the fleet's private zone
+ * (resolved inside the VPC; port 9464 is open to gateway.metricsCidrs).
  */
 export function gatewayMetricsTarget(plan: FleetPlan): string | null {
   const gw = plan.gateway;
   if (gw?.metering !== true) return null;
   if (gw.domain) return hostPort(gw.domain, DEFAULT_METRICS_PORT);
-  if (gw.host === "aws") return hostPort(`gateway.${plan.name}`, DEFAULT_METRICS_PORT);
+  if (gw.host === "aws") return hostPort(gatewayPrivateName(plan.name), DEFAULT_METRICS_PORT);
   const node = plan.nodes.find((n) => n.name === gw.host);
   if (!node) throw new Error(`gateway.host "${gw.host}" names no node of fleet "${plan.name}"`);
   return hostPort(node.address, DEFAULT_METRICS_PORT);
