@@ -283,3 +283,22 @@ describe("quotas", () => {
     expect(today.day.remaining.requests).toBe(CAPPED_REQUESTS_PER_DAY - 1);
   });
 });
+
+describe("a usage log deleted by hand", () => {
+  const live = liveMeteredGateway(() => usagePlan(true));
+
+  it("costs about a second of lines, not ten: nginx looks the log's name up again after 1 s (open_log_file_cache valid=1s)", async () => {
+    expect((await post(live.gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
+    await counted(live.gw, "plain", 1);
+    for (const f of fs.readdirSync(live.dir).filter((f) => /^usage-.*\.log$/.test(f))) fs.rmSync(path.join(live.dir, f));
+    // Until `valid` runs out a worker writes into the deleted file; its next lookup of the name
+    // finds no file and drops that one line (measured on nginx 1.22; ngx_open_file_cache.c
+    // retests a cached file by stat), then the next write creates the file.
+    await sleep(2500);
+    const after = Date.now() / 1000;
+    for (let i = 0; i < 5; i++) expect((await post(live.gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
+    await sleep(500);
+    // At most one line dropped per worker (the test nginx runs two).
+    expect(usageLog(live.dir).filter((l) => Number(l.t) >= after).length).toBeGreaterThanOrEqual(3);
+  }, 20_000);
+});
