@@ -5,6 +5,7 @@
  */
 import type { FleetPlan } from "../plan/types";
 import { clusterPorts, type PortRule } from "../render";
+import { ENGINE_UPSTREAM } from "../render/engines";
 import { DEFAULT_METRICS_PORT } from "../render/usage/gateway";
 import { GATEWAY_PORT } from "./gatewayHost";
 
@@ -65,7 +66,7 @@ export function clusterKey(modelId: string, replica: number): string {
 
 /**
  * Gateway: HTTPS from the allowed CIDRs only. Engines: each node's engine ports only from the
- * gateway's group. Ray/NCCL: only between the nodes of one replica (its own group, self-referenced).
+ * gateway's group, and those of engines with metrics also from gateway.metricsCidrs. Ray/NCCL: only between the nodes of one replica (its own group, self-referenced).
  * No SSH anywhere (SSM Session Manager reaches the nodes).
  */
 export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: PortRule[] = clusterPorts()): NetworkLayout {
@@ -109,6 +110,15 @@ export function networkLayout(plan: FleetPlan, gatewayCidrs: string[], ports: Po
     const enginePorts = [...new Set(node.placements.filter((p) => p.stage === 0).map((p) => p.port))].sort((a, b) => a - b);
     for (const port of enginePorts) {
       rules.push({ group, protocol: "tcp", fromPort: port, toPort: port, source: { group: GATEWAY_GROUP }, description: `engine port ${port} from the gateway` });
+    }
+    // An engine with metrics serves /metrics on its own port (monitoring/prometheus.yml scrapes it
+    // there): open to gateway.metricsCidrs, so a Prometheus there reaches it. Its API still needs the
+    // engines' key; Ollama (no metrics) stays reachable from the gateway only.
+    const metricsPorts = [...new Set(node.placements.filter((p) => p.stage === 0 && ENGINE_UPSTREAM[p.engine].metrics !== null).map((p) => p.port))].sort((a, b) => a - b);
+    for (const cidr of plan.gateway?.metricsCidrs ?? []) {
+      for (const port of metricsPorts) {
+        rules.push({ group, protocol: "tcp", fromPort: port, toPort: port, source: { cidr }, description: `engine metrics (port ${port}) from ${cidr}` });
+      }
     }
   }
 

@@ -21,6 +21,12 @@ export interface EngineUpstreamFacts {
   healthPath: string;
   /** Environment variable holding the engine's key (null: the engine has no key check). */
   apiKeyEnv: string | null;
+  /**
+   * Prometheus metrics on the engine's own port: "open" (vLLM: /metrics is not behind --api-key),
+   * "key" (llama-server --metrics, behind its API key) or null (Ollama has none;
+   * reference/engine-metrics.json).
+   */
+  metrics: "open" | "key" | null;
 }
 
 export const ENGINE_UPSTREAM: { readonly [engine in ServedEngine]: EngineUpstreamFacts } = {
@@ -29,17 +35,20 @@ export const ENGINE_UPSTREAM: { readonly [engine in ServedEngine]: EngineUpstrea
     // vllm-serve-args.json --api-key note: /health is not key-checked.
     healthPath: "/health",
     apiKeyEnv: "VLLM_API_KEY",
+    metrics: "open",
   },
   llamacpp: {
     upstreamHostHeader: null,
     // llama-server-observed.md §3: 503 while loading, then 200; no key needed.
     healthPath: "/health",
     apiKeyEnv: "LLAMA_API_KEY",
+    metrics: "key",
   },
   ollama: {
     upstreamHostHeader: "localhost",
     // ollama.json health_check: GET / answers 200 "Ollama is running" (GET /api/version works too).
     healthPath: "/",
     apiKeyEnv: null,
+    metrics: null,
   },
 };

@@ -136,6 +136,24 @@ describe("networkLayout (pure)", () => {
     expect(metricsRules([])).toEqual([]);
   });
 
+  it("opens the port of an engine with metrics to gateway.metricsCidrs (where prometheus.yml scrapes it), never Ollama's", () => {
+    const engines = [
+      model("q", ["a"]),
+      { id: "o", engine: "ollama", source: { ollama: "qwen2.5:7b" }, replicas: [{ nodes: ["a"] }] },
+    ];
+    const fromCidrs = (metricsCidrs: string[]) =>
+      networkLayout(planFleet(fleet(nodes.slice(0, 1), engines, { gateway: { ...GATEWAY, metering: true, metricsCidrs } })), ["203.0.113.0/24"]).rules.filter(
+        (r) => r.group === "node-a" && "cidr" in r.source,
+      );
+    const plan = planFleet(fleet(nodes.slice(0, 1), engines, { gateway: { ...GATEWAY, metering: true, metricsCidrs: ["10.1.0.0/16"] } }));
+    const vllmPort = plan.nodes[0]!.placements.find((p) => p.model === "q")!.port;
+    const ollamaPort = plan.nodes[0]!.placements.find((p) => p.model === "o")!.port;
+    expect(vllmPort).not.toBe(ollamaPort);
+    const expected = [{ group: "node-a", protocol: "tcp", fromPort: vllmPort, toPort: vllmPort, source: { cidr: "10.1.0.0/16" }, description: `engine metrics (port ${vllmPort}) from 10.1.0.0/16` }];
+    expect(fromCidrs(["10.1.0.0/16"])).toEqual(expected);
+    expect(fromCidrs([])).toEqual([]);
+  });
+
   it("has no gateway rule at all when no CIDR is allowed", () => {
     const plan = planFleet(fleet(nodes.slice(0, 1), [model("q", ["a"])]));
     expect(networkLayout(plan, []).rules.filter((r) => r.group === "gateway")).toEqual([]);

@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import type { FleetPlan } from "../../plan/types";
+import { ENGINE_UPSTREAM } from "../engines";
 import { hostPort } from "../gateway/tiers";
 
 export interface PrometheusRenderOptions {
@@ -33,12 +34,17 @@ export function renderPrometheusConfig(plan: FleetPlan, o: PrometheusRenderOptio
           })
         : [],
     );
-  const vllm = targets("vllm");
-  const llamacpp = o.engineKeyFile ? targets("llamacpp") : [];
+  // Which engines have /metrics, and behind which key: render/engines.ts ENGINE_UPSTREAM.
+  const engineJob = (engine: "vllm" | "llamacpp") => {
+    const behindKey = ENGINE_UPSTREAM[engine].metrics === "key";
+    const configs = behindKey && !o.engineKeyFile ? [] : targets(engine);
+    if (configs.length === 0) return [];
+    return [{ job_name: SCRAPE_JOBS[engine], metrics_path: "/metrics", ...(behindKey ? { authorization: { type: "Bearer", credentials_file: o.engineKeyFile } } : {}), static_configs: configs }];
+  };
   const jobs = [
     ...(o.gatewayTarget !== null ? [{ job_name: SCRAPE_JOBS.gateway, metrics_path: "/metrics", static_configs: [{ targets: [o.gatewayTarget], labels: { fleet: plan.name } }] }] : []),
-    ...(vllm.length > 0 ? [{ job_name: SCRAPE_JOBS.vllm, metrics_path: "/metrics", static_configs: vllm }] : []),
-    ...(llamacpp.length > 0 ? [{ job_name: SCRAPE_JOBS.llamacpp, metrics_path: "/metrics", authorization: { type: "Bearer", credentials_file: o.engineKeyFile }, static_configs: llamacpp }] : []),
+    ...engineJob("vllm"),
+    ...engineJob("llamacpp"),
   ];
   const header = `# Prometheus scrape config for fleet "${plan.name}", rendered from the fleet spec (llm-fleet).\n`;
   return header + stringify({ global: { scrape_interval: o.scrapeInterval ?? "15s", external_labels: { fleet: plan.name } }, scrape_configs: jobs });
