@@ -38,21 +38,16 @@ describe("an upstream's non-JSON error body", () => {
     expect(live.engines.coder!.flatMap((e) => e.requests)).toHaveLength(0);
   });
 
-  it("a JSON 400 (vLLM's context-length error) passes byte for byte, with its status", async () => {
-    const body = '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}';
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", body) }));
+  // JSON error bodies pass byte for byte with their status: vLLM's context-length 400, a +json 422.
+  it.each([
+    ["400 Bad Request", "application/json", '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}'],
+    ["422 Unprocessable Entity", "application/problem+json", '{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}'],
+  ])("a JSON %s (%s) passes byte for byte, with its status and type", async (statusLine, type, body) => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(statusLine, type, body) }));
     const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(Number(statusLine.split(" ")[0]));
     expect(r.text).toBe(body);
-    expect(r.headers.get("content-type")).toBe("application/json");
-  });
-
-  it("a JSON 422 from a +json type passes as it came too", async () => {
-    const body = '{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}';
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("422 Unprocessable Entity", "application/problem+json", body) }));
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
-    expect(r.status).toBe(422);
-    expect(r.text).toBe(body);
+    expect(r.headers.get("content-type")).toBe(type);
   });
 
   it("a 400 labelled application/json whose body is not JSON (a proxy's HTML page) arrives as a JSON error", async () => {
