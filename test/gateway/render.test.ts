@@ -136,6 +136,20 @@ describe("failover chain", () => {
   });
 });
 
+describe("the error-body filter (router.replyBody)", () => {
+  const tierBlocks = (conf: string) => [...conf.matchAll(/location (@fleet_\d+_t\d+(?:_raw)?) \{/g)].map((m) => locationBlock(conf, m[1]!));
+  it("runs on provider tiers only without metering (the fleet's engines answer errors in JSON), on every tier with it", () => {
+    const plain = tierBlocks(render(testPlan())["gateway/nginx.conf"]!.contents);
+    expect(plain.length).toBeGreaterThan(4);
+    for (const block of plain) {
+      expect(block.includes("js_body_filter router.replyBody"), block.split("\n")[0]).toBe(block.includes('set $fleet_tier_external "1";'));
+    }
+    expect(plain.some((b) => b.includes('set $fleet_tier_external "1";'))).toBe(true);
+    const metered = tierBlocks(render(testPlan({ metering: true }))["gateway/nginx.conf"]!.contents);
+    for (const block of metered) expect(block).toContain("js_body_filter router.replyBody");
+  });
+});
+
 describe("refusals", () => {
   const plan = testPlan();
   it.each([

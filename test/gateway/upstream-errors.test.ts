@@ -26,8 +26,8 @@ describe("an upstream's non-JSON error body", () => {
     ["400 as plain text", "400 Bad Request", "text/plain", "Bad Request"],
     ["400 without a Content-Type", "400 Bad Request", null, "nope"],
   ])("%s arrives as a JSON error with the same status", async (_what, status, type, body) => {
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(status, type, body) }));
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    live.engines.cloud!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(status, type, body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("cloud") });
     expect(r.status).toBe(Number(status.slice(0, 3)));
     // nginx keeps the upstream's charset parameter apart from the type: JSON in UTF-8 either way.
     expect(r.headers.get("content-type")).toMatch(/^application\/json(; charset=utf-8)?$/);
@@ -35,7 +35,7 @@ describe("an upstream's non-JSON error body", () => {
     expect(r.text).not.toContain("<");
     expect(Number(r.headers.get("content-length"))).toBe(Buffer.byteLength(r.text));
     // Not a failure of the fleet: no other replica or tier was asked.
-    expect(live.engines.coder!.flatMap((e) => e.requests)).toHaveLength(0);
+    expect(live.engines.chat!.flatMap((e) => e.requests)).toHaveLength(0);
   });
 
   // JSON error bodies pass byte for byte with their status: vLLM's context-length 400, a +json 422.
@@ -43,35 +43,35 @@ describe("an upstream's non-JSON error body", () => {
     ["400 Bad Request", "application/json", '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}'],
     ["422 Unprocessable Entity", "application/problem+json", '{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}'],
   ])("a JSON %s (%s) passes byte for byte, with its status and type", async (statusLine, type, body) => {
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(statusLine, type, body) }));
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    live.engines.cloud!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(statusLine, type, body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("cloud") });
     expect(r.status).toBe(Number(statusLine.split(" ")[0]));
     expect(r.text).toBe(body);
     expect(r.headers.get("content-type")).toBe(type);
   });
 
   it("a 400 labelled application/json whose body is not JSON (a proxy's HTML page) arrives as a JSON error", async () => {
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", HTML) }));
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    live.engines.cloud!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", HTML) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("cloud") });
     expect(r.status).toBe(400);
     expect(r.json).toEqual({ error: { message: "the model's server answered 400 with a body that is not JSON (application/json)", type: "invalid_request_error", code: "upstream_error" } });
   });
 
   it("a JSON error longer than one buffer passes whole, and the client's connection serves its next request", async () => {
     const body = JSON.stringify({ error: { message: "x".repeat(300_000), type: "BadRequestError", code: 400 } });
-    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", body), times: 1 }));
-    const request = JSON.stringify(chat("chat"));
+    live.engines.cloud!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", body), times: 1 }));
+    const request = JSON.stringify(chat("cloud"));
     const post = (connection: string) => `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: ${connection}\r\nAuthorization: Bearer ${KEYS.app}\r\nContent-Type: application/json\r\nContent-Length: ${request.length}\r\n\r\n${request}`;
     // Both requests on one keepalive connection: the second is read only if the first reply's framing was right.
     const reply = await rawRequest(live.gw.port, post("keep-alive") + post("close"), 5000, true);
     const replies = reply.raw.split(/(?=HTTP\/1\.1 \d{3} )/);
     expect(replies.map((x) => x.slice(9, 12))).toEqual(["400", "200"]);
     expect(replies[0]).toContain(body);
-    expect(replies[1]).toContain('"content":"Hello from chat"');
+    expect(replies[1]).toContain('"content":"Hello from provider/chat-large"');
   });
 
   it("a streamed answer passes unchanged through the body filter", async () => {
-    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat", { stream: true }) });
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("cloud", { stream: true }) });
     expect(r.status).toBe(200);
     expect(r.text).toContain("data: [DONE]");
   });
