@@ -2,11 +2,14 @@
  * `npm run bench:gateway`: the same load straight to a test server, through plain nginx
  * (proxy_pass, no router), through the least njs a router needs ("njs floor", with and without a
  * header filter after the redirect) and through the gateway (real nginx + njs), in one run: nginx
- * worker CPU per request, latency p50/p90/p99 at a fixed rate, peak requests/s, and for streams
+ * worker CPU per request, latency one request at a time with the targets interleaved request by
+ * request (compared as the median of paired differences: steady from run to run), latency
+ * p50/p90/p99 at a fixed rate, peak requests/s, and for streams
  * the time to first chunk, the gaps between chunks and whether chunks were coalesced.
  * Goals (issue 13): the router adds at most 60 µs at p50 and keeps at least 85 % of plain nginx's
  * req/s; the floor targets show how much of that njs itself takes. (issue 4) first chunk within
- * 1 ms of direct, no coalescing. BENCH_ONLY=cpu stops after the CPU figures (a quick comparison).
+ * 1 ms of direct, no coalescing. BENCH_ONLY=cpu stops after the CPU figures (a quick comparison),
+ * BENCH_ONLY=latency after the one-at-a-time latency.
  * The targets take turns in short rounds, so load from other processes on the machine falls on
  * each alike; worker CPU per request (from /proc) does not depend on that load at all.
  * The test servers run in a child process so they do not share the load generator's event loop.
@@ -27,6 +30,8 @@ const PEAK_CONCURRENCY = 32;
 const PEAK_SECONDS = 6;
 /** Rounds per target (each a slice of the seconds above), taken in turns. */
 const ROUNDS = 6;
+/** Requests per target for the one-at-a-time latency, taken interleaved. */
+const SEQUENTIAL_PER_TARGET = 2000;
 const CPU_REQUESTS = 3000;
 const STREAMS = 40;
 const STREAM_CONCURRENCY = 4;
@@ -119,6 +124,27 @@ async function inTurns<T>(targets: Target[], run: (t: Target) => Promise<T>): Pr
   }
   return out;
 }
+
+/**
+ * One request at a time, the targets interleaved request by request (their order rotated each
+ * time): every target meets the same machine state, so slow drift between turns (other processes,
+ * CPU frequency) falls on all alike. Returns each target's latencies, index k of each taken together.
+ */
+async function interleaved(targets: Target[], perTarget: number): Promise<number[][]> {
+  const out: number[][] = targets.map(() => []);
+  for (let k = 0; k < perTarget; k++) {
+    for (let j = 0; j < targets.length; j++) {
+      const i = (j + k) % targets.length;
+      const r = await request(targets[i]!, "chat", false);
+      if (r.status !== 200) throw new Error(`${targets[i]!.name}: status ${r.status}`);
+      out[i]![k] = r.ms;
+    }
+  }
+  return out;
+}
+
+/** Median of the differences a[k] − b[k] of paired samples. */
+const pairedMedian = (a: number[], b: number[]) => pct(a.map((x, k) => x - b[k]!), 50);
 
 /**
  * CPU seconds used so far by the nginx workers of the master in `pidFile`: the first field of
@@ -269,6 +295,15 @@ async function main(): Promise<void> {
     console.log(`  over nginx alone: njs floor +${us(cpuFloor - cpuProxy)}   second VM for the filter +${us(cpuFloorFilter - cpuFloor)}   router's own logic +${us(cpuGateway - cpuFloorFilter)}   gateway in all +${us(cpuGateway - cpuProxy)}`);
     if (only === "cpu") return;
 
+    // Latency without queueing: one request at a time, targets interleaved request by request, and
+    // each target compared with nginx alone sample by sample (the median of paired differences).
+    const seq = await interleaved(targets, SEQUENTIAL_PER_TARGET);
+    const [seqDirect, seqProxy, seqFloor, seqFloorFilter, seqGateway] = seq as [number[], number[], number[], number[], number[]];
+    console.log(`latency one request at a time, ${SEQUENTIAL_PER_TARGET} each, targets interleaved request by request:`);
+    console.log(`  p50  ${targets.map((t, i) => `${t.name} ${f(pct(seq[i]!, 50))}`).join("   ")}`);
+    console.log(`  added over nginx alone, median of paired differences: njs floor ${f(pairedMedian(seqFloor, seqProxy))}   floor + filter ${f(pairedMedian(seqFloorFilter, seqProxy))}   gateway ${f(pairedMedian(seqGateway, seqProxy))}   (nginx alone over direct ${f(pairedMedian(seqProxy, seqDirect))})`);
+    if (only === "latency") return;
+
     const lat = (await inTurns(targets, (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat());
     const [latDirect, latProxy, latFloor, latFloorFilter, latGateway] = lat as [number[], number[], number[], number[], number[]];
     console.log(`\nlatency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns:`);
@@ -294,7 +329,9 @@ async function main(): Promise<void> {
     const floorP50 = p50(latFloorFilter) - p50(latProxy);
     const firstChunkAdded = p50(sGateway.firstChunk) - p50(sDirect.firstChunk);
     console.log("\ngoals:");
-    console.log(`  router adds <= 0.060 ms at p50 over nginx alone: ${f(addedP50)} ${addedP50 <= 0.06 ? "met" : "NOT met"} (njs floor ${f(p50(latFloor) - p50(latProxy))}, floor + filter ${f(floorP50)}, the router's logic ${f(addedP50 - floorP50)}; nginx alone adds ${f(p50(latProxy) - p50(latDirect))} over direct)`);
+    const pairedAdded = pairedMedian(seqGateway, seqProxy);
+    console.log(`  router adds <= 0.060 ms at p50 over nginx alone, one request at a time (paired): ${f(pairedAdded)} ${pairedAdded <= 0.06 ? "met" : "NOT met"} (njs floor ${f(pairedMedian(seqFloor, seqProxy))})`);
+    console.log(`  the same at ${RATE_PER_S} req/s, turns: ${f(addedP50)} ${addedP50 <= 0.06 ? "met" : "NOT met"} (njs floor ${f(p50(latFloor) - p50(latProxy))}, floor + filter ${f(floorP50)}, the router's logic ${f(addedP50 - floorP50)}; nginx alone adds ${f(p50(latProxy) - p50(latDirect))} over direct)`);
     console.log(`  peak >= 85 % of nginx alone: ${pctOf(peakGateway, peakProxy)} ${peakGateway / peakProxy >= 0.85 ? "met" : "NOT met"} (njs floor ${pctOf(peakFloor, peakProxy)}, floor + filter ${pctOf(peakFloorFilter, peakProxy)})`);
     console.log(`  first chunk within 1 ms of direct (p50): ${f(firstChunkAdded)} ${firstChunkAdded < 1 ? "met" : "NOT met"}`);
     console.log(`  no chunk coalescing: ${sGateway.coalesced === 0 ? "met" : `NOT met (${sGateway.coalesced} reads)`}`);
