@@ -306,7 +306,7 @@ const JSON_TYPE = /^\s*application\/(?:[^;\s]*\+)?json\s*(?:;|$)/i;
 /** How much of an error body labelled JSON is held to check that it parses; a longer one passes unchecked. */
 const HELD_MAX = 4 * 1024 * 1024;
 
-// Per response, set by checkReply and reset there: with `js_engine qjs` one JS context, module state
+// Per response, set by checkErrorReply and reset there: with `js_engine qjs` one JS context, module state
 // included, serves request after request (js_context_reuse, njs 0.8.6+; nginx/njs ngx_js.c).
 // `replacement`: the JSON error that replaces an upstream's non-JSON error body, or null.
 // `held`: the parts of an error body labelled JSON, held until its end to check that it is JSON.
@@ -342,7 +342,19 @@ function parses(buf) {
  * ngx_http_proxy_process_status_line; nginx/nginx issue #378, PR #723, unmerged); it cannot be
  * failed over any more. Closing the connection instead gives the client a transport error, never
  * another service's bytes as the answer (issue 13 item 9).
- * An error the upstream answers with a body that is not JSON (a provider's or proxy's HTML 400,
+ * @param {NginxHTTPRequest} r
+ */
+function checkReply(r) {
+    if (r.httpVersion === '0.9') {
+        r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
+        throw new Error('non-HTTP upstream reply');
+    }
+}
+
+/**
+ * js_header_filter of tier locations whose error bodies are checked (provider tiers, and every
+ * tier with metering: nginx-context.ts checksErrorBody), beside replyBody: checkReply, and then
+ * an error the upstream answers with a body that is not JSON (a provider's or proxy's HTML 400,
  * 413 or 422 page) reaches the client as an OpenAI-style JSON error with the same status
  * (`replyBody` swaps the body). An error body labelled JSON is held to its end and passes as the
  * engine sent it when it parses (vLLM's context-length 400 tells the client what to shorten),
@@ -350,18 +362,11 @@ function parses(buf) {
  * then, so it goes chunked. A compressed one cannot be read here and passes as it came.
  * @param {NginxHTTPRequest} r
  */
-function checkReply(r) {
+function checkErrorReply(r) {
     replacement = null;
     held = null;
-    if (r.httpVersion === '0.9') {
-        r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
-        throw new Error('non-HTTP upstream reply');
-    }
+    checkReply(r);
     if (r.status < 400) return;
-    // replyBody runs on provider tiers and with metering only (nginx.conf): a body filter on every
-    // reply cost ~18 µs of worker CPU per request (bench:gateway), and the fleet's own engines
-    // (vLLM, llama-server, Ollama) answer their errors in JSON.
-    if (!fleet.usage && r.variables.fleet_tier_external !== '1') return;
     const type = r.headersOut['Content-Type'] || '';
     if (JSON_TYPE.test(type)) {
         const encoding = r.headersOut['Content-Encoding'];
@@ -379,7 +384,7 @@ function checkReply(r) {
 }
 
 /**
- * js_body_filter of tier locations: the replacement error body when checkReply made one (the
+ * js_body_filter of tier locations: the replacement error body when checkErrorReply made one (the
  * upstream's bytes are dropped), an error body labelled JSON once it is known to parse (else its
  * replacement), else the reply as it comes; through usage metering when it is on.
  * @param {NginxHTTPRequest} r @param {Buffer} data @param {NginxHTTPSendBufferOptions} flags
@@ -413,4 +418,4 @@ function tierAuth(r) {
     return 'Bearer ' + value;
 }
 
-export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply, replyBody: replyBody };
+export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply, checkErrorReply: checkErrorReply, replyBody: replyBody };

@@ -143,10 +143,16 @@ describe("the error-body filter (router.replyBody)", () => {
     expect(plain.length).toBeGreaterThan(4);
     for (const block of plain) {
       expect(block.includes("js_body_filter router.replyBody"), block.split("\n")[0]).toBe(block.includes('set $fleet_tier_external "1";'));
+      // Its header filter goes with it: checkErrorReply where the body is checked, checkReply (status line only) elsewhere.
+      expect(block.includes("js_header_filter router.checkErrorReply;"), block.split("\n")[0]).toBe(block.includes('set $fleet_tier_external "1";'));
+      expect(block.includes("js_header_filter router.checkReply;")).toBe(!block.includes('set $fleet_tier_external "1";'));
     }
     expect(plain.some((b) => b.includes('set $fleet_tier_external "1";'))).toBe(true);
     const metered = tierBlocks(render(testPlan({ metering: true }))["gateway/nginx.conf"]!.contents);
-    for (const block of metered) expect(block).toContain("js_body_filter router.replyBody");
+    for (const block of metered) {
+      expect(block).toContain("js_body_filter router.replyBody");
+      expect(block).toContain("js_header_filter router.checkErrorReply;");
+    }
   });
 });
 
