@@ -84,7 +84,7 @@ describe("GPUS", () => {
 
   it("reports less memory than the marketed size, never more", () => {
     const marketedGB: Record<GpuId, number> = {
-      "H100-SXM": 80, "A100-40GB": 40, "A100-80GB": 80, L40S: 48, A10G: 24, L4: 24, T4: 16,
+      "H100-SXM": 80, "A100-40GB": 40, "A100-80GB": 80, "A100-80GB-PCIe": 80, L40S: 48, A10G: 24, L4: 24, T4: 16,
       "RTX-3090": 24, "RTX-4090": 24, "RTX-5070-Ti": 16, "RTX-5090": 32,
     };
     for (const gpu of Object.values(GPUS)) {
@@ -108,6 +108,13 @@ describe("GPUS", () => {
   it("marks FP8 hardware on Ada, Hopper and Blackwell only", () => {
     const fp8 = Object.values(GPUS).filter((g) => g.fp8).map((g) => g.id).sort();
     expect(fp8).toEqual(["H100-SXM", "L4", "L40S", "RTX-4090", "RTX-5070-Ti", "RTX-5090"]);
+  });
+
+  it("marks NVLink only on the SXM boards (NVSwitch in p4d, p4de, p5); the PCIe A100 is its own GPU", () => {
+    const nvlink = Object.values(GPUS).filter((g) => g.nvlink).map((g) => g.id).sort();
+    expect(nvlink).toEqual(["A100-40GB", "A100-80GB", "H100-SXM"]);
+    expect(findGpu("NVIDIA A100 80GB PCIe")?.id).toBe("A100-80GB-PCIe");
+    expect(findGpu("A100-SXM4-80GB")?.id).toBe("A100-80GB");
   });
 
   it("finds GPUs by id, name or alias regardless of case, spaces and dashes", () => {

@@ -40,6 +40,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 989.4, // reference/gpus.json: datasheet 1,979 sparse / 2
     fp8: true, // Hopper
     computeCapability: 9.0, // Hopper (NVIDIA CUDA GPUs list)
+    nvlink: true, // SXM5 on NVSwitch (p5.48xlarge: 8 GPUs, 900 GB/s NVLink each)
     sources: [
       `${REF} H100-SXM: https://glennklockwood.com/garden/processors/h100`,
       `${REF} H100-SXM: https://archive-lib.hpctech.co.jp/gpuproduct/nvidia-h100.html (NVIDIA datasheet reproduction)`,
@@ -59,6 +60,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 312, // reference/gpus.json: dense BF16 (624 sparse)
     fp8: false, // Ampere: no FP8 tensor cores
     computeCapability: 8.0, // Ampere (NVIDIA CUDA GPUs list)
+    nvlink: true, // SXM4 on NVSwitch (p4d.24xlarge)
     sources: [
       `${REF} A100-40GB: https://glennklockwood.com/garden/processors/A100`,
       `${REF} A100-40GB: https://www.thundercompute.com/blog/nvidia-a100-specs-full-guide`,
@@ -76,9 +78,31 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 312, // reference/gpus.json: "FLOPS were the same" as 40GB (glennklockwood.com)
     fp8: false, // Ampere
     computeCapability: 8.0, // Ampere (NVIDIA CUDA GPUs list)
+    nvlink: true, // SXM4 on NVSwitch (p4de.24xlarge)
     sources: [
       `${REF} A100-80GB: https://www.thundercompute.com/blog/nvidia-a100-specs-full-guide`,
       `${REF} A100-80GB: https://glennklockwood.com/garden/processors/A100`,
+    ],
+  },
+  "A100-80GB-PCIe": {
+    id: "A100-80GB-PCIe",
+    name: "NVIDIA A100 80GB PCIe",
+    aliases: ["A100 80GB PCIe", "A100-80GB-PCIe", "A100-PCIE-80GB", "NVIDIA A100 80GB PCIe", "NVIDIA A100-PCIE-80GB"],
+    memoryMiB: 81920,
+    memorySource: `${SMI} ("NVIDIA A100 80GB PCIe … 437MiB /  81920MiB" at 300 W, index id 55910353622)`,
+    // Two v0.10.1.1 logs of one server (dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-0.25GRAM.log and
+    // -0.5GRAM.log, Qwen2-7B-Instruct): 5,867 and 29,053 blocks of 917,504 bytes at utilization 0.25 and 0.5, the
+    // same weights and profile; the difference, 19.811 ± 0.001 GiB, is 0.25 × total.
+    cudaTotalBytes: Math.round(79.245 * GiB),
+    cudaTotalSource: "vLLM logs: 0.25 × total = 19.811 GiB between two vLLM runs at utilization 0.25 and 0.5 on one A100 80GB PCIe (dennislee22/vLLM-benchmarking logs); ±0.004 GiB",
+    bandwidthGBs: 1935, // reference/gpus.json A100-80GB notes: "PCIe 80GB variant: 1,935 GB/s" (thundercompute.com A100 guide)
+    bf16Tflops: 312, // reference/gpus.json: the same dense BF16 as the SXM board
+    fp8: false, // Ampere
+    computeCapability: 8.0, // Ampere (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe; an NVLink bridge exists but the logged server had none ("platform lacks GPU P2P capability")
+    sources: [
+      `${REF} A100-80GB notes: https://www.thundercompute.com/blog/nvidia-a100-specs-full-guide (A100 PCIe 80GB: 1,935 GB/s, 300 W)`,
+      "https://github.com/dennislee22/vLLM-benchmarking (vLLM 0.10.1.1 start-up logs on A100 80GB PCIe)",
     ],
   },
   L40S: {
@@ -95,6 +119,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 362.05, // reference/gpus.json: datasheet dense figure (733 sparse)
     fp8: true, // Ada
     computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe card without NVLink
     sources: [
       `${REF} L40S: https://www.mullet.se/product.html?product_id=355414 (NVIDIA L40/L40S datasheet reproduction)`,
       `${REF} L40S: https://omegaco.ae/shop/gpu-cards-edge-ai/nvidia-l40s`,
@@ -113,6 +138,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (the A10's 125 is not the A10G's)
     fp8: false, // Ampere
     computeCapability: 8.6, // Ampere (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe card without NVLink
     sources: [`${REF} A10G: https://www.baseten.co/blog/nvidia-a10-vs-a10g-for-ml-model-inference/`],
   },
   L4: {
@@ -126,6 +152,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 121, // reference/gpus.json: datasheet 242 sparse / 2
     fp8: true, // Ada
     computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe card without NVLink
     sources: [
       `${REF} L4: https://grokipedia.com/page/NVIDIA_L4_vs_L40S (quoting the NVIDIA L4 datasheet)`,
       `${REF} L4: https://store.sourcecode.com/en-us/bg-bucket-compare/125/9820`,
@@ -142,6 +169,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: null, // Turing has no BF16 tensor cores; no source in reference/gpus.json
     fp8: false, // Turing
     computeCapability: 7.5, // Turing (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe card without NVLink
     sources: [
       "NVIDIA T4 product page spec (16 GB GDDR6, 320 GB/s), not in reference/gpus.json",
       "reference/aws-instances.json g4dn: 'Each GPU has 16 GiB of GDDR6 memory' (awsdocs-ec2-ug-2023)",
@@ -161,6 +189,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: null, // reference/gpus.json: NOT FOUND (GA102 whitepaper Appendix A not captured)
     fp8: false, // Ampere
     computeCapability: 8.6, // Ampere (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe; a 2-way NVLink bridge exists for this card but is not assumed
     sources: [
       `${REF} RTX-3090: github:RahulSChand/gpu_poor@ad2fc0e:src/gpu_config.json`,
       `${REF} RTX-3090: https://github.com/vllm-project/vllm/issues/10517`,
@@ -178,6 +207,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: 165.15, // reference/gpus.json: dense BF16 with FP32 accumulate (third-party copies of the Ada whitepaper)
     fp8: true, // Ada
     computeCapability: 8.9, // Ada (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe; no NVLink on this generation of GeForce
     sources: [
       `${REF} RTX-4090: https://waredb.com/processor/nvidia-geforce-rtx-4090`,
       `${REF} RTX-4090: https://holynerdvana.blogspot.com/2022/10/nvidia-geforce-rtx-4090-specifications.html`,
@@ -194,6 +224,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: null, // reference/gpus.json: NOT FOUND
     fp8: true, // Blackwell
     computeCapability: 12.0, // Blackwell (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe; no NVLink on GeForce Blackwell
     sources: [
       `${REF} RTX-5070-Ti: https://github.com/vllm-project/vllm/issues/34076`,
       "NVIDIA GeForce RTX 5070 Ti product page spec (896 GB/s), not in reference/gpus.json",
@@ -212,6 +243,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     bf16Tflops: null, // not in reference/gpus.json
     fp8: true, // Blackwell
     computeCapability: 12.0, // Blackwell (NVIDIA CUDA GPUs list)
+    nvlink: false, // PCIe; no NVLink on GeForce Blackwell
     sources: [
       `${REF} other_reported_totals: https://github.com/vllm-project/vllm/issues/34076`,
       "NVIDIA GeForce RTX 5090 product page spec (1792 GB/s), not in reference/gpus.json",

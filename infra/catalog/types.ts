@@ -8,6 +8,7 @@ export type GpuId =
   | "H100-SXM"
   | "A100-40GB"
   | "A100-80GB"
+  | "A100-80GB-PCIe"
   | "L40S"
   | "A10G"
   | "L4"
@@ -42,6 +43,12 @@ export interface Gpu {
   fp8: boolean;
   /** CUDA compute capability (NVIDIA's CUDA GPUs list): vLLM's Marlin kernels (AWQ/GPTQ) need ≥ 8.0. */
   computeCapability: number;
+  /**
+   * Tensor-parallel peers are reached over NVLink / NVSwitch (the SXM boards of p4d, p4de, p5): NCCL's
+   * P2P transport then opens many channels with their buffers in GPU memory. PCIe boards keep almost none
+   * there (vllm-memory.ts TP_COLLECTIVE_BYTES_PER_RANK).
+   */
+  nvlink: boolean;
   sources: string[];
 }
 

@@ -16,6 +16,23 @@
 export const VLLM_VERSIONS = ["0.21.0", "0.16.0", "0.10.1"] as const;
 export type VllmVersion = (typeof VLLM_VERSIONS)[number];
 
+/**
+ * Peak bytes per logit of the sampler pass, by top-k/top-p path (vllm/v1/sample/sampler.py: the bf16 logits 2
+ * stay referenced by the caller, `logits.to(torch.float32)` 4, then):
+ * - "pytorch-sort" (`apply_top_k_top_p_pytorch`): `logits.sort` values 4 and int64 indices 8, with PyTorch's
+ *   segmented radix sort (ATen/native/cuda/SortStable.cu segmented_sort_pairs, ≥ 128 rows) allocating the int64
+ *   reverse-index input 8 and cub's double buffers 4 + 8: 2 + 4 + 32 = 38 (the two gpt-oss-120b H100 logs,
+ *   1024 × 201,088 logits, reconcile within 0.26 GiB);
+ * - "flashinfer" (`flashinfer_sample` → flashinfer.sampling.top_k_top_p_sampling_from_logits, filter order
+ *   "top_k_first"): `top_k_mask_logits` output 4 + `torch.softmax` probs 4: 2 + 4 + 8 = 14 (vllm-project/vllm
+ *   v0.10.1 ops/topk_topp_sampler.py; flashinfer sampling.py);
+ * - "triton" (vllm#33538, 2026-02-17: `apply_top_k_top_p_triton` masks in place): softmax probs 4 + the
+ *   exponential draw of `random_sample` 4: 2 + 4 + 8 = 14, plus a cached min(SMs, rows) × vocab fp32 buffer (not
+ *   modelled: ≤ 0.1 GiB).
+ */
+export const SAMPLER_BYTES_PER_LOGIT = { "pytorch-sort": 38, flashinfer: 14, triton: 14 } as const;
+export type SamplerPath = keyof typeof SAMPLER_BYTES_PER_LOGIT;
+
 export interface VllmAccounting {
   version: VllmVersion;
   /** The container image of this version (Docker Hub vllm/vllm-openai tags carry the leading "v"). */
@@ -44,14 +61,10 @@ export interface VllmAccounting {
    */
   pipelineContextCheck: "per-worker" | "all-layers";
   /**
-   * Peak bytes per logit of the profile run's sampler pass (`_dummy_sampler_run`: max_num_seqs rows × vocab,
-   * dummy top-k and top-p). With the PyTorch path (`apply_top_k_top_p_pytorch`): bf16 logits 2 + fp32 copy 4
-   * + `logits.sort` values and int64 indices 12 + the int64 index input 8 + the radix sort's double buffers 12
-   * = 38 (derived; the two gpt-oss-120b H100 logs, 1024 × 201,088 logits, reconcile within 0.26 GiB). With the
-   * in-place Triton top-k/top-p kernel (vllm#33538, 2026-02-17): bf16 2 + fp32 4 + softmax probs 4 + the
-   * exponential draw 4 = 14 (derived from vllm/v1/sample/sampler.py and ops/topk_topp_sampler.py).
+   * How the profile run's sampler pass (`_dummy_sampler_run`: max_num_seqs rows × vocab, dummy top-k and top-p)
+   * filters top-k/top-p in this version's image; its peak is SAMPLER_BYTES_PER_LOGIT of that path.
    */
-  samplerBytesPerLogit: number;
+  sampler: SamplerPath;
   sources: string[];
 }
 
@@ -64,7 +77,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: false,
     cudaGraphsInsideBudget: true,
     pipelineContextCheck: "per-worker",
-    samplerBytesPerLogit: 14, // apply_top_k_top_p → apply_top_k_top_p_triton (in place) for ≥ 8 rows
+    sampler: "triton", // apply_top_k_top_p → apply_top_k_top_p_triton (in place) for ≥ 8 rows
     sources: [
       "local-inference-lab/vllm@96a85c575 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv − cudagraph_memory_estimate_applied",
       "local-inference-lab/vllm@96a85c575 vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default \"1\"; vllm/config/cache.py gpu_memory_utilization default 0.92",
@@ -77,7 +90,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: false,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "all-layers",
-    samplerBytesPerLogit: 38, // PyTorch sort path; the FlashInfer sampler is opt-in since vllm#26859
+    sampler: "pytorch-sort", // the FlashInfer sampler is opt-in (VLLM_USE_FLASHINFER_SAMPLER=1) since vllm#26859, 2025-10-14
     sources: [
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment before MemorySnapshot (vllm#25359)",
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv_cache_memory",
@@ -90,12 +103,15 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: true,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "per-worker",
-    // PyTorch sort path, as in the gpt-oss-120b log this version is pinned to (vllm#23278); an install with
-    // FlashInfer would sample through it by default in this version (VLLM_USE_FLASHINFER_SAMPLER None = on).
-    samplerBytesPerLogit: 38,
+    // The image ships FlashInfer (docker/Dockerfile builds FLASHINFER_GIT_REF v0.2.11) and V1 samples through it
+    // unless VLLM_USE_FLASHINFER_SAMPLER=0 (TopKTopPSampler.__init__: None counts as on), as the v0.10.1.1 A100
+    // logs show ("Using FlashInfer for top-p & top-k sampling"). A pip install without FlashInfer (vllm#23278)
+    // takes the "pytorch-sort" path instead.
+    sampler: "flashinfer",
     sources: [
       "local-inference-lab/vllm@5f5664b3e vllm/v1/worker/gpu_worker.py init_device: MemorySnapshot, then init_worker_distributed_environment",
       "local-inference-lab/vllm@5f5664b3e vllm/v1/core/kv_cache_utils.py get_kv_cache_config: check_enough_kv_cache_memory per worker",
+      "local-inference-lab/vllm@5f5664b3e docker/Dockerfile: FlashInfer v0.2.11 built into the image; vllm/v1/sample/ops/topk_topp_sampler.py forward_cuda → flashinfer_sample",
     ],
   }),
 };

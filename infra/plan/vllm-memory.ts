@@ -32,14 +32,24 @@ export const NON_TORCH_BASE_BYTES = 0.14 * GiB;
  * - H200, TP 2, v0.10.2 (snapshot before distributed init): 1.38 in all = 0.14 + 0.40 + NCCL init 0.84
  *   (vllm-0102-qwen3-next-80b-tp2-h200; see distributedInitInBudgetBytes).
  * Not the 1.79 GiB per GPU of vllm#10511 (V0, Dec 2024), which a V0 snapshot taken before the communicators counted.
- * Near zero on a pipeline-only stage (send/recv only).
+ * Near zero on a pipeline-only stage (send/recv only). These are NVLink / NVSwitch systems; see TP_PCIE_BYTES_PER_RANK.
  */
 export const TP_COLLECTIVE_BYTES_PER_RANK = 0.2 * GiB;
+/**
+ * The same on PCIe boards (Gpu.nvlink false), NCCL's initialisation included: 0.06 GiB per rank of the TP group.
+ * Two v0.10.1.1 logs of one A100 80GB PCIe server without P2P ("Custom allreduce is disabled because your platform
+ * lacks GPU P2P capability"), start snapshot before distributed init, Qwen2-7B-Instruct at utilization 0.5: activation
+ * + non-torch is 0.551 GiB at TP 1 and 0.673 GiB at TP 2, the sampler pass (the peak, full vocabulary on every rank)
+ * unchanged: +0.12 GiB for NCCL and the collectives at TP 2 (dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-
+ * 0.5GRAM.log, log/vllm-7B-2gpuA10080GB-0.5GRAM-same-node.log). Without NVLink NCCL opens few channels and, without
+ * P2P, passes data through host memory (SHM transport), so its GPU buffers stay small.
+ */
+export const TP_PCIE_BYTES_PER_RANK = 0.06 * GiB;
 /** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */
 export const NCCL_INIT_BYTES = 0.48 * GiB;
 /**
- * What a version whose start snapshot precedes distributed init (v0.10.1) counts of that init inside the budget:
- * 0.48 GiB plus 0.36 per further tensor-parallel rank. The v0.10.2 TP 2 H200 log counts 1.38 − 0.14 − 0.40 = 0.84
+ * What a version whose start snapshot precedes distributed init (v0.10.1) counts of that init inside the budget on
+ * NVLink systems: 0.48 GiB plus 0.36 per further tensor-parallel rank (PCIe: within TP_PCIE_BYTES_PER_RANK). The v0.10.2 TP 2 H200 log counts 1.38 − 0.14 − 0.40 = 0.84
  * (vllm-0102-qwen3-next-80b-tp2-h200); checked, not fitted, against the TP 4 log of vllm#21348: 0.48 + 3 × 0.36 =
  * 1.56 puts Qwen3-235B-A22B-FP8 within 1 % of its 8.11 GiB (infra/plan/vllm-logs.test.ts). The start check of later
  * versions keeps the measured NCCL_INIT_BYTES: no log shows what they hold before the snapshot at TP > 1.
@@ -87,7 +97,9 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
   const total = w.gpu.cudaTotalBytes;
   const requested = Math.ceil(total * w.util);
   const nccl = w.worldSize > 1 ? NCCL_INIT_BYTES : 0;
-  const nonTorch = NON_TORCH_BASE_BYTES + (w.tensorParallel > 1 ? w.tensorParallel * TP_COLLECTIVE_BYTES_PER_RANK : 0) + (v.distributedInitInsideBudget ? distributedInitInBudgetBytes(w.tensorParallel, w.worldSize) : 0);
+  const tpBytes = w.tensorParallel > 1 ? w.tensorParallel * (w.gpu.nvlink ? TP_COLLECTIVE_BYTES_PER_RANK : TP_PCIE_BYTES_PER_RANK) : 0;
+  const initInBudget = v.distributedInitInsideBudget && w.gpu.nvlink ? distributedInitInBudgetBytes(w.tensorParallel, w.worldSize) : 0;
+  const nonTorch = NON_TORCH_BASE_BYTES + tpBytes + initInBudget;
   const cudaGraphInBudget = v.cudaGraphsInsideBudget ? CUDA_GRAPH_BYTES : 0;
   const available = requested - w.weights - w.activation - nonTorch - cudaGraphInBudget;
   const beforeSnapshot = CUDA_CONTEXT_BYTES + (v.distributedInitInsideBudget ? 0 : nccl);
@@ -99,7 +111,7 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
  * Torch peak of the profile run on one GPU: the forward pass over max_num_batched_tokens (MLP
  * intermediates dominate, 2 bytes an element, sharded by TP; fits the 2.07 GiB of Llama-3.1-8B at 20000
  * tokens in reference/datapoints.json vllm-10517), or, on the last stage, the hidden states kept for the
- * sampler pass plus that pass (bytes per logit per version: VllmAccounting.samplerBytesPerLogit) — whichever
+ * sampler pass plus that pass (bytes per logit of the version's sampler path: SAMPLER_BYTES_PER_LOGIT) — whichever
  * is larger (the forward's intermediates are freed before it).
  */
 export function activationPeakBytes(a: ModelArch, tp: number, tokens: number, maxNumSeqs: number, last: boolean, samplerBytesPerLogit: number): number {
