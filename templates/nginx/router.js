@@ -56,6 +56,27 @@ function has(obj, name) {
     return Object.prototype.hasOwnProperty.call(obj, name);
 }
 
+/** SP, HTAB, VT, FF: the whitespace a header value may hold around a credential. */
+function isSpace(c) {
+    return c === 32 || c === 9 || c === 11 || c === 12;
+}
+
+/**
+ * The token of "Bearer <token>" (scheme in any case, RFC 9110 section 11.1), or '' when the value
+ * is not one. Read with string operations: a regex exec costs ~4 µs in njs 0.7.9, a tenth of
+ * the router's whole logic.
+ * @param {string} header
+ */
+function bearerToken(header) {
+    if (header.length < 8 || header.slice(0, 6).toLowerCase() !== 'bearer' || !isSpace(header.charCodeAt(6))) return '';
+    let start = 7;
+    while (isSpace(header.charCodeAt(start))) start++;
+    let end = start;
+    while (end < header.length && !isSpace(header.charCodeAt(end))) end++;
+    for (let p = end; p < header.length; p++) if (!isSpace(header.charCodeAt(p))) return '';
+    return header.slice(start, end);
+}
+
 /**
  * js_set $fleet_client: "k:<rateClass>:<keyName>" for a known key, "ip:<addr>" otherwise,
  * "err:<addr>" when the lookup itself failed. It must always return a non-empty value: a
@@ -67,9 +88,9 @@ function has(obj, name) {
 function clientId(r) {
     try {
         const header = r.headersIn.Authorization;
-        const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-        if (m) {
-            const digest = crypto.createHash('sha256').update(m[1]).digest('hex');
+        const token = header ? bearerToken(header) : '';
+        if (token) {
+            const digest = crypto.createHash('sha256').update(token).digest('hex');
             if (has(fleet.keys, digest)) {
                 const name = fleet.keys[digest];
                 return 'k:' + fleet.keyRights[name].rateClass + ':' + name;
@@ -82,14 +103,11 @@ function clientId(r) {
     }
 }
 
-/** The caller's key (name and rights) from $fleet_client, or null after answering the request. */
+/** The caller's key (its name and rights, fleet.js) from $fleet_client, or null after answering the request. */
 function authenticate(r) {
     const id = r.variables.fleet_client || '';
     const name = id.indexOf('k:') === 0 ? id.slice(id.indexOf(':', 2) + 1) : '';
-    if (name && has(fleet.keyRights, name)) {
-        const rights = fleet.keyRights[name];
-        return { name: name, models: rights.models, quota: rights.quota, admin: rights.admin };
-    }
+    if (name && has(fleet.keyRights, name)) return fleet.keyRights[name];
     // "ip:" never gets here (nginx answers 401 first); "err:" or empty: the lookup failed.
     fail(r, 500, 'server_error', 'key_lookup_failed', 'the gateway could not check the API key');
     return null;
@@ -177,7 +195,18 @@ function bodyText(r) {
  * of the model (`{ model, anyKey: true }`).
  */
 function allowedChain(key, model) {
-    return model.chain.filter(function (t) { return t.anyKey || allows(key, t.model); });
+    if (key.models === '*') return model.chain;
+    const out = [];
+    for (let i = 0; i < model.chain.length; i++) {
+        const t = model.chain[i];
+        if (t.anyKey || allows(key, t.model)) out.push(t);
+    }
+    return out;
+}
+
+/** "<start>,<valueStart>,<valueEnd>" of a member (body.read's span), as tierBody reads it. */
+function spanText(span) {
+    return span[0] + ',' + span[1] + ',' + span[2];
 }
 
 /** Checks the body, picks the model and hands the request to its first tier. */
@@ -217,12 +246,17 @@ function generate(r, key, pinned, endpoint) {
     if (usage.overQuota(r, key, send)) return;
     usage.markStream(r, read.fields, endpoint);
     const chain = allowedChain(key, model);
-    const drops = ENGINE_ONLY_FIELDS.filter(function (f) { return has(read.spans, f); });
+    // Spans of the engine-only fields present, "a,b,c;a,b,c" (no arrays: each costs ~1 µs in njs 0.7.9).
+    let drops = '';
+    for (let i = 0; i < ENGINE_ONLY_FIELDS.length; i++) {
+        const span = read.spans[ENGINE_ONLY_FIELDS[i]];
+        if (span) drops += (drops ? ';' : '') + spanText(span);
+    }
     // Without metering no variable is read for it (a variable lookup costs µs in njs).
     const usageEdit = fleet.usage ? usage.usageEdit(r, read.spans, text) : null;
     // For tierBody, as text (cheaper than JSON): "<model span>|<members>|<drop span>;...|<usage edit JSON>".
-    v.fleet_edits = (read.spans.model ? read.spans.model.join(',') : '') + '|' + read.count + '|' +
-        drops.map(function (f) { return read.spans[f].join(','); }).join(';') + '|' + (usageEdit ? JSON.stringify(usageEdit) : '');
+    v.fleet_edits = (read.spans.model ? spanText(read.spans.model) : '') + '|' + read.count + '|' + drops + '|' +
+        (usageEdit ? JSON.stringify(usageEdit) : '');
     // The last tier keeps the variables' defaults (@fleet_503, @fleet_504): each write costs µs.
     for (let i = 0; i + 1 < chain.length; i++) {
         v['fleet_fail_' + chain[i].tier] = chain[i + 1].location;
@@ -230,7 +264,7 @@ function generate(r, key, pinned, endpoint) {
     }
     const first = chain[0];
     // The client's bytes go as they are unless this tier needs another model name or fewer fields.
-    const same = requested === first.upstreamModel && !(first.external && drops.length > 0) && !usageEdit;
+    const same = requested === first.upstreamModel && !(first.external && drops) && !usageEdit;
     r.internalRedirect(same ? first.rawLocation : first.location);
 }
 
@@ -243,11 +277,13 @@ function path(r) {
     return r.variables.fleet_path || r.uri;
 }
 
+/** Path routes' prefixes, listed once per VM. */
+const ROUTE_PATHS = Object.keys(fleet.routes);
+
 /** The route whose prefix the URI is under: [model id, rest of the path], or null. */
 function matchRoute(uri) {
-    const paths = Object.keys(fleet.routes);
-    for (let i = 0; i < paths.length; i++) {
-        const p = paths[i];
+    for (let i = 0; i < ROUTE_PATHS.length; i++) {
+        const p = ROUTE_PATHS[i];
         if (uri === p) return [fleet.routes[p], '/v1/chat/completions'];
         if (uri.indexOf(p + '/') === 0) return [fleet.routes[p], uri.slice(p.length)];
     }

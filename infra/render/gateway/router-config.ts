@@ -54,7 +54,7 @@ export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string
   const keyRights: Record<string, RouterKey> = {};
   for (const [name, spec] of Object.entries(plan.gateway.keys)) {
     keys[sha256Hex(clientKeys[name]!)] = name;
-    keyRights[name] = { rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
+    keyRights[name] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
   }
   return { keys, keyRights };
 }

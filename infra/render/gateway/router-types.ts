@@ -5,6 +5,8 @@
  */
 
 export interface RouterKey {
+  /** The key's name in the spec (what logs, usage and errors say; never the key). */
+  name: string;
   rateClass: string;
   /** Model ids, or "*" for all. */
   models: string[] | "*";
