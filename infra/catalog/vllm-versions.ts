@@ -4,7 +4,13 @@
  * history was read from mirrors):
  * - v0.21.0: local-inference-lab/vllm main at 96a85c575 (2026-04-21, "[Startup][UX] Enable CUDAGraph
  *   memory profiling by default (#38284)"; envs.py: "Enabled by default as of v0.21.0").
+ * - v0.19.0 (released 2026-04-03): local-inference-lab/vllm main at 228023b3a (2026-04-05). Between v0.16 and it:
+ *   vllm#33698 (2026-02-11, per-worker PP check), vllm#33538 (2026-02-17, Triton top-k/top-p), vllm#30515 and
+ *   vllm#37426 (2026-03, CUDA-graph estimate computed but applied only with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1,
+ *   default 0 until vllm#38284 of 2026-04-21).
  * - v0.16.0: jinhuang12/vllm branch v0.16.0 (2d5be1dd, 2026-02-12).
+ * - v0.11.0 (released 2025-10-02): local-inference-lab/vllm main at 3b7c20a6b (2025-10-01): the start snapshot
+ *   after distributed init (vllm#25359), FlashInfer still the default sampler (vllm#26859 came 2025-10-14).
  * - v0.10.1: local-inference-lab/vllm main at 5f5664b3e (2025-08-17, the last commit before the
  *   v0.10.1 release of 2025-08-18; gpt-oss support, the logs below name gpu_worker.py:276 as that tree does).
  *
@@ -13,7 +19,7 @@
  * KV = requested − weights − torch activation peak of the profile run − non-torch increase since the
  * start snapshot (vllm/utils/mem_utils.py memory_profiling). The versions differ in:
  */
-export const VLLM_VERSIONS = ["0.21.0", "0.16.0", "0.10.1"] as const;
+export const VLLM_VERSIONS = ["0.21.0", "0.19.0", "0.16.0", "0.11.0", "0.10.1"] as const;
 export type VllmVersion = (typeof VLLM_VERSIONS)[number];
 
 /**
@@ -65,6 +71,11 @@ export interface VllmAccounting {
    * filters top-k/top-p in this version's image; its peak is SAMPLER_BYTES_PER_LOGIT of that path.
    */
   sampler: SamplerPath;
+  /**
+   * MXFP4 experts on Hopper: the Triton backend when the image has OpenAI's triton_kernels (built in since
+   * vllm#28788, 2025-11-18), else Marlin (mxfp4.py get_mxfp4_backend: "not has_triton_kernels()" → MARLIN).
+   */
+  mxfp4HopperBackend: "marlin" | "triton";
   sources: string[];
 }
 
@@ -78,10 +89,25 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     cudaGraphsInsideBudget: true,
     pipelineContextCheck: "per-worker",
     sampler: "triton", // apply_top_k_top_p → apply_top_k_top_p_triton (in place) for ≥ 8 rows
+    mxfp4HopperBackend: "triton",
     sources: [
       "local-inference-lab/vllm@96a85c575 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv − cudagraph_memory_estimate_applied",
       "local-inference-lab/vllm@96a85c575 vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default \"1\"; vllm/config/cache.py gpu_memory_utilization default 0.92",
       "local-inference-lab/vllm@96a85c575 vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: per-worker check on projected groups",
+    ],
+  }),
+  "0.19.0": accounting({
+    version: "0.19.0",
+    defaultGpuMemoryUtilization: 0.9, // vllm/config/cache.py Field(default=0.9)
+    distributedInitInsideBudget: false,
+    cudaGraphsInsideBudget: false, // estimated (profile_cudagraph_memory) but not subtracted: envs default "0"
+    pipelineContextCheck: "per-worker",
+    sampler: "triton",
+    mxfp4HopperBackend: "triton",
+    sources: [
+      "local-inference-lab/vllm@228023b3a vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv − (estimate only if VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS)",
+      "local-inference-lab/vllm@228023b3a vllm/v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p → apply_top_k_top_p_triton for ≥ 8 rows; FlashInfer sampler opt-in",
+      "local-inference-lab/vllm@c5a66d169 (vllm#33698) vllm/v1/core/kv_cache_utils.py: PP memory check per worker on projected groups",
     ],
   }),
   "0.16.0": accounting({
@@ -91,10 +117,25 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "all-layers",
     sampler: "pytorch-sort", // the FlashInfer sampler is opt-in (VLLM_USE_FLASHINFER_SAMPLER=1) since vllm#26859, 2025-10-14
+    mxfp4HopperBackend: "triton", // "[mxfp4.py:165] Using Triton backend" in the v0.14.1 log of vllm#33155
     sources: [
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment before MemorySnapshot (vllm#25359)",
       "jinhuang12/vllm@v0.16.0 vllm/v1/worker/gpu_worker.py determine_available_memory: requested − non_kv_cache_memory",
       "jinhuang12/vllm@v0.16.0 vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: _check_enough_kv_cache_memory(min(available_memory), global groups)",
+    ],
+  }),
+  "0.11.0": accounting({
+    version: "0.11.0",
+    defaultGpuMemoryUtilization: 0.9,
+    distributedInitInsideBudget: false,
+    cudaGraphsInsideBudget: false,
+    pipelineContextCheck: "per-worker",
+    sampler: "flashinfer", // the image installs FlashInfer v0.3.1; TopKTopPSampler: VLLM_USE_FLASHINFER_SAMPLER None counts as on
+    mxfp4HopperBackend: "marlin", // no triton_kernels in the image before vllm#28788
+    sources: [
+      "local-inference-lab/vllm@3b7c20a6b vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment, then MemorySnapshot",
+      "local-inference-lab/vllm@3b7c20a6b vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: check_enough_kv_cache_memory per worker",
+      "local-inference-lab/vllm@3b7c20a6b docker/Dockerfile FLASHINFER_GIT_REF v0.3.1; vllm/v1/sample/ops/topk_topp_sampler.py forward_cuda → flashinfer_sample",
     ],
   }),
   "0.10.1": accounting({
@@ -108,6 +149,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     // logs show ("Using FlashInfer for top-p & top-k sampling"). A pip install without FlashInfer (vllm#23278)
     // takes the "pytorch-sort" path instead.
     sampler: "flashinfer",
+    mxfp4HopperBackend: "marlin", // "leveraging the Marlin kernel" (vllm#23278)
     sources: [
       "local-inference-lab/vllm@5f5664b3e vllm/v1/worker/gpu_worker.py init_device: MemorySnapshot, then init_worker_distributed_environment",
       "local-inference-lab/vllm@5f5664b3e vllm/v1/core/kv_cache_utils.py get_kv_cache_config: check_enough_kv_cache_memory per worker",

@@ -37,7 +37,7 @@ describe("engine version", () => {
 
   it("refuses a version it cannot document, listing the ones it can", () => {
     const issues = issuesOf([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion: "0.19.1" })]);
-    expect(issues).toEqual([{ path: "models[0].engineVersion", message: "vLLM 0.19.1 is not a version whose memory accounting the planner models", fix: "use one of 0.21.0, 0.16.0, 0.10.1 (default 0.21.0, the pinned image), or remove engineVersion" }]);
+    expect(issues).toEqual([{ path: "models[0].engineVersion", message: "vLLM 0.19.1 is not a version whose memory accounting the planner models", fix: "use one of 0.21.0, 0.19.0, 0.16.0, 0.11.0, 0.10.1 (default 0.21.0, the pinned image), or remove engineVersion" }]);
   });
 
   it("refuses a version for an engine that runs its pinned image", () => {

@@ -108,13 +108,51 @@ describe("v0.10.1: distributed init inside the budget, CUDA graphs beside it, Fl
   });
 });
 
-describe("v0.16.0 (and v0.11–v0.20, same code path): distributed init and CUDA graphs beside the budget", () => {
-  it("gpt-oss-120b on one H100 at 0.95 with --max-num-batched-tokens 1024: 1.71 GiB (vllm#27508, v0.11)", () => {
-    // The run's pip install had no triton_kernels, so vLLM took the Marlin backend (mxfp4.py get_mxfp4_backend).
+describe("v0.11.0: distributed init before the snapshot, CUDA graphs beside the budget, FlashInfer sampling in the image", () => {
+  it("gpt-oss-120b on one H100 at 0.95 with --max-num-batched-tokens 1024, pip install without FlashInfer: 1.71 GiB (vllm#27508)", () => {
+    // The run's pip install had no triton_kernels, so vLLM took the Marlin backend (mxfp4.py get_mxfp4_backend),
+    // nor FlashInfer (a pip dependency only since vllm#26443, 2025-10-09), so it sorted.
     const w = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, marlin), 36);
-    const m = workerMemory({ gpu: h100, util: 0.95, accounting: VLLM_ACCOUNTING["0.16.0"], tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 1024, 1024, true, SORT) });
+    const m = workerMemory({ gpu: h100, util: 0.95, accounting: VLLM_ACCOUNTING["0.11.0"], tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 1024, 1024, true, SORT) });
     // A small figure: the residual is 0.25 GiB (see the report table); pinned in GiB.
     expect(Math.abs(m.available / GiB - 1.71)).toBeLessThan(0.3);
+  });
+});
+
+/** The llm-d capacity planner's H100 runs (llm-d/llm-d-benchmark config_explorer/empirical-vllm-memory-results.md): 79.18 GiB, max_model_len 16000, block size 128 (token counts not comparable). */
+const llmd = (model: Record<string, unknown>, instanceType = "p5.4xlarge", gpus?: number[]) =>
+  planFleet(fleet([awsNode("h", instanceType)], [{ id: "m", engine: "vllm", engineVersion: "0.16.0", contextLength: 16000, replicas: [{ nodes: ["h"], ...(gpus ? { gpus } : {}) }], ...model }]));
+const llmdReplica = (model: Record<string, unknown>, instanceType?: string, gpus?: number[]) => (llmd(model, instanceType, gpus).models[0] as ServedModelPlan).replicas[0]!;
+
+describe("v0.16.0 (and v0.12–v0.16, same code path): distributed init and CUDA graphs beside the budget, PyTorch sort sampling", () => {
+  it("one H100 at 0.9: Llama-3.1-8B-Instruct 51.38 GiB (weights 14.99), gpt-oss-20b 50.28 (13.47), Qwen3-0.6B 64.45 (1.12) (llm-d empirical results)", () => {
+    const llama = llmdReplica({ source: { hf: "meta-llama/Llama-3.1-8B-Instruct" } });
+    const oss = llmdReplica({ source: { hf: "openai/gpt-oss-20b" } });
+    // Qwen/Qwen3-0.6B config.json: 28 layers, hidden 1024, intermediate 3072, 16 heads, 8 KV heads, head_dim 128, tied embeddings.
+    const qwen = llmdReplica({ source: { hf: "Qwen/Qwen3-0.6B" }, arch: { numLayers: 28, hiddenSize: 1024, intermediateSize: 3072, numAttentionHeads: 16, numKeyValueHeads: 8, headDim: 128, vocabSize: 151936, maxPositionEmbeddings: 40960, tieWordEmbeddings: true } });
+    for (const [r, kv, weights] of [[llama, 51.38, 14.99], [oss, 50.28, 13.47], [qwen, 64.45, 1.12]] as const) {
+      expect(within(r.vllm!.availableKvGiBPerGpu, kv, 0.03), `${r.vllm!.availableKvGiBPerGpu} vs ${kv}`).toBe(true);
+      expect(Math.abs(r.weightsGiB - weights), `${r.weightsGiB} vs ${weights}`).toBeLessThan(Math.max(0.01 * weights, 0.011)); // 1.12 is rounded to 0.01
+    }
+  });
+
+  it("gpt-oss-120b on one H100 (Triton MXFP4): 3.33 GiB beside 64.38 of weights and 7.38 of activation — the identity holds at utilization 0.95", () => {
+    // 0.95 × 79.18 − 64.38 − 7.38 − 0.13 = 3.33 exactly; the write-up's table says 0.9, where the same terms give −0.63.
+    const r = llmdReplica({ source: { hf: "openai/gpt-oss-120b" }, gpuMemoryUtilization: 0.95 });
+    expect(within(r.vllm!.availableKvGiBPerGpu, 3.33, 0.03)).toBe(true);
+    expect(within(r.weightsGiB, 64.38, 0.01)).toBe(true);
+  });
+
+  it("Llama-3.3-70B-Instruct-FP8-dynamic on H100: 32.0 GiB at TP 2; refused at TP 1 with −1.44 GiB (llm-d empirical results)", () => {
+    const model = { source: { hf: "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic" }, arch: "meta-llama/Llama-3.3-70B-Instruct", quantization: "fp8" };
+    const tp2 = llmdReplica(model, "p5.48xlarge", [0, 1]);
+    expect(within(tp2.vllm!.availableKvGiBPerGpu, 32.0, 0.03)).toBe(true);
+    expect(within(tp2.weightsGiB / 2, 33.88, 0.01)).toBe(true);
+    // "ValueError: No available memory for the cache blocks" after "Available KV cache memory: -1.44 GiB".
+    const message = refusal(() => llmd(model));
+    const logged = /Available KV cache memory: (-?[\d.]+) GiB/.exec(message);
+    expect(logged).not.toBeNull();
+    expect(Math.abs(Number(logged![1]) - -1.44)).toBeLessThan(0.2);
   });
 
   it("refuses Qwen3-Coder-30B-A3B-FP8 at 262,144 tokens on 5070 Ti + 5090 (PP 2, split 16,32) as v0.15.2 did (vllm#34076)", () => {
@@ -165,6 +203,18 @@ describe("tensor parallelism: the communicators' memory per GPU (V1 logs with a 
     expect(message).toMatch(/one 32768-token sequence needs 5 GiB of KV cache, larger than the available KV cache memory \(0\.2\d GiB\); vLLM 0\.16\.0 refuses to start/);
     const noContext = refusal(() => planFleet(fleet([awsNode("p5", "p5.48xlarge")], [{ id: "l", engine: "vllm", engineVersion: "0.16.0", source: { hf: "deepseek-ai/DeepSeek-R1-Distill-Llama-70B" }, replicas: [{ nodes: ["p5"], gpus: [0, 1] }] }])));
     expect(noContext).toMatch(/vLLM 0\.16\.0 would log "Available KV cache memory: 0\.2\d GiB" and refuse the model's 131072-token maximum/);
+  });
+});
+
+describe("v0.19.0: CUDA graphs estimated but beside the budget, Triton top-k/top-p sampling", () => {
+  it("gpt-oss-20b on one A100 80GB at 0.65, max-model-len 131072: 36.56 GiB, weights 13.72 GiB (myoceane.fr, vLLM 0.19.0)", () => {
+    // https://myoceane.fr/index.php/ai-vllm-a100-gemma-4/ : "version 0.19.0", non-default args gpu_memory_utilization
+    // 0.65 and max_model_len 131072; "Model loading took 13.72 GiB", "Available KV cache memory: 36.56 GiB".
+    const r = (planFleet(fleet([sshGpuNode("a", ["A100 80GB"])], [{ id: "oss", engine: "vllm", engineVersion: "0.19.0", source: { hf: "openai/gpt-oss-20b" }, gpuMemoryUtilization: 0.65, contextLength: 131072, replicas: [{ nodes: ["a"] }] }])).models[0] as ServedModelPlan).replicas[0]!;
+    expect(r.vllm!.engineVersion).toBe("0.19.0");
+    expect(r.vllm!.image).toBe("vllm/vllm-openai:v0.19.0");
+    expect(within(r.vllm!.availableKvGiBPerGpu, 36.56, 0.03)).toBe(true);
+    expect(within(r.weightsGiB, 13.72, 0.01)).toBe(true);
   });
 });
 

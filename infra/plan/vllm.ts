@@ -8,7 +8,7 @@
 import { findModel } from "../catalog/models";
 import { KV_CACHE_FLAG_VALUE, QUANTIZATIONS } from "../catalog/quantization";
 import type { Gpu, ModelArch } from "../catalog/types";
-import { SAMPLER_BYTES_PER_LOGIT } from "../catalog/vllm-versions";
+import { SAMPLER_BYTES_PER_LOGIT, type VllmAccounting } from "../catalog/vllm-versions";
 import { GiB, kvBytesPerToken, round, toGiB, weightBytes, type ExpertPadding } from "./arch";
 import { replicaGpus } from "./nodes";
 import { checkSplit, proportionalSplit, splitRanges } from "./split";
@@ -29,12 +29,12 @@ function batchDefaults(gpu: Gpu): { maxNumSeqs: number; maxNumBatchedTokens: num
 
 /**
  * How vLLM's MXFP4 backend lays out the experts on this GPU (mxfp4.py create_weights, v0.16.0): Marlin pads
- * hidden to 256 and the per-rank intermediate size to 128; the Triton backend on Hopper (v0.11+) keeps the
- * intermediate size (a multiple of 64) and, by the v0.14.1 log of gpt-oss-120b (64.38 GiB, vllm#33155), holds
- * hidden at a multiple of 256 too. v0.10.1 on H100 used Marlin (vllm#23278: "leveraging the Marlin kernel").
+ * hidden to 256 and the per-rank intermediate size to 128; the Triton backend (Hopper, in images with
+ * triton_kernels: VllmAccounting.mxfp4HopperBackend) keeps the intermediate size (a multiple of 64) and, by the
+ * v0.14.1 log of gpt-oss-120b (64.38 GiB, vllm#33155), holds hidden at a multiple of 256 too.
  */
-function mxfp4Padding(gpu: Gpu, version: string, tp: number): ExpertPadding {
-  const triton = gpu.computeCapability === 9.0 && version !== "0.10.1";
+function mxfp4Padding(gpu: Gpu, accounting: VllmAccounting, tp: number): ExpertPadding {
+  const triton = gpu.computeCapability === 9.0 && accounting.mxfp4HopperBackend === "triton";
   return triton ? { hiddenAlign: 256, intermediateAlign: 64, tensorParallel: tp } : { hiddenAlign: 256, intermediateAlign: 128, tensorParallel: tp };
 }
 
@@ -118,7 +118,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     const first = i === 0;
     const last = i === pp - 1;
     const gpu = s.gpus[0]!.gpu;
-    const w = quant.expertsOnly ? weightBytes(arch, input.quantization, undefined, mxfp4Padding(gpu, accounting.version, tp)) : input.weights;
+    const w = quant.expertsOnly ? weightBytes(arch, input.quantization, undefined, mxfp4Padding(gpu, accounting, tp)) : input.weights;
     const layers = split[i]!;
     const tiedOnce = pp === 1 && arch.tieWordEmbeddings;
     const weightsPerGpu = (layers * w.layer + (first ? w.embeddings : 0) + (last && !tiedOnce ? w.lmHead : 0)) / tp;
