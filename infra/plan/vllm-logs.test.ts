@@ -90,6 +90,17 @@ describe("v0.10.1: distributed init inside the budget, CUDA graphs beside it, Fl
     expect(within(m.available / GiB, 11.03, 0.03)).toBe(true);
   });
 
+  it("gpt-oss-120b at TP 4 across four A100 80GB PCIe nodes (Ray) at 0.8: 45.32 GiB, 2,640,144 tokens, 17.2217 GiB of weights per GPU", () => {
+    // dennislee22/vLLM-benchmarking log/vllm-120B-4gpuA10080GB-0.8GRAM-diff-nodes.log: vLLM 0.10.1.1, FlashInfer
+    // sampling, Marlin MXFP4 ("Your GPU does not have native support for FP4"), max_num_batched_tokens 2048.
+    const w = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, { ...marlin, tensorParallel: 4 }), 36) / 4;
+    const m = workerMemory({ gpu: GPUS["A100-80GB-PCIe"], util: 0.8, accounting: v0101, tensorParallel: 4, worldSize: 4, weights: w, activation: activationPeakBytes(gptOss120, 4, 2048, 256, true, SAMPLER_BYTES_PER_LOGIT[v0101.sampler]) });
+    const layout = kvLayout(gptOss120, 2, "auto");
+    expect(within(w / GiB, 17.2217, 0.01)).toBe(true);
+    expect(within(m.available / GiB, 45.32, 0.03)).toBe(true);
+    expect(within(kvCacheTokens(layout, workerBlocks(layout, [0, 36], m.available)), 2640144, 0.03)).toBe(true);
+  });
+
   it("gpt-oss-120b on one H100 at the default 0.9, pip install without FlashInfer: available KV −2.14 GiB, refused (vllm#23278)", () => {
     const w = fullWeights(weightBytes(gptOss120, "mxfp4", undefined, marlin), 36);
     const m = workerMemory({ gpu: h100, util: 0.9, accounting: v0101, tensorParallel: 1, worldSize: 1, weights: w, activation: activationPeakBytes(gptOss120, 1, 8192, 1024, true, SORT) });
