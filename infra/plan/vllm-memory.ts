@@ -49,10 +49,11 @@ export const TP_PCIE_BYTES_PER_RANK = 0.06 * GiB;
 export const NCCL_INIT_BYTES = 0.48 * GiB;
 /**
  * What a version whose start snapshot precedes distributed init (v0.10.1) counts of that init inside the budget on
- * NVLink systems: 0.48 GiB plus 0.36 per further tensor-parallel rank (PCIe: within TP_PCIE_BYTES_PER_RANK). The v0.10.2 TP 2 H200 log counts 1.38 − 0.14 − 0.40 = 0.84
- * (vllm-0102-qwen3-next-80b-tp2-h200); checked, not fitted, against the TP 4 log of vllm#21348: 0.48 + 3 × 0.36 =
- * 1.56 puts Qwen3-235B-A22B-FP8 within 1 % of its 8.11 GiB (infra/plan/vllm-logs.test.ts). The start check of later
- * versions keeps the measured NCCL_INIT_BYTES: no log shows what they hold before the snapshot at TP > 1.
+ * NVLink systems: 0.48 GiB plus 0.36 per further tensor-parallel rank (PCIe: within TP_PCIE_BYTES_PER_RANK). The
+ * v0.10.2 TP 2 H200 log counts 1.38 − 0.14 − 0.40 = 0.84 (vllm-0102-qwen3-next-80b-tp2-h200); checked, not fitted,
+ * against the TP 4 log of vllm#21348: 0.48 + 3 × 0.36 = 1.56 puts Qwen3-235B-A22B-FP8 within 1 % of its 8.11 GiB
+ * (infra/plan/vllm-logs.test.ts). The start check of later versions keeps the measured NCCL_INIT_BYTES: no log shows
+ * what they hold before the snapshot at TP > 1.
  */
 export function distributedInitInBudgetBytes(tensorParallel: number, worldSize: number): number {
   return worldSize > 1 ? NCCL_INIT_BYTES + 0.36 * GiB * (tensorParallel - 1) : 0;
