@@ -14,15 +14,15 @@ function probe(probe) {
 
 /**
  * @param {NginxHTTPRequest} r
- * @param {any} fleet the generated fleet.js data
+ * @param {FleetData} fleet the fleet's data (fleet.json: its lists have no methods)
  * @param {(id: string) => boolean} allowed models the caller may see
  * @param {(r: NginxHTTPRequest, status: number, body: unknown) => void} send
  */
 function report(r, fleet, allowed, send) {
-    const ids = fleet.order.filter(allowed);
+    const ids = Array.prototype.filter.call(fleet.order, allowed);
     const pending = [];
     ids.forEach(function (id) {
-        fleet.models[id].probes.forEach(function (p) { pending.push(probe(p)); });
+        Array.prototype.forEach.call(fleet.models[id].probes, function (p) { pending.push(probe(p)); });
     });
     Promise.all(pending).then(function (answers) {
         const models = {};
@@ -31,13 +31,13 @@ function report(r, fleet, allowed, send) {
         ids.forEach(function (id) {
             const m = fleet.models[id];
             if (m.engine === 'external') {
-                models[id] = { engine: 'external', probed: false, tiers: m.tiers.filter(allowed) };
+                models[id] = { engine: 'external', probed: false, tiers: Array.prototype.filter.call(m.tiers, allowed) };
                 return;
             }
             let healthy = 0;
-            m.probes.forEach(function () { if (answers[next++]) healthy++; });
+            for (let i = 0; i < m.probes.length; i++) if (answers[next++]) healthy++;
             if (healthy === 0) allUp = false;
-            models[id] = { engine: m.engine, replicas: m.probes.length, healthy: healthy, tiers: m.tiers.filter(allowed) };
+            models[id] = { engine: m.engine, replicas: m.probes.length, healthy: healthy, tiers: Array.prototype.filter.call(m.tiers, allowed) };
         });
         send(r, allUp ? 200 : 503, { status: allUp ? 'ok' : 'degraded', models: models });
     }).catch(function (e) {

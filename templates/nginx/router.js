@@ -1,8 +1,11 @@
 /**
- * llm-fleet gateway router (njs). Static logic; the fleet's data comes from the generated
- * fleet.js. Runs on njs 0.7.9 (Debian bookworm) and 0.8/0.9 (official image), so it keeps to
- * what both parse: no destructuring, spread or for-of (0.7.9 rejects them), and the body is read
- * with r.requestText (r.requestBody is gone since 0.8.0; gateway-notes.md "njs versions").
+ * llm-fleet gateway router (njs). Static logic; the fleet's data is the global `fleet`, the
+ * generated fleet.json that nginx preloads once (js_preload_object): frozen, and its objects and
+ * lists have no prototype, so lists are walked with loops or Array.prototype methods by `call`
+ * (fleet-data.d.ts types them so). Runs on njs 0.7.9 (Debian bookworm) and 0.8/0.9 (official
+ * image, njs engine: preloaded objects are not in QuickJS), so it keeps to what both parse: no
+ * destructuring, spread or for-of (0.7.9 rejects them), and the body is read with r.requestText
+ * (r.requestBody is gone since 0.8.0; gateway-notes.md "njs versions").
  *
  * A request, phase by phase (nginx.conf):
  *   rewrite   `clientId` (js_set, one SHA-256) names the caller; no or an unknown key is answered
@@ -18,7 +21,6 @@
  * No key, secret or Authorization value is ever logged or returned.
  */
 import crypto from 'crypto';
-import fleet from 'fleet.js';
 import health from 'health.js';
 import body from 'body.js';
 import usage from 'usage.js';
@@ -103,7 +105,7 @@ function clientId(r) {
     }
 }
 
-/** The caller's key (its name and rights, fleet.js) from $fleet_client, or null after answering the request. */
+/** The caller's key (its name and rights, fleet.json) from $fleet_client, or null after answering the request. */
 function authenticate(r) {
     const id = r.variables.fleet_client || '';
     const name = id.indexOf('k:') === 0 ? id.slice(id.indexOf(':', 2) + 1) : '';
@@ -114,28 +116,29 @@ function authenticate(r) {
 }
 
 function allows(key, modelId) {
-    return key.models === '*' || key.models.indexOf(modelId) !== -1;
+    return key.models === '*' || Array.prototype.indexOf.call(key.models, modelId) !== -1;
 }
 
 /** Names (ids and aliases) a key may send, in fleet order; all of them under a path route's model. */
 function visibleNames(key, pinned) {
     const out = [];
-    fleet.order.forEach(function (id) {
+    Array.prototype.forEach.call(fleet.order, function (id) {
         if (!allows(key, id) || (pinned && pinned !== id)) return;
         out.push(id);
-        fleet.models[id].aliases.forEach(function (a) { out.push(a); });
+        Array.prototype.forEach.call(fleet.models[id].aliases, function (a) { out.push(a); });
     });
     return out;
 }
 
 function modelEntries(key, pinned) {
     const data = [];
-    fleet.order.forEach(function (id) {
+    Array.prototype.forEach.call(fleet.order, function (id) {
         if (!allows(key, id) || (pinned && pinned !== id)) return;
         const m = fleet.models[id];
         const base = { object: 'model', created: 0, owned_by: 'llm-fleet' };
-        data.push(Object.assign({ id: id, aliases: m.aliases, max_output_tokens: m.maxOutputTokens, context_length: m.contextLength }, base));
-        m.aliases.forEach(function (a) { data.push(Object.assign({ id: a, alias_of: id }, base)); });
+        const aliases = Array.prototype.slice.call(m.aliases);
+        data.push(Object.assign({ id: id, aliases: aliases, max_output_tokens: m.maxOutputTokens, context_length: m.contextLength }, base));
+        aliases.forEach(function (a) { data.push(Object.assign({ id: a, alias_of: id }, base)); });
     });
     return data;
 }

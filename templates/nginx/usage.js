@@ -17,7 +17,6 @@
  * (templates/usage/service.mjs) counts the usage log and writes the block files.
  */
 import fs from 'fs';
-import fleet from 'fleet.js';
 
 /**
  * The block in <dir>/blocked/<file>, or null. Looked up with a stat that returns undefined for a

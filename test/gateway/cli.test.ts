@@ -67,8 +67,8 @@ describe("fleet gateway", () => {
       expect(unknown.json.error.message).toContain("available: arctic-text2sql");
 
       const written = fs.readdirSync(path.join(out, "gateway"));
-      expect(written).toEqual(expect.arrayContaining(["nginx.conf", "router.js", "health.js", "fleet.js"]));
-      for (const f of ["nginx.conf", "fleet.js"]) {
+      expect(written).toEqual(expect.arrayContaining(["nginx.conf", "router.js", "health.js", "fleet.json"]));
+      for (const f of ["nginx.conf", "fleet.json"]) {
         const text = fs.readFileSync(path.join(out, "gateway", f), "utf8");
         for (const key of Object.values(KEYS)) expect(text).not.toContain(key);
       }

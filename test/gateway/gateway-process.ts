@@ -36,7 +36,7 @@ export interface GatewayProcess {
   /** http://127.0.0.1:PORT */
   url: string;
   port: number;
-  /** nginx's prefix: nginx.conf, router.js, fleet.js, logs. */
+  /** nginx's prefix: nginx.conf, router.js, fleet.json, logs. */
   prefix: string;
   files: Artifacts;
   accessLog(): AccessLogEntry[];

@@ -93,14 +93,15 @@ describe("fail-safe key lookup", () => {
   };
 
   it("still limits when the lookup throws inside the router (it falls back to the client address)", async () => {
-    // The router's data breaks: reading the keys throws. clientId catches it and answers "err:<addr>",
+    // The key lookup breaks: reading the keys throws. clientId catches it and answers "err:<addr>",
     // which every rate class counts: the strictest class (tight, burst 2) applies.
     const gw = await start(testPlan(tightClassOnly), {
       resolveEndpoint: resolveTo(engines),
       patch: (files) => {
-        const f = files["gateway/fleet.js"]!;
-        f.contents += "\nObject.defineProperty(fleetData(), 'keys', { get: function () { throw new Error('keys unavailable'); } });\n";
-        f.contents = f.contents.replace("export default ", "const data = ") + "\nfunction fleetData() { return data; }\nexport default data;\n";
+        const f = files["gateway/router.js"]!;
+        const lookup = "if (has(fleet.keys, digest)) {";
+        if (!f.contents.includes(lookup)) throw new Error("router.js no longer looks keys up as this test expects");
+        f.contents = f.contents.replace(lookup, "if (has((function () { throw new Error('keys unavailable'); })(), digest)) {");
       },
     });
     const statuses: number[] = [];

@@ -85,7 +85,7 @@ describe("secrets", () => {
         const all = Object.values(files).map((f) => f.contents).join("\n");
         for (const key of values) {
           expect(all).not.toContain(key);
-          expect(files["gateway/fleet.js"]!.contents).toContain(sha256Hex(key));
+          expect(files["gateway/fleet.json"]!.contents).toContain(sha256Hex(key));
         }
       }),
       { numRuns: 25 },
@@ -106,7 +106,7 @@ describe("failover chain", () => {
     const plan = planFleet(loadSpecFile(path.join(EXAMPLES, "cpu-llamacpp-fallback.yaml")));
     const files = render(plan);
     const conf = files["gateway/nginx.conf"]!.contents;
-    const fleet = JSON.parse(files["gateway/fleet.js"]!.contents.replace(/^[\s\S]*?export default /, "").replace(/;\s*$/, ""));
+    const fleet = JSON.parse(files["gateway/fleet.json"]!.contents);
     // The router walks this chain, skipping tiers the key may not use; each tier says where it goes next.
     expect(fleet.models[plan.models[0]!.id].chain.map((t: { location: string }) => t.location)).toEqual(["@fleet_0_t0", "@fleet_0_t1", "@fleet_0_t2"]);
     const t0 = locationBlock(conf, "@fleet_0_t0");
@@ -176,7 +176,7 @@ describe("engine facts come from one table (infra/render/engines.ts)", () => {
   it("probes each replica's health path and sends each engine's Host header as the table says", () => {
     const plan = planFleet(loadSpecFile(path.join(EXAMPLES, "rtx-ollama.yaml")));
     const files = render(plan);
-    const fleet = JSON.parse(files["gateway/fleet.js"]!.contents.replace(/^[\s\S]*?export default /, "").replace(/;\s*$/, ""));
+    const fleet = JSON.parse(files["gateway/fleet.json"]!.contents);
     const served = plan.models.filter((m) => m.engine !== "external");
     expect(served.length).toBeGreaterThan(0);
     for (const m of served) {

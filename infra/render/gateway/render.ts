@@ -1,7 +1,7 @@
 /**
  * renderGateway: FleetPlan → the gateway's files under gateway/: nginx.conf, the njs router
- * (router.js, body.js, health.js: static, from templates/nginx/) and fleet.js (the fleet's data for the
- * router). Pure apart from reading its templates; key values are hashed, secrets never read.
+ * (router.js, body.js, health.js: static, from templates/nginx/) and fleet.json (the fleet's data for the
+ * router, preloaded by nginx once and shared by every request: fleet-data.d.ts). Pure apart from reading its templates; key values are hashed, secrets never read.
  */
 import { requireGateway } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
@@ -21,7 +21,7 @@ export function renderGateway(fleetPlan: FleetPlan, options: GatewayRenderOption
   const config = buildRouterConfig(plan, routing, o.clientKeys, usage?.dir ?? null);
   return {
     "gateway/nginx.conf": { contents: renderTemplate("nginx/nginx.conf.hbs", buildNginxContext(plan, routing, o)) },
-    "gateway/fleet.js": { contents: renderTemplate("nginx/fleet.js.hbs", { fleetName: plan.name, config }) },
+    "gateway/fleet.json": { contents: `${JSON.stringify(config)}\n` },
     "gateway/router.js": { contents: readTemplateFile("nginx/router.js") },
     "gateway/health.js": { contents: readTemplateFile("nginx/health.js") },
     "gateway/usage.js": { contents: readTemplateFile("nginx/usage.js") },

@@ -1,5 +1,5 @@
 /**
- * The data the njs router reads (rendered as gateway/fleet.js): keys by SHA-256 digest, models
+ * The data the njs router reads (rendered as gateway/fleet.json): keys by SHA-256 digest, models
  * with their names, limits, first tier and health probes, and path routes. Keys are hashed here
  * and nowhere else; a key value never leaves this function.
  */

@@ -1,5 +1,5 @@
 /**
- * The shape of gateway/fleet.js, the data the njs router reads: written by router-config.ts,
+ * The shape of gateway/fleet.json, the data the njs router reads: written by router-config.ts,
  * read by templates/nginx/*.js (type-checked against it through templates/nginx/fleet-data.d.ts).
  * Types only, no imports: the njs type check (templates/nginx/tsconfig.json) includes this file.
  */

@@ -1,5 +1,5 @@
 /**
- * The usage parts of the gateway render (issue 14): what nginx.conf, fleet.js and the usage
+ * The usage parts of the gateway render (issue 14): what nginx.conf, fleet.json and the usage
  * service need to meter requests, enforce quotas and provider limits, and export metrics.
  * One place decides the names both sides use: the usage log, the socket, the block files.
  * Pure: paths are only joined, nothing is read.
