@@ -126,17 +126,43 @@ const USAGE_OPEN = '"usage":{';
 const TAIL = 1024;
 const NULL_USAGE = ',"usage":null}';
 
+/** JSON whitespace: space, tab, line feed, carriage return. */
+function isJsonSpace(c) {
+    return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * The digits of `"<name>": <digits>` in text, or '' when absent or not (yet) followed by digits
+ * and their end. Read with native searches: a regex exec costs ~4 µs in njs 0.7.9, and this runs
+ * on every reply with metering.
+ */
+function countOf(text, name) {
+    const key = '"' + name + '"';
+    const at = text.indexOf(key);
+    if (at < 0) return '';
+    let p = at + key.length;
+    while (isJsonSpace(text.charCodeAt(p))) p++;
+    if (text.charCodeAt(p) !== 58) return '';
+    p++;
+    while (isJsonSpace(text.charCodeAt(p))) p++;
+    const start = p;
+    let c = text.charCodeAt(p);
+    while (c >= 48 && c <= 57) c = text.charCodeAt(++p);
+    // The digits must be followed by something (a "," or "}"): a number cut at a chunk's end is not read yet.
+    return p > start && p < text.length ? text.slice(start, p) : '';
+}
+
 /** Reads prompt/completion tokens from text holding `"usage":{…}`; false while incomplete. */
 function readUsage(r, text) {
     const at = text.lastIndexOf(USAGE_OPEN);
     if (at < 0) return false;
     const rest = text.slice(at + USAGE_OPEN.length);
-    const p = /"prompt_tokens"\s*:\s*(\d+)/.exec(rest);
-    const c = /"completion_tokens"\s*:\s*(\d+)/.exec(rest);
+    const p = countOf(rest, 'prompt_tokens');
+    const c = countOf(rest, 'completion_tokens');
     if (!p || (!c && rest.indexOf('}') < 0)) return false;
-    r.variables.fleet_prompt_tokens = p[1];
+    r.variables.fleet_prompt_tokens = p;
     // Embeddings report prompt tokens only.
-    r.variables.fleet_completion_tokens = c ? c[1] : '0';
+    r.variables.fleet_completion_tokens = c || '0';
     r.variables.fleet_usage = 'ok';
     return true;
 }

@@ -212,34 +212,44 @@ const row = (label: string, direct: number, gateway: number) =>
   `  ${label.padEnd(18)} direct ${f(direct).padStart(10)}   gateway ${f(gateway).padStart(10)}   added ${f(gateway - direct).padStart(10)}   ${ratio(gateway, direct)}`;
 
 /**
- * Locations beside the gateway in the same server (same logs, headers and limits), from the least
- * to the most work: "nginx alone" is a bare proxy_pass; "njs floor" adds the least njs any router
- * needs (a js_set of a constant evaluated before the content phase, a js_content that reads the
- * body and only calls r.internalRedirect to a proxy_pass location); "njs floor + filter" adds a
+ * Locations beside the gateway in the same server (same response headers and access log line,
+ * without the gateway's rate limits), from the least to the most work: "nginx alone" is a bare
+ * proxy_pass with no njs at all; "njs floor" adds the least njs any router needs (a js_set of a
+ * constant evaluated before the content phase, a js_content that takes the body as text and only
+ * calls r.internalRedirect to a proxy_pass location); "njs floor + filter" adds a
  * js_header_filter that returns at once in that location, which costs a second njs VM since an
  * internal redirect clears the request's njs context. The gateway minus the floor is the
- * router's own logic.
+ * router's own logic (and its rate limits).
  */
 const PROXY_ONLY_PATH = "/bench-proxy-only";
 const FLOOR_PATH = "/bench-njs-floor";
 const FLOOR_FILTER_PATH = "/bench-njs-floor-filter";
 const FLOOR_MODULE = `function constant(r) { return "k"; }
-function pass(r) { r.internalRedirect("@bench_floor"); }
-function passFiltered(r) { r.internalRedirect("@bench_floor_filter"); }
+function pass(r) { if (r.requestText) r.internalRedirect("@bench_floor"); }
+function passFiltered(r) { if (r.requestText) r.internalRedirect("@bench_floor_filter"); }
 function noop(r) { if (r.httpVersion === "0.9") throw new Error("0.9"); }
 export default { constant: constant, pass: pass, passFiltered: passFiltered, noop: noop };
 `;
 function addBenchLocations(conf: string): string {
+  // The gateway's access log names the caller's key ($fleet_key_name, from the js_set that hashes
+  // it): the bench locations log the same line with "-" there, so nginx alone runs no njs at all
+  // and the floors run only the njs they name.
+  const format = /    log_format fleet_json [^;]*;/.exec(conf)?.[0];
+  const logPath = /    access_log (\S+) fleet_json;/.exec(conf)?.[1];
+  if (!format || !logPath || !format.includes('"key":"$fleet_key_name",')) throw new Error("bench: the gateway's access log is not as this bench expects");
+  const plainFormat = format.replace("log_format fleet_json", "log_format bench_plain").replace('"key":"$fleet_key_name",', '"key":"-",');
+  const log = `access_log ${logPath} bench_plain;`;
   // A named location's proxy_pass takes no URI part: the path comes from a variable, as in the tiers.
-  const upstream = "proxy_pass http://fleet_0_chat$bench_path;\n            proxy_set_header Connection \"\";";
+  const upstream = `proxy_pass http://fleet_0_chat$bench_path;\n            proxy_set_header Connection "";\n            ${log}`;
   const locations = [
-    `        location = ${PROXY_ONLY_PATH} {\n            proxy_pass http://fleet_0_chat/v1/chat/completions;\n            proxy_set_header Connection "";\n        }`,
-    `        location = ${FLOOR_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.pass;\n        }`,
-    `        location = ${FLOOR_FILTER_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.passFiltered;\n        }`,
+    `        location = ${PROXY_ONLY_PATH} {\n            proxy_pass http://fleet_0_chat/v1/chat/completions;\n            proxy_set_header Connection "";\n            ${log}\n        }`,
+    `        location = ${FLOOR_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.pass;\n            ${log}\n        }`,
+    `        location = ${FLOOR_FILTER_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.passFiltered;\n            ${log}\n        }`,
     `        location @bench_floor {\n            ${upstream}\n        }`,
     `        location @bench_floor_filter {\n            js_header_filter bench.noop;\n            ${upstream}\n        }`,
   ].join("\n");
   return conf
+    .replace(format, `${format}\n${plainFormat}`)
     .replace("    js_import router from router.js;", "    js_import bench from bench.js;\n    js_set $bench_constant bench.constant;\n    map $uri $bench_path {\n        default /v1/chat/completions;\n    }\n    js_import router from router.js;")
     .replace("        location = /healthz {", `${locations}\n        location = /healthz {`);
 }
