@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { KV_CACHE_DTYPE_IDS, QUANTIZATION_IDS } from "../catalog/types";
+import { DEFAULT_VLLM_VERSION, VLLM_VERSIONS } from "../catalog/vllm-versions";
 import { caseInsensitiveEnum, doc, modelId, name, positiveInt, secretName } from "./fields";
 import { KeyQuota, UpstreamLimits } from "./usage";
 
@@ -179,7 +180,7 @@ export const ServedModelSpec = z.strictObject({
     "vLLM --gpu-memory-utilization. Unset: the engine version's default (0.92 since vLLM 0.21.0, 0.9 before).",
     0.9,
   ),
-  engineVersion: doc(z.string().optional(), 'vLLM version to run and plan memory for (an older pinned image). Unset: the pinned image\'s version.', "0.16.0"),
+  engineVersion: doc(z.string().optional(), `vLLM version to run and plan memory for (an older pinned image): one of ${VLLM_VERSIONS.join(", ")}, the versions whose memory accounting the planner models from vLLM's source. Unset: the pinned image's version (${DEFAULT_VLLM_VERSION}).`, "0.16.0"),
   replicas: doc(z.array(Replica).min(1), "Copies of the model; each is one or more nodes.", [{ nodes: ["gpu-a"] }]),
 });
 
