@@ -161,7 +161,32 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
 /** The version the pinned image runs: plans are for it unless a model names another. */
 export const DEFAULT_VLLM_VERSION: VllmVersion = "0.21.0";
 
+const bare = (version: string) => version.trim().replace(/^v/, "");
+
 export function findVllmVersion(version: string): VllmAccounting | undefined {
-  const v = version.trim().replace(/^v/, "");
+  const v = bare(version);
   return (VLLM_VERSIONS as readonly string[]).includes(v) ? VLLM_ACCOUNTING[v as VllmVersion] : undefined;
+}
+
+/**
+ * Why a version findVllmVersion does not know is refused, and what to name instead. A patch release of a documented
+ * minor (0.19.1, 0.10.1.1) is refused too, not planned as its minor: patches carry cherry-picked fixes, and memory
+ * accounting is what such fixes change (vllm#25359, the snapshot after distributed init, was one), so only the
+ * release whose source was read is modelled.
+ */
+export function vllmVersionRefusal(version: string): { message: string; fix: string } {
+  const list = `use one of ${VLLM_VERSIONS.join(", ")} (default ${DEFAULT_VLLM_VERSION}, the pinned image), or remove engineVersion`;
+  const parts = bare(version).split(".");
+  if (parts.length < 3 || !parts.every((p) => /^\d+$/.test(p))) {
+    return { message: `${JSON.stringify(version)} is not a vLLM release number (major.minor.patch): a floating tag would change the accounting under the plan`, fix: list };
+  }
+  const minor = parts.slice(0, 2).join(".");
+  const documented = VLLM_VERSIONS.find((v) => v.startsWith(`${minor}.`));
+  if (documented) {
+    return {
+      message: `vLLM ${version} is a patch release of ${minor}: the planner models ${documented}, whose memory accounting was read from its source, and a patch release may change it`,
+      fix: `use engineVersion ${documented} (image ${VLLM_ACCOUNTING[documented].image}), or remove engineVersion for the pinned ${DEFAULT_VLLM_VERSION}`,
+    };
+  }
+  return { message: `vLLM ${version} is not a version whose memory accounting the planner models`, fix: list };
 }

@@ -35,9 +35,28 @@ describe("engine version", () => {
     expect(gap).toBeCloseTo((256 * 152064 * 24) / 1024 ** 3 - 0.5, 1);
   });
 
+  const versionIssues = (engineVersion: string) => issuesOf([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion })]);
+  const LIST = "use one of 0.21.0, 0.19.0, 0.16.0, 0.11.0, 0.10.1 (default 0.21.0, the pinned image), or remove engineVersion";
+
   it("refuses a version it cannot document, listing the ones it can", () => {
-    const issues = issuesOf([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], { engineVersion: "0.19.1" })]);
-    expect(issues).toEqual([{ path: "models[0].engineVersion", message: "vLLM 0.19.1 is not a version whose memory accounting the planner models", fix: "use one of 0.21.0, 0.19.0, 0.16.0, 0.11.0, 0.10.1 (default 0.21.0, the pinned image), or remove engineVersion" }]);
+    expect(versionIssues("0.9.2")).toEqual([{ path: "models[0].engineVersion", message: "vLLM 0.9.2 is not a version whose memory accounting the planner models", fix: LIST }]);
+    expect(versionIssues("0.20.0")[0]!.message).toBe("vLLM 0.20.0 is not a version whose memory accounting the planner models");
+  });
+
+  it("refuses a patch release of a documented version, naming the release it documents: a patch may change the accounting", () => {
+    for (const [asked, documented] of [["0.19.1", "0.19.0"], ["v0.10.1.1", "0.10.1"], ["0.11.2", "0.11.0"]] as const) {
+      expect(versionIssues(asked)).toEqual([{
+        path: "models[0].engineVersion",
+        message: `vLLM ${asked} is a patch release of ${documented.split(".").slice(0, 2).join(".")}: the planner models ${documented}, whose memory accounting was read from its source, and a patch release may change it`,
+        fix: `use engineVersion ${documented} (image vllm/vllm-openai:v${documented}), or remove engineVersion for the pinned 0.21.0`,
+      }]);
+    }
+  });
+
+  it("refuses what is not a version number, such as a floating tag", () => {
+    for (const asked of ["latest", "", "0.19"]) {
+      expect(versionIssues(asked)).toEqual([{ path: "models[0].engineVersion", message: `${JSON.stringify(asked)} is not a vLLM release number (major.minor.patch): a floating tag would change the accounting under the plan`, fix: LIST }]);
+    }
   });
 
   it("refuses a version for an engine that runs its pinned image", () => {

@@ -3,7 +3,7 @@ import { findModel, GGUF_FILES, MODEL_IDS, OLLAMA_TAGS } from "../catalog/models
 import { UNSUPPORTED_MODELS } from "../catalog/models-recent";
 import { QUANTIZATIONS, KV_CACHE_DTYPES_BY_ENGINE, vllmQuantizationFlag } from "../catalog/quantization";
 import type { KvCacheDtype, ModelArch, Quantization } from "../catalog/types";
-import { DEFAULT_VLLM_VERSION, findVllmVersion, VLLM_ACCOUNTING, VLLM_VERSIONS, type VllmAccounting } from "../catalog/vllm-versions";
+import { DEFAULT_VLLM_VERSION, findVllmVersion, VLLM_ACCOUNTING, vllmVersionRefusal, type VllmAccounting } from "../catalog/vllm-versions";
 import type { ReplicaSpec, ServedModelSpec } from "../spec/schema";
 import type { SpecIssue } from "../spec/errors";
 import { weightBytes, type WeightBytes } from "./arch";
@@ -134,7 +134,7 @@ export function resolveModel(m: ServedModelSpec, path: string, issues: SpecIssue
   if (m.engineVersion !== undefined) {
     const found = m.engine === "vllm" ? findVllmVersion(m.engineVersion) : undefined;
     if (m.engine !== "vllm") issues.push({ path: `${path}.engineVersion`, message: `${m.engine} runs the pinned image; only vLLM models choose a version`, fix: "remove engineVersion" });
-    else if (!found) issues.push({ path: `${path}.engineVersion`, message: `vLLM ${m.engineVersion} is not a version whose memory accounting the planner models`, fix: `use one of ${VLLM_VERSIONS.join(", ")} (default ${DEFAULT_VLLM_VERSION}, the pinned image), or remove engineVersion` });
+    else if (!found) issues.push({ path: `${path}.engineVersion`, ...vllmVersionRefusal(m.engineVersion) });
     else accounting = found;
   }
 
