@@ -130,7 +130,9 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: false,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "per-worker",
-    sampler: "flashinfer", // the image installs FlashInfer v0.3.1; TopKTopPSampler: VLLM_USE_FLASHINFER_SAMPLER None counts as on
+    // The image installs FlashInfer v0.3.1; TopKTopPSampler: VLLM_USE_FLASHINFER_SAMPLER None counts as on. Checked
+    // against llm-d's one run stated as v0.11.0 (Mistral-Small-3.2-24B on H100: the sort would leave 9.6 % less KV).
+    sampler: "flashinfer",
     mxfp4HopperBackend: "marlin", // no triton_kernels in the image before vllm#28788
     sources: [
       "local-inference-lab/vllm@3b7c20a6b vllm/v1/worker/gpu_worker.py init_device: init_worker_distributed_environment, then MemorySnapshot",
@@ -144,10 +146,12 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
     distributedInitInsideBudget: true,
     cudaGraphsInsideBudget: false,
     pipelineContextCheck: "per-worker",
-    // The image ships FlashInfer (docker/Dockerfile builds FLASHINFER_GIT_REF v0.2.11) and V1 samples through it
-    // unless VLLM_USE_FLASHINFER_SAMPLER=0 (TopKTopPSampler.__init__: None counts as on), as the v0.10.1.1 A100
-    // logs show ("Using FlashInfer for top-p & top-k sampling"). A pip install without FlashInfer (vllm#23278)
-    // takes the "pytorch-sort" path instead.
+    // The image ships FlashInfer (docker/Dockerfile builds FLASHINFER_GIT_REF v0.2.11; coreweave/ml-containers#107
+    // matched "vLLM v0.10.1, flashinfer v0.2.11" for parity with vLLM's image) and V1 samples through it unless
+    // VLLM_USE_FLASHINFER_SAMPLER=0 (TopKTopPSampler.__init__: None counts as on). The dennislee22 A100 logs are pip
+    // installs that had FlashInfer (".local/lib/python3.11/site-packages"): they show that code path ("Using FlashInfer
+    // for top-p & top-k sampling"), not the image. A pip install without FlashInfer (vllm#23278, the Ray A100 40GB
+    // log: "FlashInfer is not available") takes the "pytorch-sort" path instead.
     sampler: "flashinfer",
     mxfp4HopperBackend: "marlin", // "leveraging the Marlin kernel" (vllm#23278)
     sources: [

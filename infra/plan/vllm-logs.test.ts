@@ -57,30 +57,6 @@ const qwen2_7b = (nodes: unknown[], gpuMemoryUtilization: number, gpus?: number[
   (planFleet(fleet(nodes, [{ id: "q", engine: "vllm", engineVersion: "0.10.1", source: { hf: "Qwen/Qwen2-7B-Instruct" }, arch: "Qwen/Qwen2.5-7B-Instruct", gpuMemoryUtilization, contextLength: 16384, replicas: [{ nodes: ["a"], ...(gpus ? { gpus } : {}) }] }])).models[0] as ServedModelPlan).replicas[0]!;
 
 describe("v0.10.1: distributed init inside the budget, CUDA graphs beside it, FlashInfer sampling in the image", () => {
-  // dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-0.25GRAM.log and -0.5GRAM.log: vLLM 0.10.1.1, "Using
-  // FlashInfer for top-p & top-k sampling", max_num_seqs 256 and max_num_batched_tokens 2048 (A100 defaults).
-  it("Qwen2-7B-Instruct on one A100 80GB PCIe at 0.25 and 0.5: 5.01 and 24.83 GiB, 93,872 and 464,848 tokens, weights 14.2488 GiB", () => {
-    const quarter = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe"])], 0.25);
-    const half = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe"])], 0.5);
-    expect(within(quarter.vllm!.availableKvGiBPerGpu, 5.01, 0.03)).toBe(true);
-    expect(within(quarter.kvCacheTokens, 93872, 0.03)).toBe(true);
-    expect(within(half.vllm!.availableKvGiBPerGpu, 24.83, 0.03)).toBe(true);
-    expect(within(half.kvCacheTokens, 464848, 0.03)).toBe(true);
-    expect(within(quarter.weightsGiB, 14.2488, 0.01)).toBe(true);
-  });
-
-  it("the same at TP 2 on that server (PCIe, no P2P): 31.83 GiB and 1,192,160 tokens per the log, 7.1217 GiB of weights per GPU", () => {
-    // log/vllm-7B-2gpuA10080GB-0.5GRAM-same-node.log: "Custom allreduce is disabled because your platform lacks GPU P2P capability".
-    const tp2 = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe", "A100 80GB PCIe"])], 0.5);
-    expect(tp2.tensorParallel).toBe(2);
-    expect(within(tp2.vllm!.availableKvGiBPerGpu, 31.83, 0.03)).toBe(true);
-    expect(within(tp2.kvCacheTokens, 1192160, 0.03)).toBe(true);
-    expect(within(tp2.weightsGiB / 2, 7.1217, 0.01)).toBe(true);
-    // An SXM board on NVSwitch counts NCCL's P2P buffers inside the budget in this version: a GiB less.
-    const sxm = qwen2_7b([sshGpuNode("a", ["A100 80GB", "A100 80GB"])], 0.5);
-    expect(tp2.vllm!.availableKvGiBPerGpu - sxm.vllm!.availableKvGiBPerGpu).toBeGreaterThan(1);
-  });
-
   it("TP 2 across two nodes (Ray, A100 40GB, no FlashInfer): 11.03 GiB (log/vllm-7B-2gpuA10040GB-0.5GRAM-diff-nodes.log)", () => {
     // One GPU per node: NCCL over the network, no NVLink between the ranks. A plan cannot place TP across nodes, so
     // the accounting is checked with the run's settings: PyTorch sort sampler, 256 sequences, 2,048 tokens.
@@ -128,14 +104,39 @@ describe("v0.11.0: distributed init before the snapshot, CUDA graphs beside the 
     // A small figure: the residual is 0.25 GiB (see the report table); pinned in GiB.
     expect(Math.abs(m.available / GiB - 1.71)).toBeLessThan(0.3);
   });
+
+  it("Mistral-Small-3.2-24B on one H100 at 0.95, the v0.11.0 image: 28.20 GiB and 184,832 tokens with FlashInfer's sampler pass, −9.6 % with a sort (llm-d empirical results)", () => {
+    // llm-d/llm-d-benchmark config_explorer/empirical-vllm-memory-results.md §10, the one run there whose version is
+    // stated: "vLLM version: 0.11.0", image vllm/vllm-openai, gpu-memory-utilization 0.95, max_num_batched_tokens
+    // 8192, weights 44.76 GiB (vision tower included: taken as logged), peak activation 2.12, non-torch 0.14, KV
+    // 28.20 GiB = 1,444 blocks of 128 tokens. Its text geometry as the write-up lists it (40 layers, hidden 5120, 32
+    // heads, 8 KV heads, head_dim 128, vocab 131,072) with the Mistral 3 24B text_config's intermediate_size 32768.
+    // Not a constant of the planner was read off this run: it tests the claim that the v0.11.0 image samples through
+    // FlashInfer (14 B a logit over 1024 × 131,072 logits), against the 38 B of a sort.
+    const arch = { numLayers: 40, hiddenSize: 5120, intermediateSize: 32768, numAttentionHeads: 32, numKeyValueHeads: 8, headDim: 128, vocabSize: 131072, maxPositionEmbeddings: 131072, tieWordEmbeddings: false };
+    const v011 = VLLM_ACCOUNTING["0.11.0"];
+    const run = (bytesPerLogit: number) => workerMemory({ gpu: h100, util: 0.95, accounting: v011, tensorParallel: 1, worldSize: 1, weights: 44.76 * GiB, activation: activationPeakBytes(arch, 1, 8192, 1024, true, bytesPerLogit) });
+    const layout = kvLayout(arch, 8, "auto");
+    const image = run(SAMPLER_BYTES_PER_LOGIT[v011.sampler]);
+    expect(v011.sampler).toBe("flashinfer");
+    expect(within(image.available / GiB, 28.2, 0.03)).toBe(true);
+    expect(within(kvCacheTokens(layout, workerBlocks(layout, [0, 40], image.available)), 184832, 0.03)).toBe(true);
+    expect(within(run(SORT).available / GiB, 28.2, 0.03)).toBe(false);
+  });
 });
 
-/** The llm-d capacity planner's H100 runs (llm-d/llm-d-benchmark config_explorer/empirical-vllm-memory-results.md): 79.18 GiB, max_model_len 16000, block size 128 (token counts not comparable). */
+/**
+ * The llm-d capacity planner's H100 runs (llm-d/llm-d-benchmark config_explorer/empirical-vllm-memory-results.md): 79.18
+ * GiB, max_model_len 16000, block size 128 (token counts not comparable). The write-up names no version for these runs
+ * (image vllm/vllm-openai:latest); their activation peaks fit the PyTorch sort path (Llama-3.1-8B 4.76 GiB = 1024 ×
+ * 128,256 × 38 B + hidden states; FlashInfer's 14 B would give 1.78) of the v0.11.1–v0.16 images, not the FlashInfer pass
+ * of the v0.11.0 image (its one stated-0.11.0 run is pinned above) nor 0.19's Triton kernel: planned as 0.16.0.
+ */
 const llmd = (model: Record<string, unknown>, instanceType = "p5.4xlarge", gpus?: number[]) =>
   planFleet(fleet([awsNode("h", instanceType)], [{ id: "m", engine: "vllm", engineVersion: "0.16.0", contextLength: 16000, replicas: [{ nodes: ["h"], ...(gpus ? { gpus } : {}) }], ...model }]));
 const llmdReplica = (model: Record<string, unknown>, instanceType?: string, gpus?: number[]) => (llmd(model, instanceType, gpus).models[0] as ServedModelPlan).replicas[0]!;
 
-describe("v0.16.0 (and v0.12–v0.16, same code path): distributed init and CUDA graphs beside the budget, PyTorch sort sampling", () => {
+describe("v0.16.0 (the v0.11.1–v0.16 images sample the same way): distributed init and CUDA graphs beside the budget, PyTorch sort sampling", () => {
   it("one H100 at 0.9: Llama-3.1-8B-Instruct 51.38 GiB (weights 14.99), gpt-oss-20b 50.28 (13.47), Qwen3-0.6B 64.45 (1.12) (llm-d empirical results)", () => {
     const llama = llmdReplica({ source: { hf: "meta-llama/Llama-3.1-8B-Instruct" } });
     const oss = llmdReplica({ source: { hf: "openai/gpt-oss-20b" } });
@@ -189,24 +190,7 @@ describe("v0.16.0 (and v0.12–v0.16, same code path): distributed init and CUDA
   });
 });
 
-describe("tensor parallelism: the communicators' memory per GPU (V1 logs with a non-torch figure)", () => {
-  const qwen3 = (instanceType: string, gpus?: number[]) => (planFleet(fleet([awsNode("n", instanceType)], [{ id: "q", engine: "vllm", engineVersion: "0.16.0", source: { hf: "Qwen/Qwen3-32B" }, gpuMemoryUtilization: 0.9, contextLength: 16000, replicas: [{ nodes: ["n"], ...(gpus ? { gpus } : {}) }] }])).models[0] as ServedModelPlan).replicas[0]!;
-  it("Qwen3-32B on H100 at TP 1 and TP 2: 4.45 and 34.49 GiB, non-torch 0.14 and 0.54 (datapoints vllm-h100-empirical-qwen3-32b-tp1-tp2)", () => {
-    const tp1 = qwen3("p5.4xlarge");
-    const tp2 = qwen3("p5.48xlarge", [0, 1]);
-    expect(within(tp1.vllm!.availableKvGiBPerGpu, 4.45, 0.03)).toBe(true);
-    expect(within(tp2.vllm!.availableKvGiBPerGpu, 34.49, 0.03)).toBe(true);
-    expect(tp2.vllm!.nonTorchGiB).toBeCloseTo(0.54, 1);
-  });
-
-  it("v0.10.2 counts distributed init inside the budget: Qwen3-Next-80B TP 2 on H200, 44.59 GiB (datapoints vllm-0102-qwen3-next-80b-tp2-h200)", () => {
-    // Weights and activation as logged (a hybrid model the catalog does not hold); H200 total as CUDA reported it.
-    const gpu = { ...GPUS["H100-SXM"], cudaTotalBytes: 139.81 * GiB };
-    const m = workerMemory({ gpu, util: 0.9, accounting: VLLM_ACCOUNTING["0.10.1"], tensorParallel: 2, worldSize: 2, weights: 74.28 * GiB, activation: 5.58 * GiB });
-    expect(m.nonTorch / GiB).toBeCloseTo(1.38, 1);
-    expect(within(m.available / GiB, 44.59, 0.03)).toBe(true);
-  });
-
+describe("tensor parallelism on NVLink: a prediction from the constants", () => {
   it("refuses a 70B model at TP 2 on H100 under v0.16 at 32,768 tokens, as vLLM would: ~0.24 GiB left for KV", () => {
     const spec = fleet([awsNode("p5", "p5.48xlarge")], [{ id: "l", engine: "vllm", engineVersion: "0.16.0", source: { hf: "deepseek-ai/DeepSeek-R1-Distill-Llama-70B" }, contextLength: 32768, replicas: [{ nodes: ["p5"], gpus: [0, 1] }] }]);
     const message = refusal(() => planFleet(spec));
@@ -247,5 +231,62 @@ describe("sliding-window layers", () => {
     expect(layout.groups.map((g) => [g.sliding, g.layers.length])).toEqual([[false, 18], [true, 18]]);
     const blocks = workerBlocks(layout, [0, 36], 10 * GiB);
     expect(kvCacheTokens(layout, blocks)).toBe(Math.floor(blocks / 2) * 16);
+  });
+});
+
+/**
+ * Logs a constant of the planner was read off. Matching them shows the arithmetic is consistent, not that the model is
+ * right: each names the independent log that checks the same constant. Kept so a change of the arithmetic that breaks
+ * the fit is seen.
+ */
+describe("consistency, not evidence: the logs the constants were read off", () => {
+  const qwen3 = (instanceType: string, gpus?: number[]) => (planFleet(fleet([awsNode("n", instanceType)], [{ id: "q", engine: "vllm", engineVersion: "0.16.0", source: { hf: "Qwen/Qwen3-32B" }, gpuMemoryUtilization: 0.9, contextLength: 16000, replicas: [{ nodes: ["n"], ...(gpus ? { gpus } : {}) }] }])).models[0] as ServedModelPlan).replicas[0]!;
+
+  // dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-0.25GRAM.log and -0.5GRAM.log: vLLM 0.10.1.1, "Using
+  // FlashInfer for top-p & top-k sampling", max_num_seqs 256 and max_num_batched_tokens 2048 (A100 defaults).
+  // The catalog's CUDA total of the A100 80GB PCIe is the difference of these two runs (gpus.ts): what this pins is
+  // the rest, FlashInfer's sampler pass and the single-GPU non-torch memory (0.551 GiB logged at both utilizations).
+  it("A100 80GB PCIe CUDA total (read off this pair): Qwen2-7B-Instruct at 0.25 and 0.5, 5.01 and 24.83 GiB, 93,872 and 464,848 tokens, weights 14.2488 GiB", () => {
+    const quarter = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe"])], 0.25);
+    const half = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe"])], 0.5);
+    expect(within(quarter.vllm!.availableKvGiBPerGpu, 5.01, 0.03)).toBe(true);
+    expect(within(quarter.kvCacheTokens, 93872, 0.03)).toBe(true);
+    expect(within(half.vllm!.availableKvGiBPerGpu, 24.83, 0.03)).toBe(true);
+    expect(within(half.kvCacheTokens, 464848, 0.03)).toBe(true);
+    expect(within(quarter.weightsGiB, 14.2488, 0.01)).toBe(true);
+  });
+
+  // TP_PCIE_BYTES_PER_RANK is this log's 0.12 GiB over the TP 1 pair; the TP 4 gpt-oss-120b log (v0.10.1 above) is its
+  // independent check.
+  it("TP_PCIE_BYTES_PER_RANK (read off this log): Qwen2-7B-Instruct at TP 2 on that server (PCIe, no P2P), 31.83 GiB and 1,192,160 tokens, 7.1217 GiB of weights per GPU", () => {
+    // log/vllm-7B-2gpuA10080GB-0.5GRAM-same-node.log: "Custom allreduce is disabled because your platform lacks GPU P2P capability".
+    const tp2 = qwen2_7b([sshGpuNode("a", ["A100 80GB PCIe", "A100 80GB PCIe"])], 0.5);
+    expect(tp2.tensorParallel).toBe(2);
+    expect(within(tp2.vllm!.availableKvGiBPerGpu, 31.83, 0.03)).toBe(true);
+    expect(within(tp2.kvCacheTokens, 1192160, 0.03)).toBe(true);
+    expect(within(tp2.weightsGiB / 2, 7.1217, 0.01)).toBe(true);
+    // An SXM board on NVSwitch counts NCCL's P2P buffers inside the budget in this version: a GiB less.
+    const sxm = qwen2_7b([sshGpuNode("a", ["A100 80GB", "A100 80GB"])], 0.5);
+    expect(tp2.vllm!.availableKvGiBPerGpu - sxm.vllm!.availableKvGiBPerGpu).toBeGreaterThan(1);
+  });
+
+  // TP_COLLECTIVE_BYTES_PER_RANK is this pair's 0.54 − 0.14 at TP 2; Llama-3.3-70B-FP8 at TP 2 (v0.16.0 above, 0.55
+  // logged) and the B200 TP 4 log are its independent checks.
+  it("TP_COLLECTIVE_BYTES_PER_RANK (read off this pair): Qwen3-32B on H100 at TP 1 and TP 2, 4.45 and 34.49 GiB, non-torch 0.14 and 0.54 (datapoints vllm-h100-empirical-qwen3-32b-tp1-tp2)", () => {
+    const tp1 = qwen3("p5.4xlarge");
+    const tp2 = qwen3("p5.48xlarge", [0, 1]);
+    expect(within(tp1.vllm!.availableKvGiBPerGpu, 4.45, 0.03)).toBe(true);
+    expect(within(tp2.vllm!.availableKvGiBPerGpu, 34.49, 0.03)).toBe(true);
+    expect(tp2.vllm!.nonTorchGiB).toBeCloseTo(0.54, 1);
+  });
+
+  // distributedInitInBudgetBytes takes its 0.84 GiB at TP 2 from this log (1.38 − 0.14 − 0.40); Qwen3-235B at TP 4
+  // (vllm#21348, v0.10.1 above) is its independent check.
+  it("NCCL init inside the budget (read off this log): v0.10.2, Qwen3-Next-80B TP 2 on H200, 44.59 GiB (datapoints vllm-0102-qwen3-next-80b-tp2-h200)", () => {
+    // Weights and activation as logged (a hybrid model the catalog does not hold); H200 total as CUDA reported it.
+    const gpu = { ...GPUS["H100-SXM"], cudaTotalBytes: 139.81 * GiB };
+    const m = workerMemory({ gpu, util: 0.9, accounting: VLLM_ACCOUNTING["0.10.1"], tensorParallel: 2, worldSize: 2, weights: 74.28 * GiB, activation: 5.58 * GiB });
+    expect(m.nonTorch / GiB).toBeCloseTo(1.38, 1);
+    expect(within(m.available / GiB, 44.59, 0.03)).toBe(true);
   });
 });
