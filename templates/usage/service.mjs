@@ -21,7 +21,7 @@ import { exposition } from "./metrics.mjs";
 import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
 
 /**
- * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
+ * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, recordFields: string[], metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
  * @typedef {import("./store.mjs").UsageState} UsageState
  */
 
@@ -39,20 +39,20 @@ const READ_MAX_BYTES = 8 * 1024 * 1024;
 /** How far ahead of this process's clock a log line's time may be (the same host's clock, read a moment apart). */
 const FUTURE_SLACK_MS = 60_000;
 /** The fields of a request's line (templates/nginx/nginx.conf.hbs, log_format fleet_usage). */
-const RECORD_FIELDS = ["t", "key", "model", "served", "tier", "attempts", "status", "ustatus", "pt", "ct", "usage", "ttfb", "rt", "quota"];
-
 /**
  * A start line, or a request's record with every field nginx's fleet_usage log_format writes (all
- * strings). Key and model name the store's objects' members: never an Object.prototype member
- * (a line naming "__proto__" would write into every object's prototype). Names nginx writes
- * (spec key names and model ids) never are one.
+ * strings; `fields` is config.json's recordFields, from USAGE_LOG_FIELDS in
+ * infra/render/usage/gateway.ts, which also writes the log_format). Key and model name the store's
+ * objects' members: never an Object.prototype member (a line naming "__proto__" would write into
+ * every object's prototype). Names nginx writes (spec key names and model ids) never are one.
  * @param {unknown} r
+ * @param {string[]} fields
  */
-export function isRecord(r) {
+export function isRecord(r, fields) {
   if (!isObject(r)) return false;
   const o = /** @type {Record<string, unknown>} */ (r);
   if (typeof o.start === "string") return true;
-  return RECORD_FIELDS.every((f) => typeof o[f] === "string") && !(String(o.key) in Object.prototype) && !(String(o.model) in Object.prototype);
+  return fields.every((f) => typeof o[f] === "string") && !(String(o.key) in Object.prototype) && !(String(o.model) in Object.prototype);
 }
 
 /** @param {string} file @param {string} text */
@@ -161,7 +161,7 @@ export function startUsageService(cfg, opts = {}) {
             ingestInvalid();
             continue;
           }
-          if (!isRecord(r)) {
+          if (!isRecord(r, cfg.recordFields)) {
             ingestInvalid();
             continue;
           }

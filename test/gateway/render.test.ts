@@ -15,6 +15,7 @@ import { keyEnvName, NJS_MODULE_PATH, OFFICIAL_NGINX_IMAGE, renderGateway, secre
 import { ENGINE_UPSTREAM } from "../../infra/render/engines";
 import { loadSpecFile } from "../../infra/spec/load";
 import { KEYS, testPlan } from "./fleets";
+import { usagePlan } from "./usage-fleet";
 import { nginxTest } from "./harness";
 
 const EXAMPLES = path.resolve(__dirname, "../../examples");
@@ -187,5 +188,18 @@ describe("engine facts come from one table (infra/render/engines.ts)", () => {
       }
       if (facts.upstreamHostHeader) expect(files["gateway/nginx.conf"]!.contents).toContain(`proxy_set_header Host ${facts.upstreamHostHeader};`);
     }
+  });
+});
+
+describe("the usage log (one list of fields: USAGE_LOG_FIELDS)", () => {
+  it("nginx writes every field the usage service requires of a request's line, and no other", () => {
+    const files = render(usagePlan(true), { usage: { dir: "/var/lib/llm-fleet/usage" } });
+    const format = /log_format fleet_usage escape=json '([^']*)';/.exec(files["gateway/nginx.conf"]!.contents)?.[1];
+    expect(format, "the fleet_usage log_format").toBeDefined();
+    // As nginx writes it: every variable becomes a string.
+    const written = JSON.parse(format!.replace(/\$[a-z_0-9]+/g, "x")) as Record<string, string>;
+    const config = JSON.parse(files["gateway/usage/config.json"]!.contents) as { recordFields: string[] };
+    expect(Object.keys(written)).toEqual(config.recordFields);
+    expect(config.recordFields).toEqual(expect.arrayContaining(["t", "key", "model", "served", "status", "pt", "ct", "usage"]));
   });
 });

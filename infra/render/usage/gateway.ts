@@ -20,6 +20,33 @@ export interface UsageRenderOptions {
   metrics?: { host: string; port: number };
 }
 
+/**
+ * The fields of a request's line in the usage log, and the nginx variable nginx writes in each
+ * (log_format fleet_usage, escape=json: every value a string). nginx.conf's log_format and the usage
+ * service's check of a line (config.json `recordFields`) are both built from this list.
+ */
+export const USAGE_LOG_FIELDS = {
+  t: "$msec",
+  key: "$fleet_key_name",
+  model: "$fleet_model",
+  served: "$fleet_served",
+  tier: "$fleet_tier",
+  attempts: "$fleet_attempts",
+  status: "$status",
+  ustatus: "$upstream_status",
+  pt: "$fleet_prompt_tokens",
+  ct: "$fleet_completion_tokens",
+  usage: "$fleet_usage",
+  ttfb: "$fleet_ttfb",
+  rt: "$request_time",
+  quota: "$fleet_quota_block",
+} as const;
+
+/** The fleet_usage log_format's text: one JSON object of USAGE_LOG_FIELDS. */
+export function usageLogFormat(): string {
+  return `{${Object.entries(USAGE_LOG_FIELDS).map(([name, variable]) => `"${name}":"${variable}"`).join(",")}}`;
+}
+
 /** The usage service's config file (gateway/usage/config.json), read by templates/usage/service.mjs. */
 export interface UsageServiceConfig {
   fleet: string;
@@ -29,6 +56,8 @@ export interface UsageServiceConfig {
   metrics: { host: string; port: number; allow: string[] } | null;
   /** Which quota field counts what in which window (QUOTA_FIELDS): the store walks this list, it keeps none of its own. */
   quotaFields: typeof QUOTA_FIELDS;
+  /** The fields every request line of the usage log has (USAGE_LOG_FIELDS): a line without one is not counted. */
+  recordFields: string[];
   keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
   /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
   chains: Record<string, string[]>;
@@ -82,7 +111,7 @@ export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: Usage
 /** nginx.conf context of the usage parts, or null when metering is off. */
 export function usageNginxContext(usage: UsageRenderOptions | null) {
   if (!usage) return null;
-  return { dir: usage.dir, socket: `${usage.dir}/usage.sock`, blockedDir: `${usage.dir}/blocked` };
+  return { dir: usage.dir, socket: `${usage.dir}/usage.sock`, blockedDir: `${usage.dir}/blocked`, logFormat: usageLogFormat() };
 }
 
 export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
@@ -102,6 +131,7 @@ export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOpt
     pollMs: USAGE_POLL_MS,
     metrics: usage.metrics ? { ...usage.metrics, allow: [...plan.gateway.metricsCidrs] } : null,
     quotaFields: QUOTA_FIELDS,
+    recordFields: Object.keys(USAGE_LOG_FIELDS),
     keys,
     chains,
     tierLimits,
