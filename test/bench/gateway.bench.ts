@@ -9,7 +9,7 @@
  * Goals (issue 13): the router adds at most 60 µs at p50 and keeps at least 85 % of plain nginx's
  * req/s; the floor targets show how much of that njs itself takes. (issue 4) first chunk within
  * 1 ms of direct, no coalescing. BENCH_ONLY=cpu stops after the CPU figures (a quick comparison),
- * BENCH_ONLY=latency after the one-at-a-time latency.
+ * BENCH_ONLY=latency after the one-at-a-time latency; BENCH_KEYS=N adds N keys to the fleet.
  * The targets take turns in short rounds, so load from other processes on the machine falls on
  * each alike; worker CPU per request (from /proc) does not depend on that load at all.
  * The test servers run in a child process so they do not share the load generator's event loop.
@@ -266,10 +266,14 @@ async function main(): Promise<void> {
   // BENCH_METERING=quota: the same with a quota on the key (its block file is checked per request).
   const metering = process.env.BENCH_METERING ?? "";
   const keys = { app: { models: ["*"], rateClass: "std", ...(metering === "quota" ? { quota: { tokensPerDay: 1e12, requestsPerDay: 1e9 } } : {}) }, coder: { models: ["coder", "sql"], rateClass: "std" }, tight: { models: ["chat"], rateClass: "tight" }, solo: { models: ["chat"], rateClass: "solo" } };
-  const plan = testPlan({ rateClasses, perIp: { requestsPerMinute: 6_000_000, burst: 100_000 }, ...(metering ? { metering: true, keys } : {}) });
+  // BENCH_KEYS=N: N more keys in the fleet (the fleet's data is preloaded once: its size should cost nothing a request).
+  const extraKeys = Array.from({ length: Number(process.env.BENCH_KEYS ?? 0) }, (_, i) => `extra${i}`);
+  const allKeys = { ...keys, ...Object.fromEntries(extraKeys.map((k) => [k, { models: ["chat"], rateClass: "std" }])) };
+  const plan = testPlan({ rateClasses, perIp: { requestsPerMinute: 6_000_000, burst: 100_000 }, ...(metering || extraKeys.length ? { keys: allKeys } : {}), ...(metering ? { metering: true } : {}) });
   const usageDir = metering ? fs.mkdtempSync(path.join(os.tmpdir(), "fleet-bench-usage-")) : null;
   if (usageDir) fs.chmodSync(usageDir, 0o777);
   const gw = await startGateway(plan, {
+    clientKeys: { ...KEYS, ...Object.fromEntries(extraKeys.map((k, i) => [k, `sk-bench-${i}-0123456789abcdef`])) },
     ...(usageDir ? { usage: { dir: usageDir } } : {}),
     resolveEndpoint: (id) => ({ host: "127.0.0.1", port: id === "coder" ? ports.streaming : ports.plain, tls: false }),
     workerProcesses: "auto",
@@ -293,7 +297,7 @@ async function main(): Promise<void> {
     for (const t of [...targets, directStream]) for (let i = 0; i < 200; i++) await request(t, t === directStream ? "coder" : "chat", false);
 
     const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim();
-    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}`);
+    console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; ${Object.keys(allKeys).length} keys; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}`);
     console.log(`targets: direct (the test server), nginx alone (proxy_pass), njs floor (+ js_set, js_content → internalRedirect), floor + filter (+ js_header_filter after the redirect), gateway\n`);
 
     // Worker CPU per request first: it does not depend on other load, so it is the steadiest figure.
