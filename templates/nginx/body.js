@@ -226,7 +226,14 @@ function readMembers(s, names) {
         if (all.length > 1) return { duplicate: name };
         if (all.length === 0) continue;
         spans[name] = [all[0].start, all[0].valueStart, all[0].valueEnd];
-        fields[name] = JSON.parse(s.slice(all[0].valueStart, all[0].valueEnd));
+        try {
+            fields[name] = JSON.parse(s.slice(all[0].valueStart, all[0].valueEnd));
+        } catch (e) {
+            // Nested past njs's 32 levels (or not JSON inside: members() checks brackets only). No
+            // member the gateway reads (a name, a number, a flag, stream_options) is that deep:
+            // the client's error, not the router's 500.
+            return { error: 'the value of "' + name + '" is not what the API takes: ' + e.message };
+        }
     }
     return { fields: fields, spans: spans, count: list.length };
 }

@@ -79,6 +79,10 @@ describe("body shapes", () => {
     ["max_tokens twice", '{"model":"chat","messages":[],"max_tokens":1,"max_tokens":100000}', 400, "duplicate_key"],
     ["max_tokens escaped twice", '{"model":"chat","messages":[],"max_tokens":1,"max_tok\\u0065ns":100000}', 400, "duplicate_key"],
     ["model empty string", '{"model":"","messages":[]}', 400, "missing_model"],
+    // Past njs's JSON.parse depth (32) the members are read one by one; a member the router reads
+    // nested that deep cannot be what the API means by it: 400, not the router's 500.
+    ["model a list nested 40 deep", `{"model":${"[".repeat(40)}${"]".repeat(40)},"messages":[]}`, 400],
+    ["max_tokens a list nested 40 deep", `{"model":"chat","messages":[],"max_tokens":${"[".repeat(40)}${"]".repeat(40)}}`, 400],
   ];
   it.each(cases)("%s", async (_w, body, status, code) => {
     // app: no concurrency limit of 1 (solo's) that a just-closed connection may still hold.
