@@ -122,49 +122,131 @@ function usageEdit(r, spans, text) {
     return [end, end, (inner ? ',' : '') + '"stream_options":{"include_usage":true}'];
 }
 
-const USAGE_OPEN = '"usage":{';
+const USAGE_KEY = '"usage"';
 const TAIL = 1024;
-const NULL_USAGE = ',"usage":null}';
 
 /** JSON whitespace: space, tab, line feed, carriage return. */
 function isJsonSpace(c) {
     return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-/**
- * The digits of `"<name>": <digits>` in text, or '' when absent or not (yet) followed by digits
- * and their end. Read with native searches: a regex exec costs ~4 µs in njs 0.7.9, and this runs
- * on every reply with metering.
- */
-function countOf(text, name) {
-    const key = '"' + name + '"';
-    const at = text.indexOf(key);
-    if (at < 0) return '';
-    let p = at + key.length;
+function skipSpace(text, p) {
     while (isJsonSpace(text.charCodeAt(p))) p++;
-    if (text.charCodeAt(p) !== 58) return '';
-    p++;
-    while (isJsonSpace(text.charCodeAt(p))) p++;
-    const start = p;
-    let c = text.charCodeAt(p);
-    while (c >= 48 && c <= 57) c = text.charCodeAt(++p);
-    // The digits must be followed by something (a "," or "}"): a number cut at a chunk's end is not read yet.
-    return p > start && p < text.length ? text.slice(start, p) : '';
+    return p;
 }
 
-/** Reads prompt/completion tokens from text holding `"usage":{…}`; false while incomplete. */
+/**
+ * Index after the object whose "{" is at `open`, or -1 while it is cut. Walks the braces with
+ * native searches (a usage object holds numbers and nested objects, no strings).
+ */
+function objectEnd(text, open) {
+    let depth = 0;
+    let p = open;
+    let o = -1;
+    for (;;) {
+        if (o !== -2 && o < p) {
+            o = text.indexOf('{', p);
+            if (o < 0) o = -2;
+        }
+        const c = text.indexOf('}', p);
+        if (c < 0) return -1;
+        if (o >= 0 && o < c) {
+            depth++;
+            p = o + 1;
+        } else {
+            depth--;
+            p = c + 1;
+            if (depth === 0) return p;
+        }
+    }
+}
+
+/**
+ * The text of the last `"usage": {…}` in text (JSON whitespace allowed around the colon: OpenAI
+ * pretty-prints its plain replies, proxies re-encode them with ", " and ": "), or null when there
+ * is none or it is cut. `"usage": null` (a stream's other events) is passed over.
+ */
+function usageObject(text) {
+    let at = text.lastIndexOf(USAGE_KEY);
+    while (at >= 0) {
+        const colon = skipSpace(text, at + USAGE_KEY.length);
+        if (text.charCodeAt(colon) === 58) {
+            const open = skipSpace(text, colon + 1);
+            if (text.charCodeAt(open) === 123) {
+                const end = objectEnd(text, open);
+                return end < 0 ? null : text.slice(open, end);
+            }
+        }
+        at = at > 0 ? text.lastIndexOf(USAGE_KEY, at - 1) : -1;
+    }
+    return null;
+}
+
+/**
+ * The digits of `"<name>": <digits>` in a whole usage object, or '' when absent. Read with native
+ * searches: a regex exec costs ~4 µs in njs 0.7.9, and this runs on every reply with metering.
+ */
+function countOf(usage, name) {
+    const key = '"' + name + '"';
+    const at = usage.indexOf(key);
+    if (at < 0) return '';
+    let p = skipSpace(usage, at + key.length);
+    if (usage.charCodeAt(p) !== 58) return '';
+    p = skipSpace(usage, p + 1);
+    const start = p;
+    let c = usage.charCodeAt(p);
+    while (c >= 48 && c <= 57) c = usage.charCodeAt(++p);
+    return usage.slice(start, p);
+}
+
+/**
+ * Reads prompt/completion tokens from text holding `"usage": {…}`; false while there is none or
+ * it is cut (a count or a member read from half an object would be wrong: it waits for the "}").
+ */
 function readUsage(r, text) {
-    const at = text.lastIndexOf(USAGE_OPEN);
-    if (at < 0) return false;
-    const rest = text.slice(at + USAGE_OPEN.length);
-    const p = countOf(rest, 'prompt_tokens');
-    const c = countOf(rest, 'completion_tokens');
-    if (!p || (!c && rest.indexOf('}') < 0)) return false;
+    const usage = usageObject(text);
+    if (usage === null) return false;
+    const p = countOf(usage, 'prompt_tokens');
+    if (!p) return false;
     r.variables.fleet_prompt_tokens = p;
     // Embeddings report prompt tokens only.
-    r.variables.fleet_completion_tokens = c || '0';
+    r.variables.fleet_completion_tokens = countOf(usage, 'completion_tokens') || '0';
     r.variables.fleet_usage = 'ok';
     return true;
+}
+
+/** True when the value of the last `"<name>":` in text is an empty list (`[]`, spaces allowed). */
+function emptyList(text, name) {
+    const key = '"' + name + '"';
+    const at = text.lastIndexOf(key);
+    if (at < 0) return false;
+    const colon = skipSpace(text, at + key.length);
+    if (text.charCodeAt(colon) !== 58) return false;
+    const open = skipSpace(text, colon + 1);
+    return text.charCodeAt(open) === 91 && text.charCodeAt(skipSpace(text, open + 1)) === 93;
+}
+
+/**
+ * The event's JSON without its last member when that is `"usage": null` (OpenAI adds it to every
+ * other chunk once usage is asked for), or null when it is not there. Read backwards from the end.
+ */
+function withoutNullUsage(text) {
+    let e = text.length - 1;
+    while (isJsonSpace(text.charCodeAt(e))) e--;
+    if (text.charCodeAt(e) !== 125) return null;
+    const close = e--;
+    while (isJsonSpace(text.charCodeAt(e))) e--;
+    if (text.slice(e - 3, e + 1) !== 'null') return null;
+    e -= 4;
+    while (isJsonSpace(text.charCodeAt(e))) e--;
+    if (text.charCodeAt(e) !== 58) return null;
+    e--;
+    while (isJsonSpace(text.charCodeAt(e))) e--;
+    if (text.slice(e - USAGE_KEY.length + 1, e + 1) !== USAGE_KEY) return null;
+    e -= USAGE_KEY.length;
+    while (isJsonSpace(text.charCodeAt(e))) e--;
+    if (text.charCodeAt(e) !== 44) return null;
+    return text.slice(0, e) + text.slice(close);
 }
 
 // Per request (njs runs each request in its own VM): the unread tail and the stream's pending event.
@@ -172,18 +254,19 @@ let tail = '';
 let pending = null;
 let seenFirst = false;
 let found = false;
+let eventStream = false;
 
 /** One SSE event (without its blank line) as the client would have had it, or null to drop it. */
 function clientEvent(r, ev) {
     const text = ev.toString();
-    if (text.indexOf('data: {') !== 0) return ev;
-    if (text.indexOf('"choices":[]') >= 0 && text.indexOf(USAGE_OPEN) >= 0) {
-        found = readUsage(r, text) || found;
+    // "data:" then an optional space (the SSE format); only JSON events carry usage.
+    if (text.indexOf('data:') !== 0 || text.charCodeAt(skipSpace(text, 5)) !== 123) return ev;
+    if (emptyList(text, 'choices') && readUsage(r, text)) {
+        found = true;
         return null; // the usage chunk asking for usage added
     }
-    // OpenAI adds "usage":null to every other chunk once usage is asked for.
-    if (text.slice(-NULL_USAGE.length) === NULL_USAGE) return Buffer.from(text.slice(0, -NULL_USAGE.length) + '}');
-    return ev;
+    const stripped = withoutNullUsage(text);
+    return stripped === null ? ev : Buffer.from(stripped);
 }
 
 /** @param {NginxHTTPRequest} r */
@@ -191,6 +274,7 @@ function filter(r, data, flags) {
     if (!seenFirst) {
         seenFirst = true;
         r.variables.fleet_usage = r.status >= 200 && r.status < 300 ? 'missing' : 'none';
+        eventStream = (r.headersOut['Content-Type'] || '').indexOf('text/event-stream') >= 0;
     }
     if (data.length > 0 && !r.variables.fleet_ttfb) r.variables.fleet_ttfb = r.variables.request_time;
     const ok = r.status >= 200 && r.status < 300;
@@ -216,10 +300,13 @@ function filter(r, data, flags) {
         }
         return;
     }
-    if (!found && data.length > 0) {
+    // A stream keeps being read: with vLLM's stream_options.continuous_usage_stats every event has a
+    // usage object, growing to the last one's (the first would count one completion token).
+    if ((!found || eventStream) && data.length > 0) {
         const text = tail + data.toString();
-        found = readUsage(r, text);
-        tail = found ? '' : text.slice(-TAIL);
+        const read = readUsage(r, text);
+        found = found || read;
+        tail = read ? '' : text.slice(-TAIL);
     }
     r.sendBuffer(data, flags);
 }
