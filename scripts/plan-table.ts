@@ -72,6 +72,9 @@ export function formatPlan(plan: FleetPlan, label: string): string {
     }
     else if (plan.spec.models.find((s) => s.id === m.id)?.limits) notes.push(`  ${m.id}: limits ${tierText(plan, m.id)}`);
   }
+  // Once per vLLM version in use: the defaults of its image the memory accounting takes (VllmSettings.environment).
+  const versions = new Map(plan.models.flatMap((m) => m.replicas.flatMap((r) => (r.vllm ? [[r.vllm.engineVersion, r.vllm.environment] as const] : []))));
+  for (const [version, environment] of versions) notes.push(`  vllm ${version} memory with the image's defaults: ${environment.join("; ")}`);
   if (plan.spec.models.some((m) => m.limits?.requestsPerMinute !== undefined || m.limits?.requestsPerDay !== undefined)) {
     notes.push(`  request limits count each request as the gateway sends it; up to ${USAGE_POLL_MS / 1000} s of further requests may pass before a used-up limit takes effect (README "How far enforcement lags")`);
   }

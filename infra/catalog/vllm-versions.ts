@@ -39,6 +39,14 @@ export type VllmVersion = (typeof VLLM_VERSIONS)[number];
 export const SAMPLER_BYTES_PER_LOGIT = { "pytorch-sort": 38, flashinfer: 14, triton: 14 } as const;
 export type SamplerPath = keyof typeof SAMPLER_BYTES_PER_LOGIT;
 
+/** The Triton kernel filters 8 rows or more; fewer are sorted (apply_top_k_top_p: `logits.shape[0] >= 8`, v0.19.0, v0.21.0). */
+export const TRITON_SAMPLER_MIN_ROWS = 8;
+
+/** The path the profile's sampler pass takes over `rows` rows (max_num_seqs, at most max_num_batched_tokens). */
+export function samplerPathFor(accounting: VllmAccounting, rows: number): SamplerPath {
+  return accounting.sampler === "triton" && rows < TRITON_SAMPLER_MIN_ROWS ? "pytorch-sort" : accounting.sampler;
+}
+
 export interface VllmAccounting {
   version: VllmVersion;
   /** The container image of this version (Docker Hub vllm/vllm-openai tags carry the leading "v"). */
@@ -76,10 +84,33 @@ export interface VllmAccounting {
    * vllm#28788, 2025-11-18), else Marlin (mxfp4.py get_mxfp4_backend: "not has_triton_kernels()" → MARLIN).
    */
   mxfp4HopperBackend: "marlin" | "triton";
+  /**
+   * The environment variables a user could set to change this accounting, and what the plan takes: their defaults
+   * in this version's image (the rendered services never set them). Said in the plan (VllmSettings.environment).
+   */
+  environment: { name: string; value: string; effect: string }[];
   sources: string[];
 }
 
-const accounting = (a: Omit<VllmAccounting, "image">): VllmAccounting => ({ ...a, image: `vllm/vllm-openai:v${a.version}` });
+/** VLLM_USE_FLASHINFER_SAMPLER unset, per sampler path of the image (TopKTopPSampler.__init__ of each version). */
+const SAMPLER_ENV: { readonly [P in SamplerPath]: VllmAccounting["environment"][number] } = {
+  flashinfer: { name: "VLLM_USE_FLASHINFER_SAMPLER", value: "unset", effect: "FlashInfer top-k/top-p, installed in the image (0: PyTorch sort)" },
+  "pytorch-sort": { name: "VLLM_USE_FLASHINFER_SAMPLER", value: "unset", effect: "PyTorch sort top-k/top-p (1: FlashInfer)" },
+  triton: { name: "VLLM_USE_FLASHINFER_SAMPLER", value: "unset", effect: `Triton top-k/top-p, a PyTorch sort below ${TRITON_SAMPLER_MIN_ROWS} sequences (1: FlashInfer)` },
+};
+
+/** The image, and the sampler's variable, follow from the rest; a version adds the variables only it has. */
+const accounting = (a: Omit<VllmAccounting, "image" | "environment">, environment: VllmAccounting["environment"] = []): VllmAccounting => ({
+  ...a,
+  image: `vllm/vllm-openai:v${a.version}`,
+  environment: [SAMPLER_ENV[a.sampler], ...environment],
+});
+/** vllm/envs.py since vllm#30515 (2026-03-07): "0" until vllm#38284 made it "1" (v0.21.0). */
+const cudaGraphEstimate = (on: boolean): VllmAccounting["environment"][number] => ({
+  name: "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS",
+  value: `unset (${on ? 1 : 0})`,
+  effect: on ? "the CUDA-graph estimate comes out of the KV budget (0: graphs beside it)" : "CUDA graphs beside the KV budget (1: the estimate comes out of it)",
+});
 
 export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = {
   "0.21.0": accounting({
@@ -95,7 +126,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
       "local-inference-lab/vllm@96a85c575 vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default \"1\"; vllm/config/cache.py gpu_memory_utilization default 0.92",
       "local-inference-lab/vllm@96a85c575 vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: per-worker check on projected groups",
     ],
-  }),
+  }, [cudaGraphEstimate(true)]),
   "0.19.0": accounting({
     version: "0.19.0",
     defaultGpuMemoryUtilization: 0.9, // vllm/config/cache.py Field(default=0.9)
@@ -109,7 +140,7 @@ export const VLLM_ACCOUNTING: { readonly [V in VllmVersion]: VllmAccounting } = 
       "local-inference-lab/vllm@228023b3a vllm/v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p → apply_top_k_top_p_triton for ≥ 8 rows; FlashInfer sampler opt-in",
       "local-inference-lab/vllm@c5a66d169 (vllm#33698) vllm/v1/core/kv_cache_utils.py: PP memory check per worker on projected groups",
     ],
-  }),
+  }, [cudaGraphEstimate(false)]),
   "0.16.0": accounting({
     version: "0.16.0",
     defaultGpuMemoryUtilization: 0.9,

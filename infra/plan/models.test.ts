@@ -1,5 +1,7 @@
 /** Mixture-of-experts, sliding-window, MXFP4 and vision-language models, and the engine version a plan is for. */
 import { describe, expect, it } from "vitest";
+import { formatPlan } from "../../scripts/plan-table";
+import { samplerPathFor, VLLM_ACCOUNTING } from "../catalog/vllm-versions";
 import { FleetSpecError } from "../spec/errors";
 import { awsNode, fleet, sshGpuNode } from "../../test/support/specs";
 import { planFleet } from "./fleet";
@@ -57,6 +59,32 @@ describe("engine version", () => {
     for (const asked of ["latest", "", "0.19"]) {
       expect(versionIssues(asked)).toEqual([{ path: "models[0].engineVersion", message: `${JSON.stringify(asked)} is not a vLLM release number (major.minor.patch): a floating tag would change the accounting under the plan`, fix: LIST }]);
     }
+  });
+
+  it("says which of the image's defaults its accounting takes: the variables a user could set to change it", () => {
+    const env = (extra: object) => plan([awsNode("a", "g6e.xlarge")], [vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }], extra)]).replicas[0]!.vllm!.environment;
+    expect(env({})).toEqual([
+      "VLLM_USE_FLASHINFER_SAMPLER unset: Triton top-k/top-p, a PyTorch sort below 8 sequences (1: FlashInfer)",
+      "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS unset (1): the CUDA-graph estimate comes out of the KV budget (0: graphs beside it)",
+    ]);
+    expect(env({ engineVersion: "0.19.0" })[1]).toBe("VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS unset (0): CUDA graphs beside the KV budget (1: the estimate comes out of it)");
+    expect(env({ engineVersion: "0.16.0" })).toEqual(["VLLM_USE_FLASHINFER_SAMPLER unset: PyTorch sort top-k/top-p (1: FlashInfer)"]);
+    expect(env({ engineVersion: "0.10.1" })).toEqual(["VLLM_USE_FLASHINFER_SAMPLER unset: FlashInfer top-k/top-p, installed in the image (0: PyTorch sort)"]);
+    // The plan table says it once per version in use.
+    const two = planFleet(fleet([awsNode("a", "g6e.xlarge"), awsNode("b", "g6e.xlarge"), awsNode("c", "g6e.xlarge")], [
+      vllm("q", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["a"] }, { nodes: ["b"] }]),
+      vllm("old", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["c"] }], { engineVersion: "0.11.0" }),
+    ]));
+    const table = formatPlan(two, "test");
+    expect(table).toContain("  vllm 0.11.0 memory with the image's defaults: VLLM_USE_FLASHINFER_SAMPLER unset: FlashInfer top-k/top-p, installed in the image (0: PyTorch sort)");
+    expect(table.match(/vllm 0\.21\.0 memory with the image's defaults/g)).toHaveLength(1);
+  });
+
+  it("takes the sort path, as 0.19 and 0.21 do, when fewer than 8 sequences reach the sampler pass (Triton filters 8 rows or more)", () => {
+    expect(samplerPathFor(VLLM_ACCOUNTING["0.21.0"], 7)).toBe("pytorch-sort");
+    expect(samplerPathFor(VLLM_ACCOUNTING["0.19.0"], 8)).toBe("triton");
+    expect(samplerPathFor(VLLM_ACCOUNTING["0.10.1"], 1)).toBe("flashinfer"); // flashinfer_sample has no such threshold
+    expect(samplerPathFor(VLLM_ACCOUNTING["0.16.0"], 1024)).toBe("pytorch-sort");
   });
 
   it("refuses a version for an engine that runs its pinned image", () => {

@@ -53,6 +53,8 @@ export interface VllmSettings {
   cudaGraphGiB: number;
   /** "Available KV cache memory" vLLM logs on the tightest worker (GiB). */
   availableKvGiBPerGpu: number;
+  /** Variables that would change this accounting, as the plan takes them (the image's defaults), e.g. "VLLM_USE_FLASHINFER_SAMPLER unset: Triton top-k/top-p (1: FlashInfer)". */
+  environment: string[];
 }
 
 export interface LlamaCppSettings {

@@ -8,7 +8,7 @@
 import { findModel } from "../catalog/models";
 import { KV_CACHE_FLAG_VALUE, QUANTIZATIONS } from "../catalog/quantization";
 import type { Gpu, ModelArch } from "../catalog/types";
-import { SAMPLER_BYTES_PER_LOGIT, type VllmAccounting } from "../catalog/vllm-versions";
+import { SAMPLER_BYTES_PER_LOGIT, samplerPathFor, type VllmAccounting } from "../catalog/vllm-versions";
 import { GiB, kvBytesPerToken, round, toGiB, weightBytes, type ExpertPadding } from "./arch";
 import { replicaGpus } from "./nodes";
 import { checkSplit, proportionalSplit, splitRanges } from "./split";
@@ -122,7 +122,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     const layers = split[i]!;
     const tiedOnce = pp === 1 && arch.tieWordEmbeddings;
     const weightsPerGpu = (layers * w.layer + (first ? w.embeddings : 0) + (last && !tiedOnce ? w.lmHead : 0)) / tp;
-    const mem = workerMemory({ gpu, util, accounting, tensorParallel: tp, worldSize: tp * pp, weights: weightsPerGpu, activation: activationPeakBytes(arch, tp, mnbt, maxNumSeqs, last, SAMPLER_BYTES_PER_LOGIT[accounting.sampler]) });
+    const mem = workerMemory({ gpu, util, accounting, tensorParallel: tp, worldSize: tp * pp, weights: weightsPerGpu, activation: activationPeakBytes(arch, tp, mnbt, maxNumSeqs, last, SAMPLER_BYTES_PER_LOGIT[samplerPathFor(accounting, Math.min(maxNumSeqs, mnbt))]) });
     const blocks = workerBlocks(layout, ranges[i]!, mem.available);
     const activeBytes = (layers * w.layerActive + (last ? w.lmHead : 0)) / tp;
     return { s, i, first, last, layers, range: ranges[i]!, mem, blocks, activeBytes };
@@ -219,6 +219,7 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
       nonTorchGiB: round(toGiB(Math.max(...perStage.map((st) => st.mem.nonTorch)))),
       cudaGraphGiB: round(toGiB(worst.mem.cudaGraphInBudget)),
       availableKvGiBPerGpu: round(toGiB(worst.mem.available)),
+      environment: accounting.environment.map((e) => `${e.name} ${e.value}: ${e.effect}`),
     },
   };
   // What the replica holds on each GPU: its requested budget plus what the process keeps beside it.
