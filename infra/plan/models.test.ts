@@ -1,9 +1,11 @@
 /** Mixture-of-experts, sliding-window, MXFP4 and vision-language models, and the engine version a plan is for. */
 import { describe, expect, it } from "vitest";
 import { formatPlan } from "../../scripts/plan-table";
+import { findModel } from "../catalog/models";
 import { samplerPathFor, VLLM_ACCOUNTING } from "../catalog/vllm-versions";
 import { FleetSpecError } from "../spec/errors";
 import { awsNode, fleet, sshGpuNode } from "../../test/support/specs";
+import { weightBytes } from "./arch";
 import { planFleet } from "./fleet";
 import type { ServedModelPlan } from "./types";
 
@@ -139,6 +141,33 @@ describe("sliding-window attention", () => {
     const r = plan([awsNode("l4", "g6.xlarge")], [vllm("g", "google/gemma-3-1b-it", [{ nodes: ["l4"] }])]).replicas[0]!;
     expect(r.contextLength).toBe(32768);
     expect(r.maxConcurrentSequences).toBeGreaterThan(1);
+  });
+});
+
+describe("MXFP4 and tensor parallelism over PCIe", () => {
+  const oss120 = findModel("openai/gpt-oss-120b")!.arch;
+  const marlinGiB = (tp: number) => {
+    const w = weightBytes(oss120, "mxfp4", undefined, { hiddenAlign: 256, intermediateAlign: 128, tensorParallel: tp });
+    return (36 * w.layer + w.embeddings + w.lmHead) / 1024 ** 3;
+  };
+
+  it("plans gpt-oss on A10G (compute capability 8.6, vLLM's MXFP4 needs 8.0) through Marlin's layout, one GPU or g5.12xlarge's four over PCIe", () => {
+    const one = plan([awsNode("a", "g5.xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["a"] }])]).replicas[0]!;
+    expect(one.vllm?.quantization).toBeNull();
+    const four = plan([awsNode("a", "g5.12xlarge")], [vllm("oss", "openai/gpt-oss-120b", [{ nodes: ["a"] }])]).replicas[0]!;
+    expect(four.tensorParallel).toBe(4);
+    expect(four.weightsGiB).toBeCloseTo(marlinGiB(4), 1); // per-rank intermediate 720 padded to 768
+    // PCIe: 0.14 GiB of base non-torch + 0.06 a rank (vllm-memory.ts TP_PCIE_BYTES_PER_RANK), not NVLink's 0.2.
+    expect(four.vllm!.nonTorchGiB).toBeCloseTo(0.14 + 4 * 0.06, 2);
+  });
+
+  it("says, on a PCIe board at TP > 1, what the tensor-parallel buffers are planned from: one A100 PCIe server without P2P", () => {
+    const four = plan([awsNode("a", "g5.12xlarge")], [vllm("oss", "openai/gpt-oss-120b", [{ nodes: ["a"] }])]).replicas[0]!;
+    expect(four.notes).toContain("tensor-parallel buffers on A10G (PCIe): 0.06 GiB a rank, as measured on an A100 PCIe server without GPU P2P (TP 2 on one node, TP 4 across nodes); boards with P2P over PCIe may hold more");
+    const nvlink = plan([awsNode("p5", "p5.48xlarge")], [vllm("oss", "openai/gpt-oss-120b", [{ nodes: ["p5"], gpus: [0, 1] }])]).replicas[0]!;
+    expect(nvlink.notes.join(" ")).not.toMatch(/PCIe/);
+    const single = plan([awsNode("a", "g5.xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["a"] }])]).replicas[0]!;
+    expect(single.notes.join(" ")).not.toMatch(/PCIe/);
   });
 });
 

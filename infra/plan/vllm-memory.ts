@@ -42,7 +42,10 @@ export const TP_COLLECTIVE_BYTES_PER_RANK = 0.2 * GiB;
  * + non-torch is 0.551 GiB at TP 1 and 0.673 GiB at TP 2, the sampler pass (the peak, full vocabulary on every rank)
  * unchanged: +0.12 GiB for NCCL and the collectives at TP 2 (dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-
  * 0.5GRAM.log, log/vllm-7B-2gpuA10080GB-0.5GRAM-same-node.log). Without NVLink NCCL opens few channels and, without
- * P2P, passes data through host memory (SHM transport), so its GPU buffers stay small.
+ * P2P, passes data through host memory (SHM transport), so its GPU buffers stay small. Measured, not derived: fitted to
+ * that pair (vllm-logs.test.ts "consistency" block); checked independently by the TP 4 gpt-oss-120b log of the same
+ * cluster (four nodes over Ray). Unmeasured: a PCIe board with P2P (NCCL's P2P transport keeps its buffers on the GPU),
+ * which the plan says in a note. From v0.11 the NCCL init part of it falls before the snapshot: there it errs high.
  */
 export const TP_PCIE_BYTES_PER_RANK = 0.06 * GiB;
 /** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */

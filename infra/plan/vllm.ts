@@ -15,7 +15,7 @@ import { checkSplit, proportionalSplit, splitRanges } from "./split";
 import type { Claims, ReplicaDraft, ReplicaInput } from "./replica";
 import type { StagePlan } from "./types";
 import {
-  activationPeakBytes, kvCacheTokens, kvLayout, maxConcurrency, maxLengthFitting, requestBytes, workerBlocks, workerGroupSize, workerMemory,
+  activationPeakBytes, kvCacheTokens, kvLayout, maxConcurrency, maxLengthFitting, requestBytes, TP_PCIE_BYTES_PER_RANK, workerBlocks, workerGroupSize, workerMemory,
 } from "./vllm-memory";
 
 /** Below this many tokens of KV cache a replica is not worth serving. */
@@ -171,6 +171,8 @@ export function planVllmReplica(input: ReplicaInput): { draft: ReplicaDraft; cla
     }
   }
   if (issues.length > before) return null;
+  const pcie = tp > 1 ? [...new Set(perStage.map((st) => st.s.gpus[0]!.gpu).filter((g) => !g.nvlink).map((g) => g.id))] : [];
+  if (pcie.length) notes.push(`tensor-parallel buffers on ${pcie.join(", ")} (PCIe): ${round(toGiB(TP_PCIE_BYTES_PER_RANK))} GiB a rank, as measured on an A100 PCIe server without GPU P2P (TP 2 on one node, TP 4 across nodes); boards with P2P over PCIe may hold more`);
 
   const stagePlans: StagePlan[] = perStage.map((st) => ({
     node: st.s.node.spec.name,
