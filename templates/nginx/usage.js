@@ -27,7 +27,7 @@ import fs from 'fs';
  * @param {NginxHTTPRequest} r
  */
 function blockOf(r, file) {
-    const p = fleet.usage.dir + '/blocked/' + file;
+    const p = fleet.usage.blockedDir + '/' + file;
     let text;
     try {
         if (!fs.statSync(p, { throwIfNoEntry: false })) return null; // not blocked
@@ -57,7 +57,7 @@ function blockOf(r, file) {
 function tierSkip(r) {
     const file = r.variables.fleet_tier_block;
     if (blockOf(r, file)) return '1';
-    const log = fleet.usage.dir + '/usage-' + r.variables.fleet_usage_hour + '.log';
+    const log = fleet.usage.logPrefix + r.variables.fleet_usage_hour + fleet.usage.logSuffix;
     try {
         fs.appendFileSync(log, '{"t":"' + r.variables.msec + '","start":"' + file + '"}\n');
     } catch (e) {

@@ -21,14 +21,13 @@ import { exposition } from "./metrics.mjs";
 import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
 
 /**
- * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, recordFields: string[], metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
+ * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, recordFields: string[], layout: { logPrefix: string, logSuffix: string, blockedDir: string, socket: string }, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
  * @typedef {import("./store.mjs").UsageState} UsageState
  */
 
 const SAVE_MS = 1000;
 /** A fully read log file older than this, with a newer one beside it, is deleted. */
 const KEEP_READ_FILES_MS = 120_000;
-const LOG_FILE = /^usage-[0-9T-]+\.log$/;
 /**
  * At most this much of a log file is read per poll: a backlog (the service was down for an hour
  * of busy traffic) is caught up at READ_MAX_BYTES per file per poll, never read as one string
@@ -114,7 +113,10 @@ export function startUsageService(cfg, opts = {}) {
   const offset = opts.clockOffsetMs ?? 0;
   const now = () => Date.now() + offset;
   const stateFile = path.join(cfg.dir, "state.json");
-  const blockDir = path.join(cfg.dir, "blocked");
+  const blockDir = path.join(cfg.dir, cfg.layout.blockedDir);
+  // The hourly usage logs nginx writes (config.json layout, from USAGE_LAYOUT in infra/render/usage/gateway.ts).
+  const escape = (/** @type {string} */ s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const logFile = new RegExp(`^${escape(cfg.layout.logPrefix)}[0-9T-]+${escape(cfg.layout.logSuffix)}$`);
   fs.mkdirSync(blockDir, { recursive: true });
   // nginx's workers (another user, e.g. "nginx" in the official image) create the usage logs
   // here; the sticky bit keeps them from removing this process's files.
@@ -125,7 +127,7 @@ export function startUsageService(cfg, opts = {}) {
 
   /** Reads the complete lines after the saved offsets (READ_MAX_BYTES of each file at most), oldest file first. */
   function readLogs() {
-    const files = fs.readdirSync(cfg.dir).filter((f) => LOG_FILE.test(f)).sort();
+    const files = fs.readdirSync(cfg.dir).filter((f) => logFile.test(f)).sort();
     // A file read only in part this poll holds the later files back: lines are applied in time order.
     let behind = false;
     files.forEach((name, i) => {
@@ -255,7 +257,7 @@ export function startUsageService(cfg, opts = {}) {
     if (!Object.hasOwn(cfg.keys, key)) return json(res, 404, error(`no key "${key}"`, "unknown_key", "not_found_error"));
     json(res, 200, usageReport(state, cfg, key, now()));
   });
-  const socket = path.join(cfg.dir, "usage.sock");
+  const socket = path.join(cfg.dir, cfg.layout.socket);
   fs.rmSync(socket, { force: true });
   // nginx's workers run as another user; the directory's own mode is what keeps others out.
   api.listen(socket, () => fs.chmodSync(socket, 0o666));

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { superviseChild } from "../support/child";
 import { waitFor } from "./harness";
+import { USAGE_LAYOUT } from "../../infra/render/usage/gateway";
 
 /** A usage directory nginx's workers (another user when the tests run as root) can write. */
 export function usageDir(): string {
@@ -39,7 +40,7 @@ export async function startUsageService(prefix: string, options: { clockOffsetMs
 export function usageLog(dir: string): Record<string, string>[] {
   return fs
     .readdirSync(dir)
-    .filter((f) => /^usage-.*\.log$/.test(f))
+    .filter((f) => f.startsWith(USAGE_LAYOUT.logPrefix) && f.endsWith(USAGE_LAYOUT.logSuffix))
     .sort()
     .flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter(Boolean))
     .map((l) => JSON.parse(l) as Record<string, string>);

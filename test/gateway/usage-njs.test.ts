@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { USAGE_LAYOUT, usageRouterConfig } from "../../infra/render/usage/gateway";
 
 interface FakeRequest {
   variables: Record<string, string>;
@@ -41,7 +42,7 @@ function loadUsage(dir: string, calls: { name: string; threw: boolean }[]): Usag
     ]),
   );
   const body = SOURCE.replace(/^import .*$/gm, "").replace("export default {", "return {");
-  return new Function("fs", "fleet", "Buffer", body)(recorded, { usage: { dir } }, Buffer) as UsageModule;
+  return new Function("fs", "fleet", "Buffer", body)(recorded, { usage: usageRouterConfig(dir) }, Buffer) as UsageModule;
 }
 
 const request = (variables: Record<string, string> = {}): FakeRequest => {
@@ -56,7 +57,7 @@ describe("usage.js block checks", () => {
   let usage: UsageModule;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-usage-njs-"));
-    fs.mkdirSync(path.join(dir, "blocked"));
+    fs.mkdirSync(path.join(dir, USAGE_LAYOUT.blockedDir));
     calls = [];
     usage = loadUsage(dir, calls);
   });

@@ -43,10 +43,10 @@ describe("monitoring/prometheus.yml scrapes the gateway where it runs", () => {
 import { startUsageService } from "../../templates/usage/service.mjs";
 import * as os from "node:os";
 import { QUOTA_FIELDS } from "../../infra/spec/usage";
-import { USAGE_LOG_FIELDS } from "../../infra/render/usage/gateway";
+import { USAGE_LAYOUT, USAGE_LOG_FIELDS } from "../../infra/render/usage/gateway";
 
 const serviceConfig = (dir: string) => ({
-  dir, pollMs: 20, metrics: null, quotaFields: QUOTA_FIELDS, recordFields: Object.keys(USAGE_LOG_FIELDS),
+  dir, pollMs: 20, metrics: null, quotaFields: QUOTA_FIELDS, recordFields: Object.keys(USAGE_LOG_FIELDS), layout: USAGE_LAYOUT,
   keys: { org: { quota: { requestsPerDay: 100 }, admin: true } }, chains: { chat: ["chat"] }, tierLimits: {},
 });
 const line = (over: Record<string, string> = {}) => JSON.stringify({

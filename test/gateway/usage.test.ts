@@ -10,6 +10,7 @@ import { CAPPED_REQUESTS_PER_DAY, CODER_REQUESTS_PER_MINUTE, USAGE_KEYS, resetSt
 import { offsetToMidnight, startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
 import { STUB_USAGE } from "./usage-stub";
 import type { FleetPlan } from "../../infra/plan/types";
+import { USAGE_LAYOUT } from "../../infra/render/usage/gateway";
 
 const gatewayOptions = (stubs: UsageStubs, dir: string | null) => ({
   clientKeys: { ...USAGE_KEYS },
@@ -202,7 +203,7 @@ describe("provider limits", () => {
 
   it("skips a tier whose requests-per-minute limit is used up: nothing reaches it, the next tier serves", async () => {
     live.stubs.chat.fault = { status: 503 };
-    const blockFile = path.join(live.dir, "blocked", "tier-1");
+    const blockFile = path.join(live.dir, USAGE_LAYOUT.blockedDir, "tier-1");
     // Until the service has counted enough requests to block coder, it serves (the previous test used one).
     while (!fs.existsSync(blockFile)) {
       const r = await post(live.gw, USAGE_KEYS.plain, chat("chat"));
@@ -277,7 +278,7 @@ describe("quotas", () => {
     expect(live.stubs.chat.bodies).toHaveLength(CAPPED_REQUESTS_PER_DAY + 1);
     await sleep(Math.max(0, midnightAt - Date.now()) + 500);
     // The service lifted the block itself at its midnight (not only the router's stale-block check).
-    expect(fs.existsSync(path.join(live.dir, "blocked", "key-capped"))).toBe(false);
+    expect(fs.existsSync(path.join(live.dir, USAGE_LAYOUT.blockedDir, "key-capped"))).toBe(false);
     expect((await post(live.gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
     const today = await counted(live.gw, "capped", 1);
     expect(today.day.remaining.requests).toBe(CAPPED_REQUESTS_PER_DAY - 1);

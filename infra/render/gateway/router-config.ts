@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import { FleetSpecError, type SpecIssue } from "../../spec/errors";
 import type { GatewayRouting } from "./tiers";
+import { usageRouterConfig } from "../usage/gateway";
 
 export type { RouterConfig, RouterKey, RouterModel, RouterTier } from "./router-types";
 import type { RouterConfig, RouterKey, RouterModel } from "./router-types";
@@ -90,6 +91,6 @@ export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRoutin
     names,
     routes: { ...plan.gateway.routes },
     order: plan.models.map((m) => m.id),
-    usage: usageDir === null ? null : { dir: usageDir },
+    usage: usageRouterConfig(usageDir),
   };
 }

@@ -57,5 +57,5 @@ export interface RouterConfig {
   /** Model ids in spec order (listings). */
   order: string[];
   /** Usage metering (usage.js): the state directory, or null when metering is off. */
-  usage: { dir: string } | null;
+  usage: { dir: string; blockedDir: string; logPrefix: string; logSuffix: string } | null;
 }

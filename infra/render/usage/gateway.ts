@@ -21,6 +21,14 @@ export interface UsageRenderOptions {
 }
 
 /**
+ * The usage directory's names, one home for nginx.conf (usageNginxContext), usage.js (fleet.json
+ * `usage`) and the usage service (config.json `layout`): the hourly usage log
+ * (<logPrefix><UTC hour, as $fleet_usage_hour writes it><logSuffix>), the block files' folder and
+ * the service's socket.
+ */
+export const USAGE_LAYOUT = { logPrefix: "usage-", logSuffix: ".log", blockedDir: "blocked", socket: "usage.sock" } as const;
+
+/**
  * The fields of a request's line in the usage log, and the nginx variable nginx writes in each
  * (log_format fleet_usage, escape=json: every value a string). nginx.conf's log_format and the usage
  * service's check of a line (config.json `recordFields`) are both built from this list.
@@ -58,6 +66,8 @@ export interface UsageServiceConfig {
   quotaFields: typeof QUOTA_FIELDS;
   /** The fields every request line of the usage log has (USAGE_LOG_FIELDS): a line without one is not counted. */
   recordFields: string[];
+  /** The names of the usage directory's files (USAGE_LAYOUT). */
+  layout: typeof USAGE_LAYOUT;
   keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
   /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
   chains: Record<string, string[]>;
@@ -111,7 +121,20 @@ export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: Usage
 /** nginx.conf context of the usage parts, or null when metering is off. */
 export function usageNginxContext(usage: UsageRenderOptions | null) {
   if (!usage) return null;
-  return { dir: usage.dir, socket: `${usage.dir}/usage.sock`, blockedDir: `${usage.dir}/blocked`, logFormat: usageLogFormat() };
+  const { dir } = usage;
+  return {
+    dir,
+    socket: `${dir}/${USAGE_LAYOUT.socket}`,
+    blockedDir: `${dir}/${USAGE_LAYOUT.blockedDir}`,
+    logPath: `${dir}/${USAGE_LAYOUT.logPrefix}$fleet_usage_hour${USAGE_LAYOUT.logSuffix}`,
+    logFormat: usageLogFormat(),
+  };
+}
+
+/** fleet.json's `usage`: where usage.js finds the block files and the usage log (USAGE_LAYOUT), or null without metering. */
+export function usageRouterConfig(dir: string | null): { dir: string; blockedDir: string; logPrefix: string; logSuffix: string } | null {
+  if (dir === null) return null;
+  return { dir, blockedDir: `${dir}/${USAGE_LAYOUT.blockedDir}`, logPrefix: `${dir}/${USAGE_LAYOUT.logPrefix}`, logSuffix: USAGE_LAYOUT.logSuffix };
 }
 
 export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
@@ -132,6 +155,7 @@ export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOpt
     metrics: usage.metrics ? { ...usage.metrics, allow: [...plan.gateway.metricsCidrs] } : null,
     quotaFields: QUOTA_FIELDS,
     recordFields: Object.keys(USAGE_LOG_FIELDS),
+    layout: USAGE_LAYOUT,
     keys,
     chains,
     tierLimits,
