@@ -114,6 +114,9 @@ describe("GPUS", () => {
     const nvlink = Object.values(GPUS).filter((g) => g.nvlink).map((g) => g.id).sort();
     expect(nvlink).toEqual(["A100-40GB", "A100-80GB", "H100-SXM"]);
     expect(findGpu("NVIDIA A100 80GB PCIe")?.id).toBe("A100-80GB-PCIe");
+    // Its CUDA total is read off two vLLM runs of one server (gpus.ts); the same 80 GB of HBM2e on the SXM board has an
+    // independent figure (torch's "total capacity of 79.25 GiB" on an A800): the derivation lands within 0.01 GiB of it.
+    expect(Math.abs(GPUS["A100-80GB-PCIe"].cudaTotalBytes - GPUS["A100-80GB"].cudaTotalBytes) / 1024 ** 3).toBeLessThan(0.01);
     expect(findGpu("A100-SXM4-80GB")?.id).toBe("A100-80GB");
   });
 

@@ -92,7 +92,8 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     memorySource: `${SMI} ("NVIDIA A100 80GB PCIe … 437MiB /  81920MiB" at 300 W, index id 55910353622)`,
     // Two v0.10.1.1 logs of one server (dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-0.25GRAM.log and
     // -0.5GRAM.log, Qwen2-7B-Instruct): 5,867 and 29,053 blocks of 917,504 bytes at utilization 0.25 and 0.5, the
-    // same weights and profile; the difference, 19.811 ± 0.001 GiB, is 0.25 × total.
+    // same weights and profile; the difference, 19.811 ± 0.001 GiB, is 0.25 × total. Measured from logs, not a datasheet;
+    // within 0.005 GiB of the SXM board's independent 79.25 (catalog.test.ts).
     cudaTotalBytes: Math.round(79.245 * GiB),
     cudaTotalSource: "vLLM logs: 0.25 × total = 19.811 GiB between two vLLM runs at utilization 0.25 and 0.5 on one A100 80GB PCIe (dennislee22/vLLM-benchmarking logs); ±0.004 GiB",
     bandwidthGBs: 1935, // reference/gpus.json A100-80GB notes: "PCIe 80GB variant: 1,935 GB/s" (thundercompute.com A100 guide)
