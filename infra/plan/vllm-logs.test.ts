@@ -148,6 +148,23 @@ describe("v0.16.0 (the v0.11.1–v0.16 images sample the same way): distributed 
     }
   });
 
+  it("the profile's activation peak vLLM logged, the sampler pass over 1024 sequences' logits at 38 B each (a sort), within 2 %: 4.76, 7.38, 5.56, 4.84, 5.64 GiB (llm-d empirical results)", () => {
+    // The logged "Peak Activation" term alone, so SAMPLER_BYTES_PER_LOGIT["pytorch-sort"] (read from PyTorch's sort, not
+    // off a log) is tested apart from weights and non-torch memory. The vocabularies differ (128,256; 201,088; 151,936).
+    const qwen06 = { numLayers: 28, hiddenSize: 1024, intermediateSize: 3072, numAttentionHeads: 16, numKeyValueHeads: 8, headDim: 128, vocabSize: 151936, maxPositionEmbeddings: 40960, tieWordEmbeddings: true };
+    const runs: [Record<string, unknown>, number, string?, number[]?][] = [
+      [{ source: { hf: "meta-llama/Llama-3.1-8B-Instruct" } }, 4.76],
+      [{ source: { hf: "openai/gpt-oss-20b" } }, 7.38],
+      [{ source: { hf: "Qwen/Qwen3-0.6B" }, arch: qwen06 }, 5.56],
+      [{ source: { hf: "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic" }, arch: "meta-llama/Llama-3.3-70B-Instruct", quantization: "fp8" }, 4.84, "p5.48xlarge", [0, 1]],
+      [{ source: { hf: "Qwen/Qwen3-32B" } }, 5.64],
+    ];
+    for (const [model, logged, instanceType, gpus] of runs) {
+      const planned = llmdReplica(model, instanceType, gpus).vllm!.activationPeakGiB;
+      expect(within(planned, logged, 0.02), `${JSON.stringify(model.source)}: ${planned} vs ${logged}`).toBe(true);
+    }
+  });
+
   it("gpt-oss-120b on one H100 (Triton MXFP4): 3.33 GiB beside 64.38 of weights and 7.38 of activation — the identity holds at utilization 0.95", () => {
     // 0.95 × 79.18 − 64.38 − 7.38 − 0.13 = 3.33 exactly; the write-up's table says 0.9, where the same terms give −0.63.
     const r = llmdReplica({ source: { hf: "openai/gpt-oss-120b" }, gpuMemoryUtilization: 0.95 });
