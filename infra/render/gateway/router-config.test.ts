@@ -58,4 +58,15 @@ describe("clientKeyIssues", () => {
     expect((thrown as FleetSpecError).issues).toEqual(clientKeyIssues(plan, bad));
     expect(hashClientKeys(plan, { ...KEYS }).keys).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), name])));
   });
+
+  it("reads key names as names, not as Object.prototype members (a key may be called constructor or valueof)", () => {
+    const named = requireGateway(testPlan({ keys: { constructor: { models: ["chat"], rateClass: "std" }, valueof: { models: ["chat"], rateClass: "std" } } }), "test");
+    // No value for "constructor": said so, not "must be a string" (the inherited Object constructor).
+    expect(clientKeyIssues(named, { valueof: "sk-valueof-0123456789abcdef" })).toEqual([{ path: "gateway.keys.constructor", message: "no key value given", fix: FIX }]);
+    // A value for a key the spec lacks is reported whatever its name.
+    expect(clientKeyIssues(plan, { ...KEYS, toString: "sk-tostring-0123456789abcdef" })).toEqual([
+      { path: "clientKeys.toString", message: 'client key "toString" is not in gateway.keys', fix: 'drop that value, or add "toString" under gateway.keys' },
+    ]);
+  });
 });
+

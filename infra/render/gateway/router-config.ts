@@ -26,7 +26,8 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
   const seen = new Map<string, string>();
   for (const name of Object.keys(plan.gateway.keys)) {
     const path = `gateway.keys.${name}`;
-    const value = clientKeys[name];
+    // Own members only: a key may be named "constructor" (a name the spec allows), which every object inherits.
+    const value = Object.hasOwn(clientKeys, name) ? clientKeys[name] : undefined;
     if (value === undefined) {
       issues.push({ path, message: "no key value given", fix: KEY_FIX });
     } else if (typeof value !== "string") {
@@ -42,7 +43,7 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
     }
   }
   for (const name of Object.keys(clientKeys)) {
-    if (!plan.gateway.keys[name]) issues.push({ path: `clientKeys.${name}`, message: `client key "${name}" is not in gateway.keys`, fix: `drop that value, or add "${name}" under gateway.keys` });
+    if (!Object.hasOwn(plan.gateway.keys, name)) issues.push({ path: `clientKeys.${name}`, message: `client key "${name}" is not in gateway.keys`, fix: `drop that value, or add "${name}" under gateway.keys` });
   }
   return issues;
 }
