@@ -11,7 +11,8 @@ export const gatewayKeysKnown: SpecRule = (spec) => {
     key.models.forEach((mid, k) => {
       if (mid !== "*" && !ids.has(mid)) issues.push({ path: `gateway.keys.${keyName}.models[${k}]`, message: `no model "${mid}"`, fix: `use "*" or one of: ${oneOf(ids)}` });
     });
-    if (!g.rateClasses[key.rateClass]) {
+    // Own members only: "toString" or "constructor" is on every object, and would pass as a class with no limits.
+    if (!Object.hasOwn(g.rateClasses, key.rateClass)) {
       issues.push({ path: `gateway.keys.${keyName}.rateClass`, message: `no rate class "${key.rateClass}"`, fix: `define it under gateway.rateClasses or use one of: ${oneOf(Object.keys(g.rateClasses))}` });
     }
   }

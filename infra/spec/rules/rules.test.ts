@@ -106,3 +106,12 @@ describe("secret names the program owns", () => {
     expect((thrown as FleetSpecError).issues.map((i) => i.path)).toEqual(["hfTokenSecret", "models[1].apiKeySecret", "gateway.tls.certificateSecret", "gateway.tls.keySecret"]);
   });
 });
+
+describe("names that every object inherits", () => {
+  it("a key's rate class named like an Object.prototype member (toString, constructor) that the spec lacks is refused, not a key without limits", () => {
+    for (const rateClass of ["toString", "constructor", "__proto__"]) {
+      const issues = SPEC_RULES.gatewayKeysKnown(fleet({ gateway: { ...GATEWAY, keys: { app: { models: ["*"], rateClass } } } }));
+      expect(issues, rateClass).toEqual([expect.objectContaining({ path: "gateway.keys.app.rateClass", message: `no rate class "${rateClass}"` })]);
+    }
+  });
+});
