@@ -25,7 +25,9 @@ function report(r, fleet, allowed, send) {
         Array.prototype.forEach.call(fleet.models[id].probes, function (p) { pending.push(probe(p)); });
     });
     Promise.all(pending).then(function (answers) {
-        const models = {};
+        // No prototype: on njs 0.7.9 `obj['constructor'] = v` on a plain object makes a property that
+        // JSON.stringify and Object.keys skip, so a model named constructor vanished from /health.
+        const models = Object.create(null);
         let next = 0;
         let allUp = true;
         ids.forEach(function (id) {
