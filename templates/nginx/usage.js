@@ -281,14 +281,19 @@ function filter(r, data, flags) {
     if (!ok) return r.sendBuffer(data, flags);
     if (r.variables.fleet_inject_usage) {
         let buf = pending ? Buffer.concat([pending, data]) : data;
-        let at = buf.indexOf('\n\n');
-        while (at >= 0) {
+        // Events end with a blank line: "\n\n", or "\r\n\r\n" (the SSE format allows CRLF line ends;
+        // sse-starlette writes them), kept as the upstream wrote it.
+        for (;;) {
+            const lf = buf.indexOf('\n\n');
+            const crlf = buf.indexOf('\r\n\r\n');
+            const at = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
+            if (at < 0) break;
+            const end = at + (at === crlf ? 4 : 2);
             const ev = clientEvent(r, buf.slice(0, at));
-            if (ev !== null) r.sendBuffer(Buffer.concat([ev, Buffer.from('\n\n')]), {});
-            buf = buf.slice(at + 2);
-            at = buf.indexOf('\n\n');
+            if (ev !== null) r.sendBuffer(Buffer.concat([ev, buf.slice(at, end)]), {});
+            buf = buf.slice(end);
         }
-        // No blank line in 64 KiB: not the SSE framing we know ("\n\n"); pass it on rather than hold the stream.
+        // No blank line in 64 KiB: not the SSE framing we know; pass it on rather than hold the stream.
         if (buf.length > 65536) {
             r.sendBuffer(buf, {});
             buf = Buffer.from('');

@@ -66,10 +66,17 @@ async function through(script: Script, extra: Record<string, unknown> = {}) {
     headers: { Authorization: `Bearer ${USAGE_KEYS.plain}`, "Content-Type": "application/json" },
     body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }], ...extra }),
   });
-  const text = await res.text();
+  // Read as it arrives: `reads` counts the network reads (a held stream arrives in one).
+  const decoder = new TextDecoder();
+  let text = "";
+  let reads = 0;
+  for await (const chunk of res.body!) {
+    reads++;
+    text += decoder.decode(chunk, { stream: true });
+  }
   expect(res.status, text).toBe(200);
   const line = await waitFor(() => usageLog(dir).filter((l) => l.key === "plain")[before], 5000, "the request's usage-log line");
-  return { text, line };
+  return { text, line, reads };
 }
 
 const reply = (usage: string) => `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"chat","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":${usage}}`;
@@ -131,6 +138,18 @@ describe("streams", () => {
     expect(JSON.parse(bodies.at(-1)!).stream_options).toEqual({ include_usage: true });
     expect(text).toBe(plain(delta) + "data: [DONE]\n\n");
     expect([line.pt, line.ct, line.usage]).toEqual(["7", "1", "ok"]);
+  });
+
+  it("with CRLF line ends (SSE allows them; sse-starlette writes them): each event reaches the client as it comes, the usage event is taken out", async () => {
+    const crlf = (choices: unknown[], usage: unknown) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices, usage })}\r\n\r\n`;
+    const delta = (w: string) => [{ index: 0, delta: { content: w }, finish_reason: null }];
+    const parts = [crlf(delta("Hi"), null), crlf(delta(" there"), null), crlf([], { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }), "data: [DONE]\r\n\r\n"];
+    const { text, line, reads } = await through({ type: "text/event-stream", parts }, { stream: true });
+    // Its parts are written 40 ms apart: passed on as they come, they arrive in more than one read.
+    expect(reads).toBeGreaterThan(1);
+    const plainEvent = (w: string) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: delta(w) })}\r\n\r\n`;
+    expect(text).toBe(plainEvent("Hi") + plainEvent(" there") + "data: [DONE]\r\n\r\n");
+    expect([line.pt, line.ct, line.usage]).toEqual(["3", "2", "ok"]);
   });
 
   it("a stream that asked for usage in every event itself (vLLM's continuous_usage_stats): its last usage counts, not its first", async () => {
