@@ -89,7 +89,7 @@ export const GPUS: { readonly [K in GpuId]: Gpu } = {
     name: "NVIDIA A100 80GB PCIe",
     aliases: ["A100 80GB PCIe", "A100-80GB-PCIe", "A100-PCIE-80GB", "NVIDIA A100 80GB PCIe", "NVIDIA A100-PCIE-80GB"],
     memoryMiB: 81920,
-    memorySource: `${SMI} ("NVIDIA A100 80GB PCIe … 437MiB /  81920MiB" at 300 W, index id 55910353622)`,
+    memorySource: `${SMI} ("NVIDIA A100 80GB PCIe … 437MiB /  81920MiB" at 300 W: github:stas00/ml-engineering compute/accelerator/nvidia/debug.md)`,
     // Two v0.10.1.1 logs of one server (dennislee22/vLLM-benchmarking log/vllm-7B-1gpuA10080GB-0.25GRAM.log and
     // -0.5GRAM.log, Qwen2-7B-Instruct): 5,867 and 29,053 blocks of 917,504 bytes at utilization 0.25 and 0.5, the
     // same weights and profile; the difference, 19.811 ± 0.001 GiB, is 0.25 × total. Measured from logs, not a datasheet;
