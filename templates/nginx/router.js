@@ -247,7 +247,8 @@ function generate(r, key, pinned, endpoint) {
     v.fleet_endpoint = endpoint;
     // Usage metering hooks (usage.js): a key over its quota stops here; a stream is asked for usage.
     if (usage.overQuota(r, key, send)) return;
-    usage.markStream(r, read.fields, endpoint);
+    const streamProblem = usage.markStream(r, read.fields, endpoint);
+    if (streamProblem) return fail(r, 400, 'invalid_request_error', 'invalid_stream', streamProblem);
     const chain = allowedChain(key, model);
     // Spans of the engine-only fields present, "a,b,c;a,b,c" (no arrays: each costs ~1 µs in njs 0.7.9).
     let drops = '';

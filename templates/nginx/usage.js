@@ -90,12 +90,22 @@ function usageApi(r, key, fail) {
     r.internalRedirect('@fleet_usage');
 }
 
-/** Chat and text completions that stream without `stream_options.include_usage: true`. */
+/**
+ * Marks chat and text completions that stream without `stream_options.include_usage: true`.
+ * Returns why the request is refused when `stream` is not a boolean, else null: vLLM reads requests
+ * with pydantic in lax mode, so "true", 1 or "yes" stream there, and a stream not seen as one here
+ * would not be asked for its usage (served uncounted).
+ */
 function markStream(r, body, endpoint) {
-    if (!fleet.usage || body.stream !== true || endpoint === '/embeddings') return;
+    if (!fleet.usage || endpoint === '/embeddings') return null;
+    const stream = body.stream;
+    if (stream !== true) {
+        return stream === undefined || stream === null || stream === false ? null : '"stream" must be true or false';
+    }
     const so = body.stream_options;
     if (so === undefined || so === null) r.variables.fleet_inject_usage = 'add';
     else if (typeof so === 'object' && !Array.isArray(so) && so.include_usage !== true) r.variables.fleet_inject_usage = 'merge';
+    return null;
 }
 
 /** Top-level body fields markStream reads (router.js reads them with its own). */

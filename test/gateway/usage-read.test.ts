@@ -165,3 +165,20 @@ describe("streams", () => {
     expect([line.pt, line.ct, line.usage]).toEqual(["9", "3", "ok"]);
   });
 });
+
+describe("a stream flag that is not a boolean", () => {
+  // vLLM reads requests with pydantic in lax mode: "stream": "true" (or 1, "yes") streams there. The
+  // gateway asks only a `stream: true` for its usage, so such a stream would be served uncounted.
+  it.each([['"true"'], ["1"], ['"yes"']])("stream: %s is refused with 400 before any upstream is asked", async (value) => {
+    const before = bodies.length;
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${USAGE_KEYS.plain}`, "Content-Type": "application/json" },
+      body: `{"model":"chat","messages":[{"role":"user","content":"hi"}],"stream":${value}}`,
+    });
+    const json = (await res.json()) as { error: { code: string } };
+    expect(res.status).toBe(400);
+    expect(json.error.code).toBe("invalid_stream");
+    expect(bodies.length).toBe(before);
+  });
+});
