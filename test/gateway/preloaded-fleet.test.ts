@@ -22,12 +22,13 @@ const KEYS = {
 } as const;
 const MANY = Array.from({ length: 20 }, (_, i) => `x${i}`);
 
-function plan() {
+/** The test fleet; `changed`: the spec a reload brings (an alias more, tostring's key moved to constructor). */
+function plan(changed = false) {
   return planFleet(parseFleetSpec({
     name: "proto",
     nodes: [{ name: "box", provider: "ssh", host: "ops@10.9.0.1", gpus: ["L4", "L4"] }],
     models: [
-      { id: "constructor", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, aliases: ["toString", "isPrototypeOf"], replicas: [{ nodes: ["box"], gpus: [0] }] },
+      { id: "constructor", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, aliases: ["toString", "isPrototypeOf", ...(changed ? ["propertyIsEnumerable"] : [])], replicas: [{ nodes: ["box"], gpus: [0] }] },
       { id: "hasOwnProperty", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["box"], gpus: [1] }], limits: { requestsPerMinute: 1000 } },
       { id: "valueOf", engine: "external", url: "https://api.provider.example/v1", upstreamModel: "provider/x", apiKeySecret: "cloud-key", limits: { requestsPerMinute: 1000 } },
       ...MANY.map((id) => ({ id, engine: "external", url: "https://api.provider.example/v1", upstreamModel: id })),
@@ -39,7 +40,7 @@ function plan() {
       metering: true,
       keys: {
         constructor: { models: ["constructor", ...MANY], rateClass: "std", quota: { requestsPerDay: 1000 } },
-        tostring: { models: ["hasOwnProperty"], rateClass: "std" },
+        tostring: { models: [changed ? "constructor" : "hasOwnProperty"], rateClass: "std" },
         admin: { models: ["*"], rateClass: "std", admin: true },
       },
       rateClasses: { std: { requestsPerMinute: 60000, burst: 5000, concurrency: 64 } },
@@ -135,6 +136,16 @@ describe("a fleet whose names every object inherits", () => {
       expect(r.json.error.code).toBe("unknown_key");
     }
     expect((await get("/v1/usage?key=admin", "tostring")).status).toBe(403);
+  });
+
+  it("a spec change reaches the router on nginx -s reload: the new fleet.json is preloaded by the new workers", async () => {
+    gw.rewrite(plan(true));
+    await gw.reload();
+    // A keep-alive connection to a retired worker is closed under the client: one retry.
+    const models = await get("/v1/models", "tostring").catch(() => get("/v1/models", "tostring"));
+    expect(ids(models.json)).toEqual(["constructor", "toString", "isPrototypeOf", "propertyIsEnumerable"]);
+    expect((await chat("tostring", "propertyIsEnumerable")).json.model).toBe("constructor");
+    expect((await chat("tostring", "hasOwnProperty")).status).toBe(403);
   });
 
   it("none of it reached the router's catch", () => {
