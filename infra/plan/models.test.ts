@@ -161,6 +161,18 @@ describe("MXFP4 and tensor parallelism over PCIe", () => {
     expect(four.vllm!.nonTorchGiB).toBeCloseTo(0.14 + 4 * 0.06, 2);
   });
 
+  it("lets a PCIe TP 4 replica start at utilization 0.955: NCCL on PCIe holds what the A100 PCIe logs show before vLLM's snapshot, not the 0.48 GiB of an H100", () => {
+    // vLLM refuses to start when free memory at its snapshot is below utilization × total. On g5.12xlarge's A10Gs
+    // (22.02 GiB): 0.955 × 22.02 = 21.03 GiB needed; free is 22.02 − 0.61 (CUDA context) − NCCL. With the H100's 0.48
+    // GiB of NCCL init (reference/gpu-measured.md) that is 20.93 and the plan refused; on PCIe the whole of NCCL and
+    // its collectives came to 0.12 GiB at TP 2 (TP_PCIE_BYTES_PER_RANK), 0.24 at TP 4: 21.17, vLLM starts.
+    const four = plan([awsNode("a", "g5.12xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["a"] }], { gpuMemoryUtilization: 0.955 })]).replicas[0]!;
+    expect(four.tensorParallel).toBe(4);
+    // NVLink boards keep the measured 0.48: a p4d A100 40GB pair at 0.98 is refused (0.79 GiB left < 0.61 + 0.48).
+    const issues = issuesOf([awsNode("p", "p4d.24xlarge")], [vllm("oss", "openai/gpt-oss-20b", [{ nodes: ["p"], gpus: [0, 1] }], { gpuMemoryUtilization: 0.98 })]);
+    expect(issues[0]!.message).toMatch(/needs .* free at start .* after its own 1\.09 GiB \(CUDA context, NCCL\)/);
+  });
+
   it("says, on a PCIe board at TP > 1, what the tensor-parallel buffers are planned from: one A100 PCIe server without P2P", () => {
     const four = plan([awsNode("a", "g5.12xlarge")], [vllm("oss", "openai/gpt-oss-120b", [{ nodes: ["a"] }])]).replicas[0]!;
     expect(four.notes).toContain("tensor-parallel buffers on A10G (PCIe): 0.06 GiB a rank, as measured on an A100 PCIe server without GPU P2P (TP 2 on one node, TP 4 across nodes); boards with P2P over PCIe may hold more");

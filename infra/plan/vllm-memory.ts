@@ -48,7 +48,7 @@ export const TP_COLLECTIVE_BYTES_PER_RANK = 0.2 * GiB;
  * which the plan says in a note. From v0.11 the NCCL init part of it falls before the snapshot: there it errs high.
  */
 export const TP_PCIE_BYTES_PER_RANK = 0.06 * GiB;
-/** An NCCL process group and its first collective: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). */
+/** An NCCL process group and its first collective on an H100: 1.22 − 0.737 = 0.48 GiB (reference/gpu-measured.md). PCIe boards: see workerMemory. */
 export const NCCL_INIT_BYTES = 0.48 * GiB;
 /**
  * What a version whose start snapshot precedes distributed init (v0.10.1) counts of that init inside the budget on
@@ -100,7 +100,9 @@ export function workerMemory(w: WorkerInput): WorkerMemory {
   const v = w.accounting;
   const total = w.gpu.cudaTotalBytes;
   const requested = Math.ceil(total * w.util);
-  const nccl = w.worldSize > 1 ? NCCL_INIT_BYTES : 0;
+  // What NCCL holds before the snapshot (v0.11+), for the start check: the measured H100 figure on NVLink boards; on
+  // PCIe the whole of NCCL and its collectives came to TP_PCIE_BYTES_PER_RANK a rank (0.12 GiB at TP 2), its bound.
+  const nccl = w.worldSize > 1 ? (w.gpu.nvlink ? NCCL_INIT_BYTES : Math.max(w.tensorParallel, 2) * TP_PCIE_BYTES_PER_RANK) : 0;
   const tpBytes = w.tensorParallel > 1 ? w.tensorParallel * (w.gpu.nvlink ? TP_COLLECTIVE_BYTES_PER_RANK : TP_PCIE_BYTES_PER_RANK) : 0;
   const initInBudget = v.distributedInitInsideBudget && w.gpu.nvlink ? distributedInitInBudgetBytes(w.tensorParallel, w.worldSize) : 0;
   const nonTorch = NON_TORCH_BASE_BYTES + tpBytes + initInBudget;
