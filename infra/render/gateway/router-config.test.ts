@@ -68,5 +68,14 @@ describe("clientKeyIssues", () => {
       { path: "clientKeys.toString", message: 'client key "toString" is not in gateway.keys', fix: 'drop that value, or add "toString" under gateway.keys' },
     ]);
   });
+
+  it("refuses a key with a character outside printable ASCII: clients put it in the header in different encodings", () => {
+    // Measured on the live gateway with the key "sk-fleet-clé-…": curl's UTF-8 bytes got 200, Node's
+    // fetch (Latin-1, as Python's http.client) got 401, since the digest is of the UTF-8 bytes.
+    const issues = clientKeyIssues(plan, { ...KEYS, app: "sk-fleet-clé-0123456789abcdef", coder: "sk-fleet-coder-\u0001-0123456789" });
+    expect(issues.map((i) => i.path)).toEqual(["gateway.keys.app", "gateway.keys.coder"]);
+    expect(issues[0]!.message).toMatch(/printable ASCII/);
+    expect(JSON.stringify(issues)).not.toContain("clé");
+  });
 });
 

@@ -35,6 +35,10 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
       issues.push({ path, message: "the key must be a string (a number, object or list was given)", fix: KEY_FIX });
     } else if (value.length < MIN_KEY_LENGTH || /\s/.test(value)) {
       issues.push({ path, message: `the key must be at least ${MIN_KEY_LENGTH} characters without spaces`, fix: KEY_FIX });
+    } else if (/[^\x21-\x7e]/.test(value)) {
+      // The router hashes the header's bytes; clients encode other characters differently (curl
+      // sends UTF-8, Node's fetch and Python's http.client Latin-1), so such a key works for some only.
+      issues.push({ path, message: "the key must be printable ASCII (letters, digits, punctuation)", fix: KEY_FIX });
     } else {
       const digest = sha256Hex(value);
       const other = seen.get(digest);
