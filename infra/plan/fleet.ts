@@ -36,8 +36,9 @@ export function planFleet(spec: FleetSpec): FleetPlan {
   const issues: SpecIssue[] = [];
   const nodes = resolveNodes(spec, issues);
   const nodeIndex = (name: string) => spec.nodes.findIndex((n) => n.name === name);
-  const tiers: Record<string, string[]> = Object.fromEntries(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.map(fallbackModel)]));
-  const anyKeyTiers: Record<string, string[]> = Object.fromEntries(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.filter((t) => typeof t !== "string" && t.anyKey).map(fallbackModel)]));
+  // Maps, not records: a model may be named like an Object.prototype member (valueOf, toString).
+  const tiers = new Map(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.map(fallbackModel)]));
+  const anyKeyTiers = new Map(Object.entries(spec.fallbacks).map(([id, list]) => [id, list.filter((t) => typeof t !== "string" && t.anyKey).map(fallbackModel)]));
 
   const tasks: ReplicaTask[] = [];
   const resolvedModels = spec.models.map((m, i) => {
@@ -88,7 +89,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
       const external: ExternalModelPlan = {
         id: m.id, engine: "external", aliases: m.aliases, url: m.url, upstreamModel: m.upstreamModel, apiKeySecret: m.apiKeySecret,
         contextLength: m.contextLength ?? null, maxOutputTokens: m.maxOutputTokens ?? null, sampling: m.sampling, systemPrompt: m.systemPrompt,
-        display: m.display, replicas: [], tiers: tiers[m.id] ?? [], anyKeyTiers: anyKeyTiers[m.id] ?? [], costPerHourUSD: 0, spec: m,
+        display: m.display, replicas: [], tiers: tiers.get(m.id) ?? [], anyKeyTiers: anyKeyTiers.get(m.id) ?? [], costPerHourUSD: 0, spec: m,
       };
       return external;
     }
@@ -103,7 +104,7 @@ export function planFleet(spec: FleetSpec): FleetPlan {
       id: m.id, engine: m.engine, aliases: m.aliases, source: m.source, archSource: resolved.archSource, arch: resolved.arch,
       quantization: resolved.quantization, kvCacheDtype: resolved.kvCacheDtype, engineVersion: m.engine === "vllm" ? resolved.accounting.version : null, contextLength,
       maxOutputTokens: m.maxOutputTokens ?? contextLength, sampling: m.sampling, systemPrompt: m.systemPrompt, display: m.display,
-      replicas, tiers: tiers[m.id] ?? [], anyKeyTiers: anyKeyTiers[m.id] ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
+      replicas, tiers: tiers.get(m.id) ?? [], anyKeyTiers: anyKeyTiers.get(m.id) ?? [], costPerHourUSD: round(replicas.reduce((s, r) => s + r.costPerHourUSD, 0), 4),
     };
     return served;
   });

@@ -330,3 +330,18 @@ describe("GPU generations", () => {
     expect(prequantized.vllm?.quantization).toBeNull();
   });
 });
+
+describe("model ids named like Object.prototype members", () => {
+  it("plans models named valueOf and toString, with and without fallbacks, with their own tiers only", () => {
+    const spec = fleet(
+      [sshGpuNode("box", ["L4", "L4"])],
+      [
+        vllm("valueOf", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"], gpus: [0] }]),
+        vllm("toString", "Qwen/Qwen2.5-7B-Instruct", [{ nodes: ["box"], gpus: [1] }]),
+      ],
+      { fallbacks: { toString: ["valueOf"] } },
+    );
+    const plan = planFleet(spec);
+    expect(plan.models.map((m) => [m.id, m.tiers, m.anyKeyTiers])).toEqual([["valueOf", [], []], ["toString", ["valueOf"], []]]);
+  });
+});

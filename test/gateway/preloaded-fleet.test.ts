@@ -33,8 +33,8 @@ function plan(changed = false) {
       { id: "valueOf", engine: "external", url: "https://api.provider.example/v1", upstreamModel: "provider/x", apiKeySecret: "cloud-key", limits: { requestsPerMinute: 1000 } },
       ...MANY.map((id) => ({ id, engine: "external", url: "https://api.provider.example/v1", upstreamModel: id })),
     ],
-    // Every Object.prototype-named model has a fallbacks entry: the planner reads a missing one as
-    // the inherited member (infra/plan/fleet.ts `tiers[m.id] ?? []`: "m.tiers is not iterable").
+    // Fallbacks through Object.prototype-named models (a model without an entry is planned without
+    // tiers: infra/plan/plan.test.ts "model ids named like Object.prototype members").
     fallbacks: { constructor: ["hasOwnProperty", { model: "valueOf", anyKey: true }], hasOwnProperty: ["x1"], valueOf: ["x0"] },
     gateway: {
       metering: true,
