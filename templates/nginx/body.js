@@ -188,11 +188,6 @@ function topLevelSpan(s, parsed, at) {
     return found;
 }
 
-function findMember(list, name) {
-    for (let i = 0; i < list.length; i++) if (list[i].name === name) return list[i];
-    return null;
-}
-
 /**
  * [start, valueStart, valueEnd] of the member `name` when its plain spelling `"name"` appears once
  * in the whole text, followed by ":", and the text has no "\\u": then no other spelling exists,
