@@ -8,6 +8,7 @@ import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
 import type { ModelSpec } from "../../spec/schema";
 import { QUOTA_FIELDS, type KeyQuotaSpec } from "../../spec/usage";
+import type { RouterConfig } from "../gateway/router-types";
 
 /** Where the usage state lives and where /metrics listens (not the public listener). */
 export interface UsageRenderOptions {
@@ -118,23 +119,27 @@ export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: Usage
   };
 }
 
+/** The usage directory's paths (USAGE_LAYOUT under `dir`): fleet.json's `usage`, and what nginx.conf builds on. */
+function usagePaths(dir: string): NonNullable<RouterConfig["usage"]> {
+  return { dir, blockedDir: `${dir}/${USAGE_LAYOUT.blockedDir}`, logPrefix: `${dir}/${USAGE_LAYOUT.logPrefix}`, logSuffix: USAGE_LAYOUT.logSuffix };
+}
+
 /** nginx.conf context of the usage parts, or null when metering is off. */
 export function usageNginxContext(usage: UsageRenderOptions | null) {
   if (!usage) return null;
-  const { dir } = usage;
+  const paths = usagePaths(usage.dir);
   return {
-    dir,
-    socket: `${dir}/${USAGE_LAYOUT.socket}`,
-    blockedDir: `${dir}/${USAGE_LAYOUT.blockedDir}`,
-    logPath: `${dir}/${USAGE_LAYOUT.logPrefix}$fleet_usage_hour${USAGE_LAYOUT.logSuffix}`,
+    dir: paths.dir,
+    blockedDir: paths.blockedDir,
+    socket: `${paths.dir}/${USAGE_LAYOUT.socket}`,
+    logPath: `${paths.logPrefix}$fleet_usage_hour${paths.logSuffix}`,
     logFormat: usageLogFormat(),
   };
 }
 
-/** fleet.json's `usage`: where usage.js finds the block files and the usage log (USAGE_LAYOUT), or null without metering. */
-export function usageRouterConfig(dir: string | null): { dir: string; blockedDir: string; logPrefix: string; logSuffix: string } | null {
-  if (dir === null) return null;
-  return { dir, blockedDir: `${dir}/${USAGE_LAYOUT.blockedDir}`, logPrefix: `${dir}/${USAGE_LAYOUT.logPrefix}`, logSuffix: USAGE_LAYOUT.logSuffix };
+/** fleet.json's `usage`: where usage.js finds the block files and the usage log, or null without metering. */
+export function usageRouterConfig(dir: string | null): RouterConfig["usage"] {
+  return dir === null ? null : usagePaths(dir);
 }
 
 export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
