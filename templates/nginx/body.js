@@ -77,6 +77,19 @@ function skipWs(s, p) {
     return p;
 }
 
+/** Index of the last non-whitespace at or before p (skipWs read backwards), -1 when there is none. */
+function skipWsBack(s, p) {
+    let c = s.charCodeAt(p);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(--p);
+    return p;
+}
+
+/** Index where a member's value starts, given the index just after its name's closing quote; -1 when no ":" follows. */
+function valueAfterName(s, p) {
+    const colon = skipWs(s, p);
+    return s.charCodeAt(colon) === 58 ? skipWs(s, colon + 1) : -1;
+}
+
 /** Index after the string whose opening quote is at q, or -1. */
 function skipString(s, q) {
     let p = q + 1;
@@ -199,9 +212,8 @@ function plainSpan(s, name) {
     const quoted = '"' + name + '"';
     const p = s.indexOf(quoted);
     if (p < 0 || s.indexOf(quoted, p + quoted.length) >= 0) return null;
-    const colon = skipWs(s, p + quoted.length);
-    if (s.charCodeAt(colon) !== 58) return null;
-    const valueStart = skipWs(s, colon + 1);
+    const valueStart = valueAfterName(s, p + quoted.length);
+    if (valueStart < 0) return null;
     budget = TOKEN_BUDGET;
     const valueEnd = skipValue(s, valueStart);
     return valueEnd >= 0 ? [p, valueStart, valueEnd] : null;
@@ -344,4 +356,4 @@ function splice(s, model, e, external) {
     return out + s.slice(at);
 }
 
-export default { read: read, splice: splice, jsonAscii: jsonAscii };
+export default { read: read, splice: splice, jsonAscii: jsonAscii, skipWs: skipWs, skipWsBack: skipWsBack, valueAfterName: valueAfterName };

@@ -17,6 +17,7 @@
  * (templates/usage/service.mjs) counts the usage log and writes the block files.
  */
 import fs from 'fs';
+import body from 'body.js';
 
 /**
  * The block in <dir>/blocked/<file>, or null. Looked up with a stat that returns undefined for a
@@ -96,13 +97,13 @@ function usageApi(r, key, fail) {
  * with pydantic in lax mode, so "true", 1 or "yes" stream there, and a stream not seen as one here
  * would not be asked for its usage (served uncounted).
  */
-function markStream(r, body, endpoint) {
+function markStream(r, fields, endpoint) {
     if (!fleet.usage || endpoint === '/embeddings') return null;
-    const stream = body.stream;
+    const stream = fields.stream;
     if (stream !== true) {
         return stream === undefined || stream === null || stream === false ? null : '"stream" must be true or false';
     }
-    const so = body.stream_options;
+    const so = fields.stream_options;
     if (so === undefined || so === null) r.variables.fleet_inject_usage = 'add';
     else if (typeof so === 'object' && !Array.isArray(so) && so.include_usage !== true) r.variables.fleet_inject_usage = 'merge';
     return null;
@@ -134,16 +135,6 @@ function usageEdit(r, spans, text) {
 
 const USAGE_KEY = '"usage"';
 const TAIL = 1024;
-
-/** JSON whitespace: space, tab, line feed, carriage return. */
-function isJsonSpace(c) {
-    return c === 32 || c === 9 || c === 10 || c === 13;
-}
-
-function skipSpace(text, p) {
-    while (isJsonSpace(text.charCodeAt(p))) p++;
-    return p;
-}
 
 /**
  * Index after the object whose "{" is at `open`, or -1 while it is cut. Walks the braces with
@@ -179,13 +170,10 @@ function objectEnd(text, open) {
 function usageObject(text) {
     let at = text.lastIndexOf(USAGE_KEY);
     while (at >= 0) {
-        const colon = skipSpace(text, at + USAGE_KEY.length);
-        if (text.charCodeAt(colon) === 58) {
-            const open = skipSpace(text, colon + 1);
-            if (text.charCodeAt(open) === 123) {
-                const end = objectEnd(text, open);
-                return end < 0 ? null : text.slice(open, end);
-            }
+        const open = body.valueAfterName(text, at + USAGE_KEY.length);
+        if (open >= 0 && text.charCodeAt(open) === 123) {
+            const end = objectEnd(text, open);
+            return end < 0 ? null : text.slice(open, end);
         }
         at = at > 0 ? text.lastIndexOf(USAGE_KEY, at - 1) : -1;
     }
@@ -200,9 +188,8 @@ function countOf(usage, name) {
     const key = '"' + name + '"';
     const at = usage.indexOf(key);
     if (at < 0) return '';
-    let p = skipSpace(usage, at + key.length);
-    if (usage.charCodeAt(p) !== 58) return '';
-    p = skipSpace(usage, p + 1);
+    let p = body.valueAfterName(usage, at + key.length);
+    if (p < 0) return '';
     const start = p;
     let c = usage.charCodeAt(p);
     while (c >= 48 && c <= 57) c = usage.charCodeAt(++p);
@@ -230,10 +217,8 @@ function emptyList(text, name) {
     const key = '"' + name + '"';
     const at = text.lastIndexOf(key);
     if (at < 0) return false;
-    const colon = skipSpace(text, at + key.length);
-    if (text.charCodeAt(colon) !== 58) return false;
-    const open = skipSpace(text, colon + 1);
-    return text.charCodeAt(open) === 91 && text.charCodeAt(skipSpace(text, open + 1)) === 93;
+    const open = body.valueAfterName(text, at + key.length);
+    return open >= 0 && text.charCodeAt(open) === 91 && text.charCodeAt(body.skipWs(text, open + 1)) === 93;
 }
 
 /**
@@ -241,20 +226,15 @@ function emptyList(text, name) {
  * other chunk once usage is asked for), or null when it is not there. Read backwards from the end.
  */
 function withoutNullUsage(text) {
-    let e = text.length - 1;
-    while (isJsonSpace(text.charCodeAt(e))) e--;
-    if (text.charCodeAt(e) !== 125) return null;
-    const close = e--;
-    while (isJsonSpace(text.charCodeAt(e))) e--;
+    const close = body.skipWsBack(text, text.length - 1);
+    if (text.charCodeAt(close) !== 125) return null;
+    let e = body.skipWsBack(text, close - 1);
     if (text.slice(e - 3, e + 1) !== 'null') return null;
-    e -= 4;
-    while (isJsonSpace(text.charCodeAt(e))) e--;
+    e = body.skipWsBack(text, e - 4);
     if (text.charCodeAt(e) !== 58) return null;
-    e--;
-    while (isJsonSpace(text.charCodeAt(e))) e--;
+    e = body.skipWsBack(text, e - 1);
     if (text.slice(e - USAGE_KEY.length + 1, e + 1) !== USAGE_KEY) return null;
-    e -= USAGE_KEY.length;
-    while (isJsonSpace(text.charCodeAt(e))) e--;
+    e = body.skipWsBack(text, e - USAGE_KEY.length);
     if (text.charCodeAt(e) !== 44) return null;
     return text.slice(0, e) + text.slice(close);
 }
@@ -270,7 +250,7 @@ let eventStream = false;
 function clientEvent(r, ev) {
     const text = ev.toString();
     // "data:" then an optional space (the SSE format); only JSON events carry usage.
-    if (text.indexOf('data:') !== 0 || text.charCodeAt(skipSpace(text, 5)) !== 123) return ev;
+    if (text.indexOf('data:') !== 0 || text.charCodeAt(body.skipWs(text, 5)) !== 123) return ev;
     if (emptyList(text, 'choices') && readUsage(r, text)) {
         found = true;
         return null; // the usage chunk asking for usage added

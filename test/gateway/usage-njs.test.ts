@@ -23,8 +23,10 @@ interface UsageModule {
 }
 
 const SOURCE = fs.readFileSync(path.join(__dirname, "../../templates/nginx/usage.js"), "utf8");
+/** body.js, which usage.js imports (its JSON scanning helpers); it imports nothing itself. */
+const BODY_MODULE = new Function(fs.readFileSync(path.join(__dirname, "../../templates/nginx/body.js"), "utf8").replace("export default {", "return {"))() as object;
 
-/** usage.js as nginx loads it, with `fs` (Node's, every call recorded) and `fleet` given. */
+/** usage.js as nginx loads it, with `fs` (Node's, every call recorded), `body` and `fleet` given. */
 function loadUsage(dir: string, calls: { name: string; threw: boolean }[]): UsageModule {
   const recorded = Object.fromEntries(
     (["statSync", "readFileSync", "appendFileSync", "accessSync", "existsSync"] as const).map((name) => [
@@ -42,7 +44,7 @@ function loadUsage(dir: string, calls: { name: string; threw: boolean }[]): Usag
     ]),
   );
   const body = SOURCE.replace(/^import .*$/gm, "").replace("export default {", "return {");
-  return new Function("fs", "fleet", "Buffer", body)(recorded, { usage: usageRouterConfig(dir) }, Buffer) as UsageModule;
+  return new Function("fs", "fleet", "Buffer", "body", body)(recorded, { usage: usageRouterConfig(dir) }, Buffer, BODY_MODULE) as UsageModule;
 }
 
 const request = (variables: Record<string, string> = {}): FakeRequest => {
