@@ -24,6 +24,7 @@ import crypto from 'crypto';
 import health from 'health.js';
 import body from 'body.js';
 import usage from 'usage.js';
+import reply from 'reply.js';
 
 /** Client paths (after a route prefix is removed) → upstream path after the base URL. */
 const ENDPOINTS = {
@@ -176,8 +177,7 @@ function tokenLimitProblem(fields, limit) {
  * bytes could not be spliced exactly: it is refused, as the engines refuse it.
  */
 function bodyText(r) {
-    const encoding = r.headersIn['Content-Encoding'];
-    if (encoding && !/^\s*identity\s*$/i.test(encoding)) {
+    if (reply.encoded(r.headersIn['Content-Encoding'])) {
         fail(r, 415, 'invalid_request_error', 'unsupported_content_encoding', 'send the JSON body uncompressed (no Content-Encoding)');
         return null;
     }
@@ -341,111 +341,6 @@ function tierBody(r) {
     return body.splice(r.requestText || '', r.variables.fleet_tier_model || '', e, r.variables.fleet_tier_external === '1');
 }
 
-/** A Content-Type that says JSON: application/json, or a +json type (RFC 6839). */
-const JSON_TYPE = /^\s*application\/(?:[^;\s]*\+)?json\s*(?:;|$)/i;
-/** How much of an error body labelled JSON is held to check that it parses; a longer one passes unchecked. */
-const HELD_MAX = 4 * 1024 * 1024;
-
-// Per response, set by checkErrorReply and reset there: with `js_engine qjs` one JS context, module state
-// included, serves request after request (js_context_reuse, njs 0.8.6+; nginx/njs ngx_js.c).
-// `replacement`: the JSON error that replaces an upstream's non-JSON error body, or null.
-// `held`: the parts of an error body labelled JSON, held until its end to check that it is JSON.
-let replacement = null;
-let held = null;
-let heldSize = 0;
-let heldType = '';
-
-/** The OpenAI-style error that stands for an upstream's error body that is not JSON. */
-function notJsonError(status, type) {
-    // The media type only, in characters a media type may hold: the rest is the upstream's to say.
-    const media = type.split(';')[0].replace(/[^A-Za-z0-9.+\/-]/g, '').slice(0, 60);
-    return Buffer.from(JSON.stringify({ error: {
-        message: 'the model\'s server answered ' + status + ' with a body that is not JSON' + (media ? ' (' + media + ')' : ''),
-        type: status >= 500 ? 'server_error' : 'invalid_request_error',
-        code: 'upstream_error',
-    } }) + '\n');
-}
-
-function parses(buf) {
-    try {
-        JSON.parse(buf.toString());
-        return true;
-    } catch (e) {
-        return false;
-    }
-}
-
-/**
- * js_header_filter of tier locations.
- * An upstream reply without an HTTP status line (a port taken by another service) is taken by
- * nginx for HTTP/0.9 and passed on raw, with no status and no headers (nginx
- * ngx_http_proxy_process_status_line; nginx/nginx issue #378, PR #723, unmerged); it cannot be
- * failed over any more. Closing the connection instead gives the client a transport error, never
- * another service's bytes as the answer (issue 13 item 9).
- * @param {NginxHTTPRequest} r
- */
-function checkReply(r) {
-    if (r.httpVersion === '0.9') {
-        r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
-        throw new Error('non-HTTP upstream reply');
-    }
-}
-
-/**
- * js_header_filter of tier locations whose error bodies are checked (provider tiers, and every
- * tier with metering: nginx-context.ts checksErrorBody), beside replyBody: checkReply, and then
- * an error the upstream answers with a body that is not JSON (a provider's or proxy's HTML 400,
- * 413 or 422 page) reaches the client as an OpenAI-style JSON error with the same status
- * (`replyBody` swaps the body). An error body labelled JSON is held to its end and passes as the
- * engine sent it when it parses (vLLM's context-length 400 tells the client what to shorten),
- * else it is swapped too (a proxy's HTML page sent as application/json); its length is known only
- * then, so it goes chunked. A compressed one cannot be read here and passes as it came.
- * @param {NginxHTTPRequest} r
- */
-function checkErrorReply(r) {
-    replacement = null;
-    held = null;
-    checkReply(r);
-    if (r.status < 400) return;
-    const type = r.headersOut['Content-Type'] || '';
-    if (JSON_TYPE.test(type)) {
-        const encoding = r.headersOut['Content-Encoding'];
-        if (encoding && !/^\s*identity\s*$/i.test(encoding)) return;
-        held = [];
-        heldSize = 0;
-        heldType = type;
-        delete r.headersOut['Content-Length'];
-        return;
-    }
-    replacement = notJsonError(r.status, type);
-    r.headersOut['Content-Type'] = 'application/json';
-    r.headersOut['Content-Length'] = String(replacement.length);
-    delete r.headersOut['Content-Encoding'];
-}
-
-/**
- * js_body_filter of tier locations: the replacement error body when checkErrorReply made one (the
- * upstream's bytes are dropped), an error body labelled JSON once it is known to parse (else its
- * replacement), else the reply as it comes; through usage metering when it is on.
- * @param {NginxHTTPRequest} r @param {Buffer} data @param {NginxHTTPSendBufferOptions} flags
- */
-function replyBody(r, data, flags) {
-    let out = data;
-    if (replacement !== null) {
-        if (!flags.last) return;
-        out = replacement;
-    } else if (held !== null) {
-        held.push(data);
-        heldSize += data.length;
-        if (!flags.last && heldSize <= HELD_MAX) return;
-        out = Buffer.concat(held);
-        held = null;
-        if (flags.last && !parses(out)) out = notJsonError(r.status, heldType);
-    }
-    if (fleet.usage) return usage.filter(r, out, flags);
-    r.sendBuffer(out, flags);
-}
-
 /** js_set $fleet_auth_<k>: "Bearer <secret>" for the tier, read from the environment. @param {NginxHTTPRequest} r */
 function tierAuth(r) {
     const name = r.variables.fleet_tier_secret;
@@ -458,4 +353,5 @@ function tierAuth(r) {
     return 'Bearer ' + value;
 }
 
-export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: checkReply, checkErrorReply: checkErrorReply, replyBody: replyBody };
+// The tiers' reply filters live in reply.js; nginx.conf names them through this module.
+export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: reply.checkReply, checkErrorReply: reply.checkErrorReply, replyBody: reply.replyBody };

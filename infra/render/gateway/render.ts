@@ -1,6 +1,6 @@
 /**
  * renderGateway: FleetPlan → the gateway's files under gateway/: nginx.conf, the njs router
- * (router.js, body.js, health.js: static, from templates/nginx/) and fleet.json (the fleet's data for the
+ * (router.js, body.js, health.js, usage.js, reply.js: static, from templates/nginx/) and fleet.json (the fleet's data for the
  * router, preloaded by nginx once and shared by every request: fleet-data.d.ts). Pure apart from reading its templates; key values are hashed, secrets never read.
  */
 import { requireGateway } from "../../plan/gateway";
@@ -25,6 +25,7 @@ export function renderGateway(fleetPlan: FleetPlan, options: GatewayRenderOption
     "gateway/router.js": { contents: readTemplateFile("nginx/router.js") },
     "gateway/health.js": { contents: readTemplateFile("nginx/health.js") },
     "gateway/usage.js": { contents: readTemplateFile("nginx/usage.js") },
+    "gateway/reply.js": { contents: readTemplateFile("nginx/reply.js") },
     ...(usage ? renderUsageFiles(plan, usage) : {}),
     "gateway/body.js": { contents: readTemplateFile("nginx/body.js") },
   };
