@@ -37,7 +37,6 @@ const KEEP_READ_FILES_MS = 120_000;
 const READ_MAX_BYTES = 8 * 1024 * 1024;
 /** How far ahead of this process's clock a log line's time may be (the same host's clock, read a moment apart). */
 const FUTURE_SLACK_MS = 60_000;
-/** The fields of a request's line (templates/nginx/nginx.conf.hbs, log_format fleet_usage). */
 /**
  * A start line, or a request's record with every field nginx's fleet_usage log_format writes (all
  * strings; `fields` is config.json's recordFields, from USAGE_LOG_FIELDS in
