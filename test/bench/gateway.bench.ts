@@ -220,15 +220,34 @@ const row = (label: string, direct: number, gateway: number) =>
  * js_header_filter that returns at once in that location, which costs a second njs VM since an
  * internal redirect clears the request's njs context. The gateway minus the floor is the
  * router's own logic (and its rate limits).
+ * Two more floors do the least a gateway meeting issue 13 must do, and nothing else: the key's
+ * SHA-256 looked up in the preloaded fleet data in a js_set (known before the body is read, and no
+ * key in any file), the body parsed to find its model, and the reply guard (a js_header_filter
+ * where the proxy runs). "key + body" does it with the gateway's structure (js_content, internal
+ * redirect, the guard in a second VM); "in place" without a redirect or a second VM: mirror
+ * reads the body before the content phase, so proxy_pass's js_set upstream can parse it and the
+ * guard runs in the same VM.
  */
 const PROXY_ONLY_PATH = "/bench-proxy-only";
 const FLOOR_PATH = "/bench-njs-floor";
 const FLOOR_FILTER_PATH = "/bench-njs-floor-filter";
-const FLOOR_MODULE = `function constant(r) { return "k"; }
+const KEY_BODY_PATH = "/bench-key-body";
+const IN_PLACE_PATH = "/bench-in-place";
+const FLOOR_MODULE = `import crypto from 'crypto';
+function constant(r) { return "k"; }
 function pass(r) { if (r.requestText) r.internalRedirect("@bench_floor"); }
 function passFiltered(r) { if (r.requestText) r.internalRedirect("@bench_floor_filter"); }
 function noop(r) { if (r.httpVersion === "0.9") throw new Error("0.9"); }
-export default { constant: constant, pass: pass, passFiltered: passFiltered, noop: noop };
+function keyed(r) {
+    const digest = crypto.createHash("sha256").update((r.headersIn.Authorization || "").slice(7)).digest("hex");
+    return Object.prototype.hasOwnProperty.call(fleet.clients, digest) ? "k" : "ip";
+}
+function model(r) {
+    const m = JSON.parse(r.requestText || "{}").model;
+    return typeof m === "string" && m ? "fleet_0_chat" : "";
+}
+function passParsed(r) { if (model(r)) r.internalRedirect("@bench_floor_filter"); else r.return(400); }
+export default { constant: constant, pass: pass, passFiltered: passFiltered, noop: noop, keyed: keyed, model: model, passParsed: passParsed };
 `;
 function addBenchLocations(conf: string): string {
   // The gateway's access log names the caller's key ($fleet_key_name, from the js_set that hashes
@@ -245,12 +264,15 @@ function addBenchLocations(conf: string): string {
     `        location = ${PROXY_ONLY_PATH} {\n            proxy_pass http://fleet_0_chat/v1/chat/completions;\n            proxy_set_header Connection "";\n            ${log}\n        }`,
     `        location = ${FLOOR_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.pass;\n            ${log}\n        }`,
     `        location = ${FLOOR_FILTER_PATH} {\n            set $bench_client $bench_constant;\n            js_content bench.passFiltered;\n            ${log}\n        }`,
+    `        location = ${KEY_BODY_PATH} {\n            set $bench_client $bench_keyed;\n            js_content bench.passParsed;\n            ${log}\n        }`,
+    `        location = ${IN_PLACE_PATH} {\n            set $bench_client $bench_keyed;\n            mirror /.bench-read-body;\n            mirror_request_body on;\n            js_header_filter bench.noop;\n            proxy_pass http://$bench_model$bench_path;\n            proxy_set_header Connection "";\n            ${log}\n        }`,
+    `        location = /.bench-read-body {\n            internal;\n            return 204;\n        }`,
     `        location @bench_floor {\n            ${upstream}\n        }`,
     `        location @bench_floor_filter {\n            js_header_filter bench.noop;\n            ${upstream}\n        }`,
   ].join("\n");
   return conf
     .replace(format, `${format}\n${plainFormat}`)
-    .replace("    js_import router from router.js;", "    js_import bench from bench.js;\n    js_set $bench_constant bench.constant;\n    map $uri $bench_path {\n        default /v1/chat/completions;\n    }\n    js_import router from router.js;")
+    .replace("    js_import router from router.js;", "    js_import bench from bench.js;\n    js_set $bench_constant bench.constant;\n    js_set $bench_keyed bench.keyed;\n    js_set $bench_model bench.model;\n    map $uri $bench_path {\n        default /v1/chat/completions;\n    }\n    js_import router from router.js;")
     .replace("        location = /healthz {", `${locations}\n        location = /healthz {`);
 }
 
@@ -289,8 +311,12 @@ async function main(): Promise<void> {
     const proxyOnly: Target = { ...viaGateway, name: "nginx alone", path: PROXY_ONLY_PATH };
     const floor: Target = { ...viaGateway, name: "njs floor", path: FLOOR_PATH };
     const floorFilter: Target = { ...viaGateway, name: "floor + filter", path: FLOOR_FILTER_PATH };
+    const keyBody: Target = { ...viaGateway, name: "key + body", path: KEY_BODY_PATH };
+    const inPlace: Target = { ...viaGateway, name: "in place", path: IN_PLACE_PATH };
     const directStream = { ...direct, port: ports.streaming };
-    const targets = [direct, proxyOnly, floor, floorFilter, viaGateway];
+    const targets = [direct, proxyOnly, floor, floorFilter, keyBody, inPlace, viaGateway];
+    /** Per target, in the order of `targets`, what a measurement gave: read back by target. */
+    const of = <T>(values: T[]) => (t: Target) => values[targets.indexOf(t)]!;
     const only = process.env.BENCH_ONLY ?? "";
 
     // Warm up keepalive connections and njs on every path.
@@ -298,36 +324,34 @@ async function main(): Promise<void> {
 
     const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim();
     console.log(`gateway bench: ${nginxVersion}, njs from the Debian module, ${os.cpus().length} CPUs, test servers in a child process; ${Object.keys(allKeys).length} keys; metering ${metering ? `on${metering === "quota" ? ", the key has a quota" : ", the key has no quota"} (usage service running)` : "off"}`);
-    console.log(`targets: direct (the test server), nginx alone (proxy_pass), njs floor (+ js_set, js_content → internalRedirect), floor + filter (+ js_header_filter after the redirect), gateway\n`);
+    console.log(`targets: direct (the test server), nginx alone (proxy_pass), njs floor (+ js_set, js_content → internalRedirect), floor + filter (+ js_header_filter after the redirect), key + body (+ the key's SHA-256 and the body parsed: the least issue 13 needs), in place (the same without a redirect or second VM: mirror reads the body), gateway\n`);
 
     // Worker CPU per request first: it does not depend on other load, so it is the steadiest figure.
     const pidFile = `${gw.prefix}/nginx.pid`;
-    const cpu = (await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => rounds.reduce((n, x) => n + x, 0) / rounds.length);
-    const [cpuProxy, cpuFloor, cpuFloorFilter, cpuGateway] = cpu as [number, number, number, number];
+    const cpu = of([NaN, ...(await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => rounds.reduce((n, x) => n + x, 0) / rounds.length)]);
     console.log(`nginx worker CPU per request (${CPU_REQUESTS} requests each in ${ROUNDS} turns, independent of other load):`);
-    console.log(`  nginx alone ${us(cpuProxy)}   njs floor ${us(cpuFloor)}   floor + filter ${us(cpuFloorFilter)}   gateway ${us(cpuGateway)}`);
-    console.log(`  over nginx alone: njs floor +${us(cpuFloor - cpuProxy)}   second VM for the filter +${us(cpuFloorFilter - cpuFloor)}   router's own logic +${us(cpuGateway - cpuFloorFilter)}   gateway in all +${us(cpuGateway - cpuProxy)}`);
+    console.log(`  ${targets.slice(1).map((t) => `${t.name} ${us(cpu(t))}`).join("   ")}`);
+    console.log(`  over nginx alone: ${targets.slice(2).map((t) => `${t.name} +${us(cpu(t) - cpu(proxyOnly))}`).join("   ")}`);
+    console.log(`  second VM for the filter +${us(cpu(floorFilter) - cpu(floor))}   key hash and body parse +${us(cpu(keyBody) - cpu(floorFilter))}   the router's logic beyond them +${us(cpu(viaGateway) - cpu(keyBody))}`);
     if (only === "cpu") return;
 
     // Latency without queueing: one request at a time, targets interleaved request by request, and
     // each target compared with nginx alone sample by sample (the median of paired differences).
-    const seq = await interleaved(targets, SEQUENTIAL_PER_TARGET);
-    const [seqDirect, seqProxy, seqFloor, seqFloorFilter, seqGateway] = seq as [number[], number[], number[], number[], number[]];
+    const seq = of(await interleaved(targets, SEQUENTIAL_PER_TARGET));
+    const paired = (t: Target) => pairedMedian(seq(t), seq(proxyOnly));
     console.log(`latency one request at a time, ${SEQUENTIAL_PER_TARGET} each, targets interleaved request by request:`);
-    console.log(`  p50  ${targets.map((t, i) => `${t.name} ${f(pct(seq[i]!, 50))}`).join("   ")}`);
-    console.log(`  added over nginx alone, median of paired differences: njs floor ${f(pairedMedian(seqFloor, seqProxy))}   floor + filter ${f(pairedMedian(seqFloorFilter, seqProxy))}   gateway ${f(pairedMedian(seqGateway, seqProxy))}   (nginx alone over direct ${f(pairedMedian(seqProxy, seqDirect))})`);
+    console.log(`  p50  ${targets.map((t) => `${t.name} ${f(pct(seq(t), 50))}`).join("   ")}`);
+    console.log(`  added over nginx alone, median of paired differences: ${targets.slice(2).map((t) => `${t.name} ${f(paired(t))}`).join("   ")}   (nginx alone over direct ${f(pairedMedian(seq(proxyOnly), seq(direct)))})`);
     if (only === "latency") return;
 
-    const lat = (await inTurns(targets, (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat());
-    const [latDirect, latProxy, latFloor, latFloorFilter, latGateway] = lat as [number[], number[], number[], number[], number[]];
+    const lat = of((await inTurns(targets, (t) => atFixedRate(t, RATE_SECONDS / ROUNDS))).map((rounds) => rounds.flat()));
     console.log(`\nlatency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns:`);
-    for (const p of [50, 90, 99]) console.log(`  p${p}  ${targets.map((t, i) => `${t.name} ${f(pct(lat[i]!, p))}`).join("   ")}`);
+    for (const p of [50, 90, 99]) console.log(`  p${p}  ${targets.map((t) => `${t.name} ${f(pct(lat(t), p))}`).join("   ")}`);
 
-    const rates = (await inTurns(targets, (t) => peak(t, PEAK_SECONDS / ROUNDS))).map((rounds) =>
-      rounds.reduce((n, r) => n + r[0], 0) / rounds.reduce((n, r) => n + r[1], 0));
-    const [, peakProxy, peakFloor, peakFloorFilter, peakGateway] = rates as [number, number, number, number, number];
+    const rate = of((await inTurns(targets, (t) => peak(t, PEAK_SECONDS / ROUNDS))).map((rounds) =>
+      rounds.reduce((n, r) => n + r[0], 0) / rounds.reduce((n, r) => n + r[1], 0)));
     console.log(`\npeak, ${PEAK_CONCURRENCY} concurrent clients for ${PEAK_SECONDS} s each in ${ROUNDS} turns (client, nginx and test server share the CPUs):`);
-    console.log(`  ${targets.map((t, i) => `${t.name} ${rates[i]!.toFixed(0)} req/s`).join("   ")}`);
+    console.log(`  ${targets.map((t) => `${t.name} ${rate(t).toFixed(0)} req/s`).join("   ")}`);
 
     const sDirect = await streams(directStream);
     const sGateway = await streams({ ...viaGateway, port: gw.port });
@@ -337,16 +361,14 @@ async function main(): Promise<void> {
     console.log(`  reads carrying >1 chunk: direct ${sDirect.coalesced}/${sDirect.reads}   gateway ${sGateway.coalesced}/${sGateway.reads}`);
 
     // The router's cost is what it adds over nginx alone (nginx's own hop is not the router's to
-    // cut); of that, the njs floor is what any njs router pays, the rest is the router's logic.
-    const p50 = (values: number[]) => pct(values, 50);
-    const addedP50 = p50(latGateway) - p50(latProxy);
-    const floorP50 = p50(latFloorFilter) - p50(latProxy);
-    const firstChunkAdded = p50(sGateway.firstChunk) - p50(sDirect.firstChunk);
+    // cut); of that, the floors are what any njs router pays, the rest is the router's logic.
+    const p50 = (t: Target) => pct(lat(t), 50) - pct(lat(proxyOnly), 50);
+    const firstChunkAdded = pct(sGateway.firstChunk, 50) - pct(sDirect.firstChunk, 50);
+    const floors = (value: (t: Target) => string) => [floor, floorFilter, keyBody, inPlace].map((t) => `${t.name} ${value(t)}`).join(", ");
     console.log("\ngoals:");
-    const pairedAdded = pairedMedian(seqGateway, seqProxy);
-    console.log(`  router adds <= 0.060 ms at p50 over nginx alone, one request at a time (paired): ${f(pairedAdded)} ${pairedAdded <= 0.06 ? "met" : "NOT met"} (njs floor ${f(pairedMedian(seqFloor, seqProxy))})`);
-    console.log(`  the same at ${RATE_PER_S} req/s, turns: ${f(addedP50)} ${addedP50 <= 0.06 ? "met" : "NOT met"} (njs floor ${f(p50(latFloor) - p50(latProxy))}, floor + filter ${f(floorP50)}, the router's logic ${f(addedP50 - floorP50)}; nginx alone adds ${f(p50(latProxy) - p50(latDirect))} over direct)`);
-    console.log(`  peak >= 85 % of nginx alone: ${pctOf(peakGateway, peakProxy)} ${peakGateway / peakProxy >= 0.85 ? "met" : "NOT met"} (njs floor ${pctOf(peakFloor, peakProxy)}, floor + filter ${pctOf(peakFloorFilter, peakProxy)})`);
+    console.log(`  router adds <= 0.060 ms at p50 over nginx alone, one request at a time (paired): ${f(paired(viaGateway))} ${paired(viaGateway) <= 0.06 ? "met" : "NOT met"} (${floors((t) => f(paired(t)))})`);
+    console.log(`  the same at ${RATE_PER_S} req/s, turns: ${f(p50(viaGateway))} ${p50(viaGateway) <= 0.06 ? "met" : "NOT met"} (${floors((t) => f(p50(t)))}; nginx alone adds ${f(pct(lat(proxyOnly), 50) - pct(lat(direct), 50))} over direct)`);
+    console.log(`  peak >= 85 % of nginx alone: ${pctOf(rate(viaGateway), rate(proxyOnly))} ${rate(viaGateway) / rate(proxyOnly) >= 0.85 ? "met" : "NOT met"} (${floors((t) => pctOf(rate(t), rate(proxyOnly)))})`);
     console.log(`  first chunk within 1 ms of direct (p50): ${f(firstChunkAdded)} ${firstChunkAdded < 1 ? "met" : "NOT met"}`);
     console.log(`  no chunk coalescing: ${sGateway.coalesced === 0 ? "met" : `NOT met (${sGateway.coalesced} reads)`}`);
   } finally {

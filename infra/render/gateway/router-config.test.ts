@@ -51,12 +51,12 @@ describe("clientKeyIssues", () => {
     expect(String(thrown)).not.toMatch(/1234567890|sk-/);
   });
 
-  it("is what hashClientKeys refuses with, and a good set hashes to one digest per key", () => {
+  it("is what hashClientKeys refuses with, and a good set hashes to one digest per key, naming its caller id", () => {
     const bad = { ...KEYS, solo: "x" };
     const thrown = refusal(bad);
     expect(thrown).toBeInstanceOf(FleetSpecError);
     expect((thrown as FleetSpecError).issues).toEqual(clientKeyIssues(plan, bad));
-    expect(hashClientKeys(plan, { ...KEYS }).keys).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), name])));
+    expect(hashClientKeys(plan, { ...KEYS }).clients).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), `k:${plan.gateway.keys[name]!.rateClass}:${name}`])));
   });
 
   it("reads key names as names, not as Object.prototype members (a key may be called constructor or valueof)", () => {

@@ -52,17 +52,24 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
   return issues;
 }
 
-/** Keys by digest and each key's rights; throws a FleetSpecError listing clientKeyIssues. */
-export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "keys" | "keyRights"> {
+/**
+ * The $fleet_client value of a known key: "k:<rateClass>:<key name>". nginx.conf's maps pick the
+ * rate class from it ("~^k:<class>:") and its key name for the logs; router.js's authenticate
+ * reads the name back after the second colon (a class name has none: the spec's name pattern).
+ */
+export const clientIdOf = (name: string, rateClass: string) => `k:${rateClass}:${name}`;
+
+/** Each key's caller id by digest, and each key's rights; throws a FleetSpecError listing clientKeyIssues. */
+export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "clients" | "keyRights"> {
   const issues = clientKeyIssues(plan, clientKeys);
   if (issues.length > 0) throw new FleetSpecError(issues, "gateway keys");
-  const keys: Record<string, string> = {};
+  const clients: Record<string, string> = {};
   const keyRights: Record<string, RouterKey> = {};
   for (const [name, spec] of Object.entries(plan.gateway.keys)) {
-    keys[sha256Hex(clientKeys[name]!)] = name;
+    clients[sha256Hex(clientKeys[name]!)] = clientIdOf(name, spec.rateClass);
     keyRights[name] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
   }
-  return { keys, keyRights };
+  return { clients, keyRights };
 }
 
 export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {

@@ -45,8 +45,11 @@ export interface RouterModel {
 }
 
 export interface RouterConfig {
-  /** SHA-256 hex digest of each client key → its name. */
-  keys: Record<string, string>;
+  /**
+   * SHA-256 hex digest of each client key → the caller's id, the value of $fleet_client:
+   * "k:<rateClass>:<key name>" (clientIdOf), so the router makes nothing per request but the digest.
+   */
+  clients: Record<string, string>;
   /** Key name → what it may do. */
   keyRights: Record<string, RouterKey>;
   models: Record<string, RouterModel>;
