@@ -7,9 +7,10 @@
  * Speed (measured on njs 0.7.9, 8 MiB bodies): JSON.parse is native (13-50 ms/MiB for text,
  * more for bodies made of tiny arrays); a JavaScript loop over tokens costs 1-7 µs per token and
  * njs frees nothing before the request ends. So the body is parsed once with JSON.parse, members
- * are found by native regex search, and the token loop (`members`) runs only when that is
- * ambiguous (a nested key of the same name) or the body is nested deeper than njs's JSON.parse
- * accepts (32 levels), within TOKEN_BUDGET tokens.
+ * are found by native search, a name that also appears nested is settled by one more JSON.parse
+ * (topLevelSpan), and the token loop (`members`) runs only when the body is nested deeper than
+ * njs's JSON.parse accepts (32 levels) or a name sits in more than MAX_PLACES places, within
+ * TOKEN_BUDGET tokens.
  *
  * Positions are indexes into r.requestText: bytes on njs 0.7.9 (whose requestText is a byte
  * string), characters of the decoded text on later njs; splices are built from slices of the
@@ -166,39 +167,49 @@ function members(s) {
     }
 }
 
-/** A member name no request uses: its JSON spelling replaces one key to see where that key sat. */
-const PROBE = '\u0001llm-fleet';
-const PROBE_JSON = '"\\u0001llm-fleet"';
-/** Most places of one name settled by native re-parses (one JSON.parse of the body each). */
-const MAX_PROBES = 4;
+/** A member name no request uses: with a number after it, its JSON spelling replaces each place a key sits to see which is the top-level one. */
+const PROBE = '\u0001llm-fleet ';
+const PROBE_JSON = '"\\u0001llm-fleet ';
+/** Most places of one name settled by the re-parse; past this, the token walk decides (bounded). */
+const MAX_PLACES = 1000;
 
 /**
  * Which of the places `at` ([keyStart, afterColon]) where `name` appears is the top-level member:
- * each key in turn is renamed and the body parsed again (native, 13-50 ms/MiB), which is exact and
- * costs no token loop (a tools schema with a `model` property beside a long conversation was
- * refused as "too complex"). [start, valueStart, valueEnd], 'duplicate', or null (undecided).
+ * every one of them is renamed at once (place i to PROBE + i) and the body parsed again, once
+ * (native, 13-50 ms/MiB): the probe names at the top of that parse are the top-level places. Exact
+ * whatever the count (a tools schema with a `model` property in each of many tools, beside a long
+ * conversation, took one parse per place up to 4, then a token walk of up to ~0.4 s or a 400).
+ * [start, valueStart, valueEnd], 'duplicate', or null (undecided).
+ * @param {string} s @param {any} parsed JSON.parse(s) @param {number[][]} at
  */
 function topLevelSpan(s, parsed, at) {
-    if (Object.prototype.hasOwnProperty.call(parsed, PROBE)) return null;
-    let found = null;
+    let text = '';
+    let from = 0;
     for (let i = 0; i < at.length; i++) {
+        // A client key named like a probe could pass for one.
+        if (Object.prototype.hasOwnProperty.call(parsed, PROBE + i)) return null;
         const keyEnd = skipString(s, at[i][0]);
         if (keyEnd < 0) return null;
-        let probed;
-        try {
-            probed = JSON.parse(s.slice(0, at[i][0]) + PROBE_JSON + s.slice(keyEnd));
-        } catch (e) {
-            return null;
-        }
-        if (!Object.prototype.hasOwnProperty.call(probed, PROBE)) continue;
-        if (found) return 'duplicate';
-        const valueStart = skipWs(s, at[i][1]);
-        budget = TOKEN_BUDGET;
-        const valueEnd = skipValue(s, valueStart);
-        if (valueEnd < 0) return null;
-        found = [at[i][0], valueStart, valueEnd];
+        text += s.slice(from, at[i][0]) + PROBE_JSON + i + '"';
+        from = keyEnd;
     }
-    return found;
+    let probed;
+    try {
+        probed = JSON.parse(text + s.slice(from));
+    } catch (e) {
+        return null;
+    }
+    let found = -1;
+    for (let i = 0; i < at.length; i++) {
+        if (!Object.prototype.hasOwnProperty.call(probed, PROBE + i)) continue;
+        if (found >= 0) return 'duplicate';
+        found = i;
+    }
+    if (found < 0) return null;
+    const valueStart = skipWs(s, at[found][1]);
+    budget = TOKEN_BUDGET;
+    const valueEnd = skipValue(s, valueStart);
+    return valueEnd < 0 ? null : [at[found][0], valueStart, valueEnd];
 }
 
 /**
@@ -280,7 +291,7 @@ function read(s, names) {
             continue;
         }
         // Every place the key is spelled (plainly or with \uXXXX): one is the top-level one JSON.parse read.
-        const at = keyPositions(s, name, MAX_PROBES + 1);
+        const at = keyPositions(s, name, MAX_PLACES + 1);
         if (at.length === 1) {
             const valueStart = skipWs(s, at[0][1]);
             budget = TOKEN_BUDGET;
@@ -289,7 +300,7 @@ function read(s, names) {
                 spans[name] = [at[0][0], valueStart, valueEnd];
                 continue;
             }
-        } else if (at.length <= MAX_PROBES) {
+        } else if (at.length <= MAX_PLACES) {
             // The name also appears nested (or twice at the top): JSON.parse says which is which.
             const top = topLevelSpan(s, parsed, at);
             if (top === 'duplicate') return { duplicate: name };
@@ -298,7 +309,7 @@ function read(s, names) {
                 continue;
             }
         }
-        // Ambiguous (the name also appears nested too often): read the top level exactly.
+        // Undecided (more places than MAX_PLACES, or a value past the token budget): read the top level exactly.
         return readMembers(s, names);
     }
     return { fields: parsed, spans: spans, count: spans.model ? -1 : Object.keys(parsed).length };

@@ -287,6 +287,27 @@ describe("a name found in several places is settled exactly", () => {
     expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "duplicate_key");
     expect(nothingReceived()).toBe(true);
   });
+  // Ten tools with a `model` property each, beside a long conversation: one more JSON.parse settles
+  // which `model` is the top-level one, whatever the count (four were the most before a token walk).
+  const manyTools = JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ type: "function", function: { name: `t${i}`, parameters: { type: "object", properties: { model: { type: "string" } } } } })));
+  const longTalk = JSON.stringify(Array.from({ length: 20000 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: "hi" })));
+  it.each([
+    ["model first", `{"model":"chat-latest","tools":${manyTools},"messages":${longTalk}}`],
+    ["model last, spelled with an escape", `{"tools":${manyTools},"messages":${longTalk},"mod\\u0065l":"chat-latest"}`],
+  ])("routes a body whose tools name `model` ten times, %s, and splices the top-level one alone", async (_w, body) => {
+    const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
+    expect(r.status, r.body.slice(0, 300)).toBe(200);
+    expect(r.headers["x-fleet-model"]).toBe("chat");
+    const got = received("chat")[0]!;
+    expect(got.json!.model).toBe("chat");
+    expect(got.json!.tools).toEqual(JSON.parse(manyTools));
+    expect(got.body.length).toBe(body.length - (body.includes("mod\\u0065l") ? '"mod\\u0065l":"chat-latest"'.length - '"mod\\u0065l":"chat"'.length : "chat-latest".length - "chat".length));
+  });
+  it("refuses the same body with model twice at the top level among ten nested ones", async () => {
+    const body = `{"model":"chat","tools":${manyTools},"messages":${longTalk},"model":"coder"}`;
+    expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "duplicate_key");
+    expect(nothingReceived()).toBe(true);
+  });
   it("a key whose name ends in an escaped \\\"model\\\" is not the model", async () => {
     const body = `{"x \\"model":"coder",${schema},"model":"chat-latest","messages":[]}`;
     const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
