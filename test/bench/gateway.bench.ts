@@ -328,8 +328,9 @@ async function main(): Promise<void> {
 
     // Worker CPU per request first: it does not depend on other load, so it is the steadiest figure.
     const pidFile = `${gw.prefix}/nginx.pid`;
-    const cpu = of([NaN, ...(await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => rounds.reduce((n, x) => n + x, 0) / rounds.length)]);
-    console.log(`nginx worker CPU per request (${CPU_REQUESTS} requests each in ${ROUNDS} turns, independent of other load):`);
+    // The median of the rounds: the first round of a run, or one that met a burst of other load, is often 20-40 µs off.
+    const cpu = of([NaN, ...(await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => pct(rounds, 50))]);
+    console.log(`nginx worker CPU per request (${CPU_REQUESTS} requests each in ${ROUNDS} turns, median of the turns, independent of other load):`);
     console.log(`  ${targets.slice(1).map((t) => `${t.name} ${us(cpu(t))}`).join("   ")}`);
     console.log(`  over nginx alone: ${targets.slice(2).map((t) => `${t.name} +${us(cpu(t) - cpu(proxyOnly))}`).join("   ")}`);
     console.log(`  second VM for the filter +${us(cpu(floorFilter) - cpu(floor))}   key hash and body parse +${us(cpu(keyBody) - cpu(floorFilter))}   the router's logic beyond them +${us(cpu(viaGateway) - cpu(keyBody))}`);
@@ -348,10 +349,14 @@ async function main(): Promise<void> {
     console.log(`\nlatency at ${RATE_PER_S} req/s, ${RATE_PER_S * RATE_SECONDS} non-streaming requests each in ${ROUNDS} turns:`);
     for (const p of [50, 90, 99]) console.log(`  p${p}  ${targets.map((t) => `${t.name} ${f(pct(lat(t), p))}`).join("   ")}`);
 
-    const rate = of((await inTurns(targets, (t) => peak(t, PEAK_SECONDS / ROUNDS))).map((rounds) =>
-      rounds.reduce((n, r) => n + r[0], 0) / rounds.reduce((n, r) => n + r[1], 0)));
+    const rounds = of(await inTurns(targets, (t) => peak(t, PEAK_SECONDS / ROUNDS)));
+    const rate = (t: Target) => rounds(t).reduce((n, r) => n + r[0], 0) / rounds(t).reduce((n, r) => n + r[1], 0);
+    // Each turn's rate over nginx alone's in the same round, the median of those: drift of the
+    // machine between rounds (other load, CPU frequency) falls on both sides of each ratio alike.
+    const roundRatio = (t: Target) => pct(rounds(t).map((r, i) => (r[0] / r[1]) / (rounds(proxyOnly)[i]![0] / rounds(proxyOnly)[i]![1])), 50);
     console.log(`\npeak, ${PEAK_CONCURRENCY} concurrent clients for ${PEAK_SECONDS} s each in ${ROUNDS} turns (client, nginx and test server share the CPUs):`);
     console.log(`  ${targets.map((t) => `${t.name} ${rate(t).toFixed(0)} req/s`).join("   ")}`);
+    console.log(`  over nginx alone, median of the rounds' ratios: ${targets.slice(2).map((t) => `${t.name} ${(roundRatio(t) * 100).toFixed(0)} %`).join("   ")}`);
 
     const sDirect = await streams(directStream);
     const sGateway = await streams({ ...viaGateway, port: gw.port });
@@ -368,7 +373,7 @@ async function main(): Promise<void> {
     console.log("\ngoals:");
     console.log(`  router adds <= 0.060 ms at p50 over nginx alone, one request at a time (paired): ${f(paired(viaGateway))} ${paired(viaGateway) <= 0.06 ? "met" : "NOT met"} (${floors((t) => f(paired(t)))})`);
     console.log(`  the same at ${RATE_PER_S} req/s, turns: ${f(p50(viaGateway))} ${p50(viaGateway) <= 0.06 ? "met" : "NOT met"} (${floors((t) => f(p50(t)))}; nginx alone adds ${f(pct(lat(proxyOnly), 50) - pct(lat(direct), 50))} over direct)`);
-    console.log(`  peak >= 85 % of nginx alone: ${pctOf(rate(viaGateway), rate(proxyOnly))} ${rate(viaGateway) / rate(proxyOnly) >= 0.85 ? "met" : "NOT met"} (${floors((t) => pctOf(rate(t), rate(proxyOnly)))})`);
+    console.log(`  peak >= 85 % of nginx alone (all rounds pooled; median of the rounds' ratios): ${pctOf(rate(viaGateway), rate(proxyOnly))}; ${(roundRatio(viaGateway) * 100).toFixed(0)} % ${rate(viaGateway) / rate(proxyOnly) >= 0.85 ? "met" : "NOT met"} (${floors((t) => `${pctOf(rate(t), rate(proxyOnly))}; ${(roundRatio(t) * 100).toFixed(0)} %`)})`);
     console.log(`  first chunk within 1 ms of direct (p50): ${f(firstChunkAdded)} ${firstChunkAdded < 1 ? "met" : "NOT met"}`);
     console.log(`  no chunk coalescing: ${sGateway.coalesced === 0 ? "met" : `NOT met (${sGateway.coalesced} reads)`}`);
   } finally {
