@@ -125,6 +125,9 @@ function usageEdit(r, spans, text) {
         const so = spans.stream_options;
         const value = JSON.parse(text.slice(so[1], so[2]));
         value.include_usage = true;
+        // vLLM puts usage in every event only when include_usage is true as well
+        // (should_include_usage, vllm/entrypoints/openai/utils.py): this client asked for none.
+        if (value.continuous_usage_stats) value.continuous_usage_stats = false;
         return [so[1], so[2], JSON.stringify(value)];
     }
     // The body is a JSON object without stream_options: one more member before its last "}".

@@ -166,6 +166,21 @@ describe("streams", () => {
   });
 });
 
+describe("a stream whose client asked for continuous_usage_stats without include_usage", () => {
+  // vLLM sends usage in every event only when include_usage is true too (should_include_usage,
+  // vllm/entrypoints/openai/utils.py): such a client gets no usage at all. Asking for usage on its
+  // behalf must not turn the continuous stats on.
+  it("asks the upstream for usage with continuous_usage_stats off, and the client's stream carries none", async () => {
+    const compact = (choices: unknown[], usage: unknown) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices, usage })}\n\n`;
+    const parts = [compact([{ index: 0, delta: { content: "Hi" }, finish_reason: null }], null), compact([], { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 }), "data: [DONE]\n\n"];
+    const before = bodies.length;
+    const { text, line } = await through({ type: "text/event-stream", parts }, { stream: true, stream_options: { continuous_usage_stats: true } });
+    expect(JSON.parse(bodies[before]!).stream_options).toEqual({ continuous_usage_stats: false, include_usage: true });
+    expect(text).toBe(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] })}\n\n` + "data: [DONE]\n\n");
+    expect([line.pt, line.ct, line.usage]).toEqual(["4", "1", "ok"]);
+  });
+});
+
 describe("a stream flag that is not a boolean", () => {
   // vLLM reads requests with pydantic in lax mode: "stream": "true" (or 1, "yes") streams there. The
   // gateway asks only a `stream: true` for its usage, so such a stream would be served uncounted.
