@@ -8,7 +8,7 @@
  * more for bodies made of tiny arrays); a JavaScript loop over tokens costs 1-7 µs per token and
  * njs frees nothing before the request ends. So the body is parsed once with JSON.parse, members
  * are found by native search, a name that also appears nested is settled by one more JSON.parse
- * (topLevelSpan), and the token loop (`members`) runs only when the body is nested deeper than
+ * (topLevelSpans), and the token loop (`members`) runs only when the body is nested deeper than
  * njs's JSON.parse accepts (32 levels) or a name sits in more than MAX_PLACES places, within
  * TOKEN_BUDGET tokens.
  *
@@ -174,42 +174,63 @@ const PROBE_JSON = '"\\u0001llm-fleet ';
 const MAX_PLACES = 1000;
 
 /**
- * Which of the places `at` ([keyStart, afterColon]) where `name` appears is the top-level member:
- * every one of them is renamed at once (place i to PROBE + i) and the body parsed again, once
- * (native, 13-50 ms/MiB): the probe names at the top of that parse are the top-level places. Exact
- * whatever the count (a tools schema with a `model` property in each of many tools, beside a long
- * conversation, took one parse per place up to 4, then a token walk of up to ~0.4 s or a 400).
- * [start, valueStart, valueEnd], 'duplicate', or null (undecided).
- * @param {string} s @param {any} parsed JSON.parse(s) @param {number[][]} at
+ * Which of the places where the names of `several` appear are the top-level members: every place
+ * of every such name is renamed at once (place i, in text order, to PROBE + i) and the body parsed
+ * again, once (native, 13-50 ms/MiB) whatever the count of places and names: the probe names at the
+ * top of that parse are the top-level places. (A tools schema with a `model` property in each of
+ * many tools, beside a long conversation, took one parse per place up to 4, then a token walk of up
+ * to ~0.4 s or a 400; one parse per name cost ~2.3 s of a worker for seven names in 999 places of
+ * a 7 MiB body, test/gateway/skeptic.test.ts.)
+ * [start, valueStart, valueEnd] per entry of `several`, the name of one found twice at the top, or
+ * null (undecided: the token walk decides).
+ * @param {string} s @param {any} parsed JSON.parse(s) @param {{name: string, at: number[][]}[]} several
+ *   each name's places, [keyStart, afterColon] (keyPositions)
  */
-function topLevelSpan(s, parsed, at) {
-    let text = '';
+function topLevelSpans(s, parsed, several) {
+    /** @type {{at: number[], k: number}[]} */
+    const places = [];
+    several.forEach(function (n, k) {
+        n.at.forEach(function (at) { places.push({ at: at, k: k }); });
+    });
+    places.sort(function (x, y) { return x.at[0] - y.at[0]; });
+    // Pieces joined once: `text += piece` copies the text so far each time (njs strings are flat
+    // and freed only when the request ends): 7.7 s of a worker for 400 places in 7 MiB.
+    const pieces = [];
     let from = 0;
-    for (let i = 0; i < at.length; i++) {
+    for (let i = 0; i < places.length; i++) {
+        const start = places[i].at[0];
         // A client key named like a probe could pass for one.
-        if (Object.prototype.hasOwnProperty.call(parsed, PROBE + i)) return null;
-        const keyEnd = skipString(s, at[i][0]);
+        if (start < from || Object.prototype.hasOwnProperty.call(parsed, PROBE + i)) return null;
+        const keyEnd = skipString(s, start);
         if (keyEnd < 0) return null;
-        text += s.slice(from, at[i][0]) + PROBE_JSON + i + '"';
+        pieces.push(s.slice(from, start), PROBE_JSON + i + '"');
         from = keyEnd;
     }
+    pieces.push(s.slice(from));
     let probed;
     try {
-        probed = JSON.parse(text + s.slice(from));
+        probed = JSON.parse(pieces.join(''));
     } catch (e) {
         return null;
     }
-    let found = -1;
-    for (let i = 0; i < at.length; i++) {
+    const found = several.map(function () { return -1; });
+    for (let i = 0; i < places.length; i++) {
         if (!Object.prototype.hasOwnProperty.call(probed, PROBE + i)) continue;
-        if (found >= 0) return 'duplicate';
-        found = i;
+        const k = places[i].k;
+        if (found[k] >= 0) return several[k].name;
+        found[k] = i;
     }
-    if (found < 0) return null;
-    const valueStart = skipWs(s, at[found][1]);
-    budget = TOKEN_BUDGET;
-    const valueEnd = skipValue(s, valueStart);
-    return valueEnd < 0 ? null : [at[found][0], valueStart, valueEnd];
+    const spans = [];
+    for (let k = 0; k < several.length; k++) {
+        if (found[k] < 0) return null;
+        const place = places[found[k]].at;
+        const valueStart = skipWs(s, place[1]);
+        budget = TOKEN_BUDGET;
+        const valueEnd = skipValue(s, valueStart);
+        if (valueEnd < 0) return null;
+        spans.push([place[0], valueStart, valueEnd]);
+    }
+    return spans;
 }
 
 /**
@@ -281,6 +302,8 @@ function read(s, names) {
     const plain = s.indexOf('\\u') < 0;
     /** @type {Record<string, number[]>} */
     const spans = {};
+    /** Names that also appear nested (or twice at the top), with their places: JSON.parse says which is which, all at once. */
+    const several = [];
     for (let i = 0; i < names.length; i++) {
         const name = names[i];
         // JSON.parse never yields undefined, and no name read here lives on Object.prototype.
@@ -296,21 +319,21 @@ function read(s, names) {
             const valueStart = skipWs(s, at[0][1]);
             budget = TOKEN_BUDGET;
             const valueEnd = skipValue(s, valueStart);
-            if (valueEnd >= 0) {
-                spans[name] = [at[0][0], valueStart, valueEnd];
-                continue;
-            }
+            if (valueEnd < 0) return readMembers(s, names);
+            spans[name] = [at[0][0], valueStart, valueEnd];
         } else if (at.length <= MAX_PLACES) {
-            // The name also appears nested (or twice at the top): JSON.parse says which is which.
-            const top = topLevelSpan(s, parsed, at);
-            if (top === 'duplicate') return { duplicate: name };
-            if (top) {
-                spans[name] = top;
-                continue;
-            }
+            several.push({ name: name, at: at });
+        } else {
+            // More places than MAX_PLACES: read the top level exactly (bounded by TOKEN_BUDGET).
+            return readMembers(s, names);
         }
-        // Undecided (more places than MAX_PLACES, or a value past the token budget): read the top level exactly.
-        return readMembers(s, names);
+    }
+    if (several.length > 0) {
+        const top = topLevelSpans(s, parsed, several);
+        if (typeof top === 'string') return { duplicate: top };
+        // Undecided (a probe name taken, a value past the token budget): read the top level exactly.
+        if (!top) return readMembers(s, names);
+        for (let k = 0; k < several.length; k++) spans[several[k].name] = top[k];
     }
     return { fields: parsed, spans: spans, count: spans.model ? -1 : Object.keys(parsed).length };
 }

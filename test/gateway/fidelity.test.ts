@@ -134,4 +134,50 @@ describe("no request stalls the others (item 5)", () => {
       expect(got.some((g) => g.equals(expected))).toBe(true);
     }
   });
+
+  // Conversations whose messages each carry members named like the ones the router reads (what a
+  // client's own bookkeeping adds), spread over a 7 MiB body: the router settles which place is
+  // the top-level one (body.js topLevelSpans). Built piece by piece with `+=`, the probed copy cost
+  // places × body / 2 bytes of copying: 7.7 s of a worker (and /healthz waited as long) for 400 places.
+  const spread = (places: number, names: string[], model: string, top = "") => {
+    const filler = "y".repeat(Math.floor((7 * 1048576) / (places + 1)));
+    const msgs = Array.from({ length: places }, (_, i) => `{"role":"user","content":"${filler}",${names.map((n) => `"${n}":"m${i}"`).join(",")}}`);
+    return Buffer.from(`{"messages":[${msgs.join(",")}],"model":"${model}"${top}}`);
+  };
+  it("answers /healthz while two workers each settle `model` in 400 places of a 7 MiB body, and only the top-level model is renamed", async () => {
+    resetEngines(engines);
+    const bodies = [spread(400, ["model"], "chat-latest"), spread(400, ["model"], "chat-latest", ',"n":1')];
+    const pending = bodies.map((b) => postBytes(gw.port, b, "", 30_000));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const health = await call(`${gw.url}/healthz`);
+    const healthMs = Date.now() - started;
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual([200, 200]);
+    expect(health.status).toBe(200);
+    expect(healthMs).toBeLessThan(3000);
+    const got = engines.chat!.flatMap((e) => e.requests).map((q) => q.rawBody);
+    for (const b of bodies) {
+      const expected = Buffer.from(b.toString("latin1").replace('],"model":"chat-latest"', '],"model":"chat"'), "latin1");
+      expect(got.some((g) => g.equals(expected))).toBe(true);
+    }
+  }, 40_000);
+  it("settles seven names found in 999 places each with one more parse: the external tier gets its model and loses only the top-level engine-only fields", async () => {
+    resetEngines(engines);
+    const names = ["model", "max_tokens", "top_k", "min_p", "repetition_penalty", "repeat_penalty", "stream"];
+    const b = spread(999, names, "cloud", ',"max_tokens":7,"top_k":20,"min_p":0.05,"repetition_penalty":1.1,"repeat_penalty":1.1,"stream":false');
+    const r = await postBytes(gw.port, b, "", 30_000);
+    expect(r.status, r.body.slice(0, 300)).toBe(200);
+    const got = engines.cloud!.flatMap((e) => e.requests);
+    expect(got).toHaveLength(1);
+    const expected = b.toString("latin1").replace('],"model":"cloud","max_tokens":7,"top_k":20,"min_p":0.05,"repetition_penalty":1.1,"repeat_penalty":1.1,', '],"model":"provider/chat-large","max_tokens":7,');
+    expect(got[0]!.rawBody.toString("latin1")).toBe(expected);
+  }, 40_000);
+  it("refuses max_tokens twice at the top level when it and model also appear in 999 nested places", async () => {
+    resetEngines(engines);
+    const b = spread(999, ["model", "max_tokens"], "chat", ',"max_tokens":7,"max_tokens":100000');
+    const r = await postBytes(gw.port, b, "", 30_000);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).error.code).toBe("duplicate_key");
+    expect(Object.values(engines).flat().every((e) => e.requests.length === 0)).toBe(true);
+  }, 40_000);
 });
