@@ -53,6 +53,27 @@ describe("Authorization headers", () => {
     "answers %s 401 JSON", async (_w, v) => {
       expectError(await post("/v1/chat/completions", CHAT, `Authorization: ${v}\r\n`), 401);
     });
+  // bearerToken reads "Bearer <key>" with native searches and every other spelling character by
+  // character (SP, HTAB, VT, FF are spaces): both must give the same answer for the same bytes.
+  it.each([
+    ["a tab after the scheme", `Bearer\t${KEYS.app}`, 200],
+    ["two spaces after the scheme", `Bearer  ${KEYS.app}`, 200],
+    ["a VT after the key", `Bearer ${KEYS.app}\x0b`, 200],
+    ["an FF before the key", `Bearer \x0c${KEYS.app}`, 200],
+    ["a VT inside the key", `Bearer ${KEYS.app.slice(0, 8)}\x0b${KEYS.app.slice(8)}`, 401],
+    ["the key then a VT and more", `Bearer ${KEYS.app}\x0bx`, 401],
+    ["the key then a no-break space (0xA0)", `Bearer ${KEYS.app}\xa0`, 401],
+    ["the key then a UTF-8 no-break space", Buffer.from(`Bearer ${KEYS.app}\u00a0`, "utf8").toString("latin1"), 401],
+    ["the key with its last character cut", `Bearer ${KEYS.app.slice(0, -1)}`, 401],
+    ["the key and one more character", `Bearer ${KEYS.app}x`, 401],
+    ["Bearer and seven spaces", "Bearer       ", 401],
+    ["a 7 kB token", `Bearer ${"k".repeat(7000)}`, 401],
+  ])("%s: %i", async (_w, v, status) => {
+    // The header's bytes as written (latin1: one byte per character), not UTF-8-encoded again.
+    const r = await raw(Buffer.from(`POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: ${v}\r\nContent-Length: ${CHAT.length}\r\n\r\n${CHAT}`, "latin1"));
+    if (status === 200) expect(r.status, r.body).toBe(200);
+    else expectError(r, status);
+  });
   it.each([["api-key"], ["x-api-key"]])("a key in %s alone is 401 JSON", async (h) => {
     expectError(await post("/v1/chat/completions", CHAT, `${h}: ${KEYS.app}\r\n`), 401);
   });
