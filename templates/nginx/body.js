@@ -19,6 +19,14 @@
 
 /** Most string/bracket tokens the slow path reads (about 0.1-0.4 s of one worker). */
 const TOKEN_BUDGET = 60000;
+/**
+ * Most escaped quotes (\\") a walk steps over: each costs a turn of skipString's loop (~1.4 µs in
+ * njs 0.7.9), and one string can hold millions: a `model` of 3.5 million held a worker 4.9 s
+ * (test/gateway/fidelity.test.ts). About 0.3 s.
+ */
+const ESCAPE_BUDGET = 200000;
+const TOO_COMPLEX = 'the request body is too complex to check (more than ' + TOKEN_BUDGET + ' strings and brackets nested deeper than 32 levels, or more than ' +
+    ESCAPE_BUDGET + ' escaped quotes in what the gateway reads)';
 
 function hexCaseless(hex) {
     return hex.replace(/[a-f]/g, function (c) { return '[' + c + c.toUpperCase() + ']'; });
@@ -91,7 +99,15 @@ function valueAfterName(s, p) {
     return s.charCodeAt(colon) === 58 ? skipWs(s, colon + 1) : -1;
 }
 
-/** Index after the string whose opening quote is at q, or -1. */
+/** Tokens and escaped quotes a walk may still read (resetBudget; module state, one request at a time). */
+let budget = TOKEN_BUDGET;
+let escapes = ESCAPE_BUDGET;
+function resetBudget() {
+    budget = TOKEN_BUDGET;
+    escapes = ESCAPE_BUDGET;
+}
+
+/** Index after the string whose opening quote is at q, -1 if it is unterminated, -2 past the escape budget. */
 function skipString(s, q) {
     let p = q + 1;
     for (;;) {
@@ -100,14 +116,12 @@ function skipString(s, q) {
         let b = e - 1;
         while (s.charCodeAt(b) === 92) b--;
         if ((e - 1 - b) % 2 === 0) return e + 1;
+        if (--escapes < 0) return -2;
         p = e + 1;
     }
 }
 
-/** Tokens the slow path may still read (set by its callers; module state, one request at a time). */
-let budget = TOKEN_BUDGET;
-
-/** Index after the JSON value starting at p, -1 if it is malformed, -2 past the token budget. */
+/** Index after the JSON value starting at p, -1 if it is malformed, -2 past the token or escape budget. */
 function skipValue(s, p) {
     const c = s.charCodeAt(p);
     if (c === 34) return skipString(s, p);
@@ -123,7 +137,7 @@ function skipValue(s, p) {
         const t = s.charCodeAt(at);
         if (t === 34) {
             const e = skipString(s, at);
-            if (e < 0) return -1;
+            if (e < 0) return e;
             TOKEN.lastIndex = e;
         } else if (t === 123 || t === 91) {
             stack.push(t + 2); // '{' + 2 = '}', '[' + 2 = ']'
@@ -142,7 +156,7 @@ function skipValue(s, p) {
  */
 function members(s) {
     const out = [];
-    budget = TOKEN_BUDGET;
+    resetBudget();
     let p = skipWs(s, 0);
     if (s[p] !== '{') return 'the request body must be a JSON object';
     p = skipWs(s, p + 1);
@@ -150,6 +164,7 @@ function members(s) {
     for (;;) {
         if (s[p] !== '"') return 'expected a member name at offset ' + p;
         const keyEnd = skipString(s, p);
+        if (keyEnd === -2) return TOO_COMPLEX;
         if (keyEnd < 0) return 'unterminated string at offset ' + p;
         const raw = s.slice(p + 1, keyEnd - 1);
         const name = raw.indexOf('\\') < 0 ? raw : JSON.parse(s.slice(p, keyEnd));
@@ -157,7 +172,7 @@ function members(s) {
         if (s[colon] !== ':') return 'expected ":" at offset ' + colon;
         const valueStart = skipWs(s, colon + 1);
         const valueEnd = skipValue(s, valueStart);
-        if (valueEnd === -2) return 'the request body is too complex to check (more than ' + TOKEN_BUDGET + ' strings and brackets nested deeper than 32 levels)';
+        if (valueEnd === -2) return TOO_COMPLEX;
         if (valueEnd < 0) return 'malformed value of "' + name + '" at offset ' + valueStart;
         out.push({ name: name, start: p, valueStart: valueStart, valueEnd: valueEnd });
         p = skipWs(s, valueEnd);
@@ -181,8 +196,8 @@ const MAX_PLACES = 1000;
  * many tools, beside a long conversation, took one parse per place up to 4, then a token walk of up
  * to ~0.4 s or a 400; one parse per name cost ~2.3 s of a worker for seven names in 999 places of
  * a 7 MiB body, test/gateway/skeptic.test.ts.)
- * [start, valueStart, valueEnd] per entry of `several`, the name of one found twice at the top, or
- * null (undecided: the token walk decides).
+ * [start, valueStart, valueEnd] per entry of `several`, the name of one found twice at the top,
+ * -2 when a top-level value is past the walk's budget, or null (undecided: the token walk decides).
  * @param {string} s @param {any} parsed JSON.parse(s) @param {{name: string, at: number[][]}[]} several
  *   each name's places, [keyStart, afterColon] (keyPositions)
  */
@@ -225,9 +240,9 @@ function topLevelSpans(s, parsed, several) {
         if (found[k] < 0) return null;
         const place = places[found[k]].at;
         const valueStart = skipWs(s, place[1]);
-        budget = TOKEN_BUDGET;
+        resetBudget();
         const valueEnd = skipValue(s, valueStart);
-        if (valueEnd < 0) return null;
+        if (valueEnd < 0) return valueEnd === -2 ? -2 : null;
         spans.push([place[0], valueStart, valueEnd]);
     }
     return spans;
@@ -236,7 +251,8 @@ function topLevelSpans(s, parsed, several) {
 /**
  * [start, valueStart, valueEnd] of the member `name` when its plain spelling `"name"` appears once
  * in the whole text, followed by ":", and the text has no "\\u": then no other spelling exists,
- * and JSON.parse found the member, so this is it. null otherwise (the general path decides). The
+ * and JSON.parse found the member, so this is it. -2 when its value is past the walk's budget, null
+ * otherwise (the general path decides). The
  * common case, costing two native searches and no regex (in njs 0.7.9 each array or object made
  * costs about a microsecond, a regex exec several).
  */
@@ -246,8 +262,9 @@ function plainSpan(s, name) {
     if (p < 0 || s.indexOf(quoted, p + quoted.length) >= 0) return null;
     const valueStart = valueAfterName(s, p + quoted.length);
     if (valueStart < 0) return null;
-    budget = TOKEN_BUDGET;
+    resetBudget();
     const valueEnd = skipValue(s, valueStart);
+    if (valueEnd === -2) return -2;
     return valueEnd >= 0 ? [p, valueStart, valueEnd] : null;
 }
 
@@ -309,6 +326,8 @@ function read(s, names) {
         // JSON.parse never yields undefined, and no name read here lives on Object.prototype.
         if (parsed[name] === undefined) continue;
         const span = plain ? plainSpan(s, name) : null;
+        // A value the gateway reads that holds more than ESCAPE_BUDGET escaped quotes is no name, number or flag.
+        if (span === -2) return { error: TOO_COMPLEX };
         if (span) {
             spans[name] = span;
             continue;
@@ -317,8 +336,9 @@ function read(s, names) {
         const at = keyPositions(s, name, MAX_PLACES + 1);
         if (at.length === 1) {
             const valueStart = skipWs(s, at[0][1]);
-            budget = TOKEN_BUDGET;
+            resetBudget();
             const valueEnd = skipValue(s, valueStart);
+            if (valueEnd === -2) return { error: TOO_COMPLEX };
             if (valueEnd < 0) return readMembers(s, names);
             spans[name] = [at[0][0], valueStart, valueEnd];
         } else if (at.length <= MAX_PLACES) {
@@ -331,7 +351,8 @@ function read(s, names) {
     if (several.length > 0) {
         const top = topLevelSpans(s, parsed, several);
         if (typeof top === 'string') return { duplicate: top };
-        // Undecided (a probe name taken, a value past the token budget): read the top level exactly.
+        if (top === -2) return { error: TOO_COMPLEX };
+        // Undecided (a probe name taken, a place not what it seemed): read the top level exactly.
         if (!top) return readMembers(s, names);
         for (let k = 0; k < several.length; k++) spans[several[k].name] = top[k];
     }

@@ -162,7 +162,9 @@ function listModels(r, key, pinned, rest) {
 
 function unknownModel(r, key, pinned, name) {
     const names = visibleNames(key, pinned);
-    fail(r, 404, 'not_found_error', 'model_not_found', 'model "' + name + '" does not exist; available: ' +
+    // Quoted at most in part: a client's 7 MiB "model" came back whole.
+    const shown = name.length > 100 ? name.slice(0, 100) + '...' : name;
+    fail(r, 404, 'not_found_error', 'model_not_found', 'model "' + shown + '" does not exist; available: ' +
         (names.length ? names.join(', ') : '(none for this key)'));
 }
 
