@@ -19,14 +19,7 @@
 
 /** Most string/bracket tokens the slow path reads (about 0.1-0.4 s of one worker). */
 const TOKEN_BUDGET = 60000;
-/**
- * Most escaped quotes (\\") a walk steps over: each costs a turn of skipString's loop (~1.4 µs in
- * njs 0.7.9), and one string can hold millions: a `model` of 3.5 million held a worker 4.9 s
- * (test/gateway/fidelity.test.ts). About 0.3 s.
- */
-const ESCAPE_BUDGET = 200000;
-const TOO_COMPLEX = 'the request body is too complex to check (more than ' + TOKEN_BUDGET + ' strings and brackets nested deeper than 32 levels, or more than ' +
-    ESCAPE_BUDGET + ' escaped quotes in what the gateway reads)';
+const TOO_COMPLEX = 'the request body is too complex to check (more than ' + TOKEN_BUDGET + ' strings and brackets nested deeper than 32 levels)';
 
 function hexCaseless(hex) {
     return hex.replace(/[a-f]/g, function (c) { return '[' + c + c.toUpperCase() + ']'; });
@@ -99,29 +92,48 @@ function valueAfterName(s, p) {
     return s.charCodeAt(colon) === 58 ? skipWs(s, colon + 1) : -1;
 }
 
-/** Tokens and escaped quotes a walk may still read (resetBudget; module state, one request at a time). */
+/** Tokens a walk may still read (resetBudget; module state, one request at a time). */
 let budget = TOKEN_BUDGET;
-let escapes = ESCAPE_BUDGET;
 function resetBudget() {
     budget = TOKEN_BUDGET;
-    escapes = ESCAPE_BUDGET;
 }
 
-/** Index after the string whose opening quote is at q, -1 if it is unterminated, -2 past the escape budget. */
-function skipString(s, q) {
-    let p = q + 1;
-    for (;;) {
-        const e = s.indexOf('"', p);
-        if (e < 0) return -1;
-        let b = e - 1;
-        while (s.charCodeAt(b) === 92) b--;
-        if ((e - 1 - b) % 2 === 0) return e + 1;
-        if (--escapes < 0) return -2;
-        p = e + 1;
+/**
+ * The rest of a string after an escaped quote, up to and with its closing quote: one native match.
+ * A loop turn per escaped quote cost ~1.4 µs in njs 0.7.9, and a string can hold millions: a
+ * `model` of 3.4 million held a worker ~5 s, this ~0.1 s (test/gateway/fidelity.test.ts).
+ * Possessive, so no backtracking point is kept per escape (a plain repeated group keeps one each,
+ * in the heap of PCRE2, which njs hands its regexes to); V8, where the unit tests load this file,
+ * has no possessive quantifiers and takes the plain form. Compiled on first use: a module's top level runs
+ * in every request's VM, and most requests never need it.
+ */
+/** @type {RegExp | null} */
+let stringRest = null;
+function stringRestRegex() {
+    if (!stringRest) {
+        try {
+            stringRest = new RegExp('[^"\\\\]*+(?:\\\\[\\s\\S][^"\\\\]*+)*+"', 'y');
+        } catch (e) {
+            stringRest = new RegExp('[^"\\\\]*(?:\\\\[\\s\\S][^"\\\\]*)*"', 'y');
+        }
     }
+    return stringRest;
 }
 
-/** Index after the JSON value starting at p, -1 if it is malformed, -2 past the token or escape budget. */
+/** Index after the string whose opening quote is at q, or -1. */
+function skipString(s, q) {
+    const e = s.indexOf('"', q + 1);
+    if (e < 0) return -1;
+    let b = e - 1;
+    while (s.charCodeAt(b) === 92) b--;
+    // Most strings have no escaped quote: their end is the first quote.
+    if ((e - 1 - b) % 2 === 0) return e + 1;
+    const re = stringRestRegex();
+    re.lastIndex = e + 1;
+    return re.test(s) ? re.lastIndex : -1;
+}
+
+/** Index after the JSON value starting at p, -1 if it is malformed, -2 past the token budget. */
 function skipValue(s, p) {
     const c = s.charCodeAt(p);
     if (c === 34) return skipString(s, p);
@@ -164,7 +176,6 @@ function members(s) {
     for (;;) {
         if (s[p] !== '"') return 'expected a member name at offset ' + p;
         const keyEnd = skipString(s, p);
-        if (keyEnd === -2) return TOO_COMPLEX;
         if (keyEnd < 0) return 'unterminated string at offset ' + p;
         const raw = s.slice(p + 1, keyEnd - 1);
         const name = raw.indexOf('\\') < 0 ? raw : JSON.parse(s.slice(p, keyEnd));
@@ -326,7 +337,7 @@ function read(s, names) {
         // JSON.parse never yields undefined, and no name read here lives on Object.prototype.
         if (parsed[name] === undefined) continue;
         const span = plain ? plainSpan(s, name) : null;
-        // A value the gateway reads that holds more than ESCAPE_BUDGET escaped quotes is no name, number or flag.
+        // A value the gateway reads past the token budget (a huge nested stream_options, say).
         if (span === -2) return { error: TOO_COMPLEX };
         if (span) {
             spans[name] = span;

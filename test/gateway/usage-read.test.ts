@@ -181,6 +181,28 @@ describe("a stream whose client asked for continuous_usage_stats without include
   });
 });
 
+describe("a stream whose tools name stream, stream_options and model too", () => {
+  // body.js settles the top-level places of every name found more than once with one parse of the
+  // body with all of them renamed (topLevelSpans): the usage edit must land in the top-level
+  // stream_options, not in a tool's schema property of that name.
+  it("asks for usage in the top-level stream_options only; every tool reaches the upstream as sent", async () => {
+    const property = { type: "object", properties: { include_usage: { type: "boolean" } } };
+    const tools = Array.from({ length: 30 }, (_, i) => ({
+      type: "function",
+      function: { name: `t${i}`, parameters: { type: "object", properties: { stream: { type: "boolean" }, stream_options: property, model: { type: "string" } } } },
+    }));
+    const parts = [`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } })}\n\n`, "data: [DONE]\n\n"];
+    const before = bodies.length;
+    const { text, line } = await through({ type: "text/event-stream", parts }, { tools, stream: true, stream_options: { continuous_usage_stats: true } });
+    const sent = JSON.parse(bodies[before]!);
+    expect(sent.stream_options).toEqual({ continuous_usage_stats: false, include_usage: true });
+    expect(sent.tools).toEqual(tools);
+    expect(sent.model).toBe("chat");
+    expect(text).toBe("data: [DONE]\n\n");
+    expect([line.pt, line.ct, line.usage]).toEqual(["5", "1", "ok"]);
+  });
+});
+
 describe("a stream flag that is not a boolean", () => {
   // vLLM reads requests with pydantic in lax mode: "stream": "true" (or 1, "yes") streams there. The
   // gateway asks only a `stream: true` for its usage, so such a stream would be served uncounted.
