@@ -224,6 +224,25 @@ describe("no request stalls the others (item 5)", () => {
       expect(got.some((g) => g.equals(expected))).toBe(true);
     }
   }, 40_000);
+  // 7 MiB of spaces where JSON allows them: skipWs walked them a character at a time (~1 s each
+  // crossing), and splice, taking a dropped member's comma, tested a regex per character: 35 s of
+  // the worker for the external tier's body.
+  it("answers /healthz while its worker reads 7 MiB of spaces before a colon and before an engine-only member it drops", async () => {
+    resetEngines(engines);
+    const spaces = " ".repeat(7_000_000);
+    const external = Buffer.from(`{"model":"cloud","messages":[],${spaces}"top_k":1}`);
+    const own = Buffer.from(`{"model"${spaces}:"chat-latest","messages":[]}`);
+    const pending = [postBytes(gw.port, external, "", 30_000), postBytes(gw.port, own, "", 30_000)];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const health = await call(`${gw.url}/healthz`);
+    const healthMs = Date.now() - started;
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual([200, 200]);
+    expect(health.status).toBe(200);
+    expect(healthMs).toBeLessThan(3000);
+    expect(engines.cloud!.flatMap((e) => e.requests).map((q) => q.rawBody.toString("latin1"))).toEqual(['{"model":"provider/chat-large","messages":[]}']);
+    expect(engines.chat!.flatMap((e) => e.requests).map((q) => q.rawBody.toString("latin1"))).toEqual([`{"model"${spaces}:"chat","messages":[]}`]);
+  }, 40_000);
   it("a 7 MiB model name is answered 404 with the name cut short, not sent back whole", async () => {
     const r = await postBytes(gw.port, Buffer.from(`{"model":"${"m".repeat(7 * 1048576)}","messages":[]}`), "", 30_000);
     expect(r.status).toBe(404);
