@@ -336,6 +336,21 @@ describe("a name found in several places is settled exactly", () => {
     expect(r.headers["x-fleet-model"]).toBe("chat");
     expect(received("chat")[0]!.body).toBe(body.replace('"model":"chat-latest"', '"model":"chat"'));
   });
+  // After 32 places where "model" is no member name (here strings in a list), the places are looked
+  // for with the regex that requires the colon (body.js keyPositions): the member names after that
+  // point must still all be found, the top-level one renamed and a second top-level one refused.
+  const strings = `"enum":[${Array.from({ length: 40 }, () => '"model"').join(",")}]`;
+  it("a list of 40 \"model\" strings before a schema naming model and the top-level model: only the top one renamed", async () => {
+    const body = `{${strings},${schema},"model":"chat-latest","messages":[]}`;
+    const r = await post("/v1/chat/completions", body, authHdr(KEYS.app));
+    expect(r.status, r.body).toBe(200);
+    expect(received("chat")[0]!.body).toBe(body.replace('"model":"chat-latest"', '"model":"chat"'));
+  });
+  it("the same with a second top-level model after the list: duplicate_key", async () => {
+    const body = `{"model":"chat",${strings},${schema},"model":"coder","messages":[]}`;
+    expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "duplicate_key");
+    expect(nothingReceived()).toBe(true);
+  });
   it("max_tokens nested in a schema and at the top: the top one is checked", async () => {
     const body = `{"model":"chat","response_format":{"type":"json_schema","json_schema":{"schema":{"properties":{"max_tokens":{"type":"integer"}}}}},"max_tokens":100000,"messages":[]}`;
     expectError(await post("/v1/chat/completions", body, authHdr(KEYS.app)), 400, "max_tokens_too_large");
