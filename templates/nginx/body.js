@@ -7,10 +7,11 @@
  * Speed (measured on njs 0.7.9, 8 MiB bodies): JSON.parse is native (13-50 ms/MiB for text,
  * more for bodies made of tiny arrays); a JavaScript loop over tokens costs 1-7 µs per token and
  * njs frees nothing before the request ends. So the body is parsed once with JSON.parse, members
- * are found by native search, a name that also appears nested is settled by one more JSON.parse
- * (topLevelSpans), and the token loop (`members`) runs only when the body is nested deeper than
- * njs's JSON.parse accepts (32 levels) or a name sits in more than MAX_PLACES places, within
- * TOKEN_BUDGET tokens.
+ * are found by native search, the names that also appear nested are settled together by one more
+ * JSON.parse (topLevelSpans), and the token loop (`members`) runs only when the body is nested
+ * deeper than njs's JSON.parse accepts (32 levels) or a name sits in more than MAX_PLACES places,
+ * within TOKEN_BUDGET tokens. Whatever a client can make long (a whitespace run, a string full of
+ * escaped quotes) is crossed by one native match, never a loop turn per character or escape.
  *
  * Positions are indexes into r.requestText: bytes on njs 0.7.9 (whose requestText is a byte
  * string), characters of the decoded text on later njs; splices are built from slices of the

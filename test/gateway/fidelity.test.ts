@@ -44,6 +44,21 @@ describe("the client's bytes reach the engine (item 6)", () => {
     expect(received("chat")[0]!.rawBody.equals(bytes("chat"))).toBe(true);
   });
 
+  // Invalid UTF-8 makes njs 0.7.9's requestText a byte string: the native matches body.js uses for
+  // long whitespace runs and for strings with escaped quotes must work on it too. Nested 40 levels,
+  // so the token walk reads every top-level member.
+  it("changes only the model's value for an alias in a body with invalid UTF-8, escaped quotes, long runs of spaces and deep nesting", async () => {
+    const deep = `${'{"a":'.repeat(40)}1${"}".repeat(40)}`;
+    const spaces = " ".repeat(40);
+    const body = (model: string) => Buffer.concat([
+      Buffer.from('{"messages":[{"role":"user","content":"caf'),
+      Buffer.from([0xff, 0xe9]),
+      Buffer.from(` \\"q\\" \\\\\\"x\\""}],${spaces}"rf":${deep},"model"${spaces}:${spaces}"${model}"${spaces}}`),
+    ]);
+    const r = await postBytes(live.gw.port, body("chat-latest"));
+    expect(r.status, r.body).toBe(200);
+    expect(received("chat")[0]!.rawBody.equals(body("chat"))).toBe(true);
+  });
   it("changes only the model and drops only the engine-only fields for an external provider", async () => {
     failAll("chat", "coder");
     const r = await postBytes(live.gw.port, bytes("chat", ` "top_k":20, "min_p" : 0.05,`));
