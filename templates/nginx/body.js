@@ -188,6 +188,16 @@ function skipValue(s, p) {
 }
 
 /**
+ * [start, valueStart, valueEnd] of the member whose name starts at `start` and whose value starts
+ * at `valueStart`, read with a fresh token budget; -1 if the value is malformed, -2 past the budget.
+ */
+function spanAt(s, start, valueStart) {
+    resetBudget();
+    const valueEnd = skipValue(s, valueStart);
+    return valueEnd < 0 ? valueEnd : [start, valueStart, valueEnd];
+}
+
+/**
  * The top-level members of the object in s: [{ name, start, valueStart, valueEnd }], or a string
  * saying why not. Nested values are checked for balance only (the engine parses them).
  */
@@ -275,11 +285,10 @@ function topLevelSpans(s, parsed, several) {
     for (let k = 0; k < several.length; k++) {
         if (found[k] < 0) return null;
         const place = places[found[k]].at;
-        const valueStart = skipWs(s, place[1]);
-        resetBudget();
-        const valueEnd = skipValue(s, valueStart);
-        if (valueEnd < 0) return valueEnd === -2 ? -2 : null;
-        spans.push([place[0], valueStart, valueEnd]);
+        const span = spanAt(s, place[0], skipWs(s, place[1]));
+        if (span === -1) return null;
+        if (span === -2) return -2;
+        spans.push(span);
     }
     return spans;
 }
@@ -298,10 +307,8 @@ function plainSpan(s, name) {
     if (p < 0 || s.indexOf(quoted, p + quoted.length) >= 0) return null;
     const valueStart = valueAfterName(s, p + quoted.length);
     if (valueStart < 0) return null;
-    resetBudget();
-    const valueEnd = skipValue(s, valueStart);
-    if (valueEnd === -2) return -2;
-    return valueEnd >= 0 ? [p, valueStart, valueEnd] : null;
+    const span = spanAt(s, p, valueStart);
+    return span === -1 ? null : span;
 }
 
 /** read() from the top-level members listed by a token walk: bodies nested deeper than JSON.parse takes, or ambiguous ones. */
@@ -371,12 +378,10 @@ function read(s, names) {
         // Every place the key is spelled (plainly or with \uXXXX): one is the top-level one JSON.parse read.
         const at = keyPositions(s, name, MAX_PLACES + 1);
         if (at.length === 1) {
-            const valueStart = skipWs(s, at[0][1]);
-            resetBudget();
-            const valueEnd = skipValue(s, valueStart);
-            if (valueEnd === -2) return { error: TOO_COMPLEX };
-            if (valueEnd < 0) return readMembers(s, names);
-            spans[name] = [at[0][0], valueStart, valueEnd];
+            const one = spanAt(s, at[0][0], skipWs(s, at[0][1]));
+            if (one === -2) return { error: TOO_COMPLEX };
+            if (one === -1) return readMembers(s, names);
+            spans[name] = one;
         } else if (at.length <= MAX_PLACES) {
             several.push({ name: name, at: at });
         } else {
