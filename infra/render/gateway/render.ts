@@ -1,7 +1,9 @@
 /**
  * renderGateway: FleetPlan → the gateway's files under gateway/: nginx.conf, the njs router
- * (router.js, body.js, health.js, usage.js, reply.js: static, from templates/nginx/) and fleet.json (the fleet's data for the
- * router, preloaded by nginx once and shared by every request: fleet-data.d.ts). Pure apart from reading its templates; key values are hashed, secrets never read.
+ * (router.js, body.js, health.js, usage.js, reply.js: static, from templates/nginx/) and
+ * fleet.json (the fleet's data for the router, preloaded by nginx once and shared by every
+ * request: fleet-data.d.ts). Pure apart from reading its templates; key values are hashed,
+ * secrets never read.
  */
 import { requireGateway } from "../../plan/gateway";
 import type { FleetPlan } from "../../plan/types";
