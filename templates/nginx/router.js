@@ -11,9 +11,14 @@
  *   rewrite   `clientId` (js_set, one SHA-256) names the caller; no or an unknown key is answered
  *             401 by nginx here, before the body is read (issue 13 item 4).
  *   preaccess limit_req / limit_conn on the caller's rate class.
- *   content   `api` (js_content) reads the body (once, no re-encoding: body.js), routes, and
- *             redirects to the model's first tier; `$fleet_fail_<k>` / `$fleet_timeout_<k>` say
- *             where tier k goes when it fails: the next tier the key may use, or the final 503/504.
+ *   precontent mirror reads the body.
+ *   content   proxy_pass to `place` (js_set): the router reads the body (once, no re-encoding:
+ *             body.js) and routes; tier 0 of a model the fleet serves, sent as the client sent it,
+ *             is proxied right there ("in place", nginx.conf `location /`). For anything else it
+ *             names the internal listener, whose answer takes the request to @fleet_router, where
+ *             `api` (js_content) routes it again and answers, or redirects to the tier's location.
+ *             `$fleet_fail_<k>` / `$fleet_timeout_<k>` say where tier k goes when it fails: the
+ *             next tier the key may use, or the final 503/504.
  *   tiers     proxy_pass. `tierBody` (js_set) is the body for a tier that needs another `model`;
  *             `tierAuth` (js_set) its provider key.
  *   log       the access log line: the request's end, status, key, model and tier are known there
@@ -46,6 +51,7 @@ const READ_WITH_USAGE = READ.concat(usage.FIELDS);
 
 /** @param {NginxHTTPRequest} r @param {number} status @param {unknown} data */
 function send(r, status, data) {
+    if (placing) return; // `place` only decides: @fleet_router answers
     r.headersOut['Content-Type'] = 'application/json';
     r.return(status, JSON.stringify(data) + '\n');
 }
@@ -277,7 +283,27 @@ function generate(r, key, pinned, endpoint) {
     const first = chain[0];
     // The client's bytes go as they are unless this tier needs another model name or fewer fields.
     const same = requested === first.upstreamModel && !(first.external && drops) && !usageEdit;
-    r.internalRedirect(same ? first.rawLocation : first.location);
+    if (!placing) return r.internalRedirect(same ? first.rawLocation : first.location);
+    if (same && first.inPlace) placeTier(r, first, first.inPlace);
+}
+
+/**
+ * What tier 0's raw location would set, set for `location /` to proxy it in place (this module's
+ * `placed` is proxy_pass's URL): its upstream and Host, its key, where an engine's own error that
+ * nginx also has a page for is asked again ($fleet_replay), and the variables the logs read.
+ * @param {NginxHTTPRequest} r @param {FleetData['models'][string]['chain'][number]} tier
+ * @param {NonNullable<FleetData['models'][string]['chain'][number]['inPlace']>} target
+ */
+function placeTier(r, tier, target) {
+    const v = r.variables;
+    v.fleet_tier = String(tier.tier);
+    v.fleet_served = tier.model;
+    v.fleet_place_host = target.host;
+    v.fleet_place_auth = authFor(r, target.secret);
+    v.fleet_replay = tier.rawLocation;
+    if (fleet.usage) v.fleet_attempts = (v.fleet_attempts || '') + ' ' + tier.tier;
+    v.fleet_placed = '1';
+    placed = target.url + v.fleet_endpoint;
 }
 
 /**
@@ -310,6 +336,8 @@ function handle(r) {
     const rest = route ? route[1] : uri;
     const key = authenticate(r);
     if (!key) return;
+    // `place` proxies generation requests only; everything else is answered at @fleet_router.
+    if (placing && !has(ENDPOINTS, rest)) return;
     if (rest === '/v1/models' || rest.indexOf('/v1/models/') === 0) return listModels(r, key, pinned, rest);
     if (rest === '/health' && !route) {
         if (r.method !== 'GET') return fail(r, 405, 'invalid_request_error', 'method_not_allowed', 'use GET /health');
@@ -320,7 +348,35 @@ function handle(r) {
     fail(r, 404, 'not_found_error', 'unknown_endpoint', 'no endpoint ' + uri + '; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health');
 }
 
-/** js_content. @param {NginxHTTPRequest} r */
+/** proxy_pass's URL when the router does not proxy in place: the internal listener (nginx.conf). */
+const HOP = 'http://fleet_router_hop/';
+
+// Per request, while `place` runs (one request per VM under the njs engine; set on each call):
+// `placing` turns answers and redirects off, `placed` is the URL place returns.
+let placing = false;
+let placed = HOP;
+
+/**
+ * js_set $fleet_place, proxy_pass's URL in `location /`: routes as `api` does, without answering.
+ * A request for tier 0 of a model the fleet serves whose body goes as the client sent it gets its
+ * upstream's URL (placeTier); anything else, a failure included, the internal listener's, and
+ * @fleet_router's `api` routes it again and answers (or logs the failure once).
+ * @param {NginxHTTPRequest} r
+ */
+function place(r) {
+    placing = true;
+    placed = HOP;
+    try {
+        handle(r);
+    } catch (e) {
+        placed = HOP;
+        r.variables.fleet_placed = '';
+    }
+    placing = false;
+    return placed;
+}
+
+/** js_content of @fleet_router. @param {NginxHTTPRequest} r */
 function api(r) {
     try {
         handle(r);
@@ -351,7 +407,11 @@ function tierBody(r) {
 
 /** js_set $fleet_auth_<k>: "Bearer <secret>" for the tier, read from the environment. @param {NginxHTTPRequest} r */
 function tierAuth(r) {
-    const name = r.variables.fleet_tier_secret;
+    return authFor(r, r.variables.fleet_tier_secret);
+}
+
+/** "Bearer <value of the environment variable `name`>", or '' for no name. @param {NginxHTTPRequest} r @param {string | undefined} name */
+function authFor(r, name) {
     if (!name) return '';
     const value = process.env[name];
     if (!value) {
@@ -362,4 +422,4 @@ function tierAuth(r) {
 }
 
 // The tiers' reply filters live in reply.js; nginx.conf names them through this module.
-export default { clientId: clientId, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: reply.checkReply, checkErrorReply: reply.checkErrorReply, replyBody: reply.replyBody };
+export default { clientId: clientId, place: place, api: api, tierBody: tierBody, tierAuth: tierAuth, checkReply: reply.checkReply, checkErrorReply: reply.checkErrorReply, replyBody: reply.replyBody };

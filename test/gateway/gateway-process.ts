@@ -118,6 +118,8 @@ async function healthy(url: string): Promise<boolean> {
 export async function startGateway(plan: FleetPlan, options: StartGatewayOptions = {}): Promise<GatewayProcess> {
   const { env, patch, ...renderOptions } = options;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gw-"));
+  // nginx's workers (nobody, when the tests run as root) connect to the router socket in it.
+  fs.chmodSync(dir, 0o711);
   const port = await freePort();
   const render = (p: FleetPlan, o: Partial<GatewayRenderOptions>) =>
     renderGateway(p, {
@@ -126,7 +128,7 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
       ...o,
       listen: { address: "127.0.0.1", port },
       nginx: "debian",
-      paths: { pidFile: "nginx.pid", errorLog: "error.log", accessLog: "access.log", tempDir: "." },
+      paths: { pidFile: "nginx.pid", errorLog: "error.log", accessLog: "access.log", tempDir: ".", routerSocket: path.join(dir, "router.sock") },
     });
   const files = render(plan, renderOptions);
   patch?.(files);

@@ -80,6 +80,20 @@ describe("CORS", () => {
 });
 
 describe("access log", () => {
+  it("names no upstream for what the router answers itself, and only the engines for a request it rewrote", async () => {
+    const models = await call(api("/v1/models"), { key: KEYS.app });
+    const unknown = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("nope") });
+    const alias = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat-latest") });
+    const lineOf = (r: { headers: Headers }) => waitFor(() => live.gw.accessLog().find((l) => l.request_id === r.headers.get("x-request-id")));
+    const none = { upstream: "", upstream_status: "", upstream_connect_time: "", upstream_header_time: "", upstream_response_time: "" };
+    expect(await lineOf(models)).toMatchObject({ status: "200", ...none });
+    expect(await lineOf(unknown)).toMatchObject({ status: "404", ...none });
+    const aliased = await lineOf(alias);
+    expect(aliased).toMatchObject({ status: "200", upstream_status: "200" });
+    expect(live.engines.chat!.map((e) => `127.0.0.1:${e.port}`)).toContain(aliased.upstream);
+    expect(aliased.upstream_response_time).toMatch(/^\d+\.\d{3}$/);
+  });
+
   it("writes one JSON line per request with the key's name (never the key), model, upstream, status and timings", async () => {
     const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat-latest") });
     const denied = await call(api("/v1/chat/completions"), { key: "sk-wrong-0000000000000000", body: chat("chat") });

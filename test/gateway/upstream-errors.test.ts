@@ -50,6 +50,21 @@ describe("an upstream's non-JSON error body", () => {
     expect(r.headers.get("content-type")).toBe(type);
   });
 
+  // The fleet's own engine is proxied from `location /` itself (in place), where nginx's own pages
+  // for these statuses are listed too: an engine's answer must still pass as it was sent.
+  it.each([
+    ["400 Bad Request", '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens.","type":"BadRequestError","param":null,"code":400}'],
+    ["413 Request Entity Too Large", '{"object":"error","message":"prompt too long","type":"BadRequestError","param":null,"code":413}'],
+    ["408 Request Timeout", '{"object":"error","message":"timed out reading the request","type":"BadRequestError","param":null,"code":408}'],
+  ])("the fleet's own engine: a JSON %s passes byte for byte, and no other tier is asked", async (statusLine, body) => {
+    live.engines.chat!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply(statusLine, "application/json", body) }));
+    const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("chat") });
+    expect(r.status).toBe(Number(statusLine.slice(0, 3)));
+    expect(r.text).toBe(body);
+    expect(r.headers.get("x-fleet-tier")).toBe("0");
+    for (const other of ["coder", "cloud"]) expect(live.engines[other]!.flatMap((e) => e.requests)).toHaveLength(0);
+  });
+
   it("a 400 labelled application/json whose body is not JSON (a proxy's HTML page) arrives as a JSON error", async () => {
     live.engines.cloud!.forEach((e) => e.setFault({ kind: "raw", bytes: rawReply("400 Bad Request", "application/json", HTML) }));
     const r = await call(api("/v1/chat/completions"), { key: KEYS.app, body: chat("cloud") });

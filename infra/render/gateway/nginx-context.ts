@@ -100,6 +100,51 @@ function finalErrors() {
 }
 
 /**
+ * Upstream statuses after which a tier's request goes to the next tier, if nothing has reached the
+ * client (504, its timeout, has its own target). An upstream 401/403 means the gateway's key for
+ * it is wrong, a 404 that its endpoint or model is missing (Ollama before its pull, a provider's
+ * HTML page): never the client's fault. Every other 5xx too: 529 is Anthropic's
+ * "overloaded_error", 520-527/530 Cloudflare's in front of a provider, 501/505/507 an engine's;
+ * unlisted, they reached the client as they came, with no failover.
+ */
+const FAILOVER_STATUSES = [401, 403, 404, 429, 500, 501, 502, 503, 505, 506, 507, 508, 510, 511, 520, 521, 522, 523, 524, 525, 526, 527, 529, 530];
+
+/**
+ * What the internal listener answers (nginx.conf.hbs "in place"): `location /` sends it what the
+ * router answers itself, and its error_page hands this status to the router's own location. An
+ * engine answering it when proxied in place fails over like any 5xx.
+ */
+const ROUTER_HOP_STATUS = 599;
+
+/** nginx's upstream variables the logs write, each through a map that drops the internal listener's turn ($fleet_<name>). */
+const UPSTREAM_LOG_FIELDS = ["upstream_addr", "upstream_status", "upstream_connect_time", "upstream_header_time", "upstream_response_time"];
+
+/**
+ * `location /`'s error_page targets, by whether the router proxied in place ($fleet_placed). A
+ * location with error_page of its own inherits none of the server's, and with
+ * proxy_intercept_errors every listed status is taken from the upstream too. So: nginx's own
+ * errors before the router ran (a limit's 429, a body too large) get their JSON answer as at the
+ * server level; the internal listener's status goes to @fleet_router; an upstream's failover status
+ * to the next tier; and an engine's 400, 405, 411, 413 or 414 (statuses nginx has a page of
+ * its own for, which a tier location passes as the engine sent them) is asked again from tier 0's
+ * raw location, where it passes through. One map per status with a page: `error_page … = <target>`
+ * resets $status before the target is computed (ngx_http_send_error_page), so no map can read it.
+ */
+function inPlaceErrors(statics: StaticError[]) {
+  // Not 408: nginx closes the connection on its own 408 and on an error_page'd one alike
+  // (ngx_http_finalize_request), so an engine's 408 must not be taken; unlisted, it passes.
+  const byStatus = statics.filter((e) => e.status !== 408).map((e) => {
+    const placed = e.status === 504 ? "$fleet_timeout_0" : FAILOVER_STATUSES.includes(e.status) ? "$fleet_fail_0" : "$fleet_replay";
+    return { status: e.status, placed, page: e.location };
+  });
+  const paged = new Set(byStatus.map((e) => e.status));
+  return {
+    byStatus,
+    failoverOnly: FAILOVER_STATUSES.filter((s) => !paged.has(s)).join(" "),
+  };
+}
+
+/**
  * Response headers of engines and providers that never reach the client: cookies, the provider
  * account's organization and project, its rate-limit counters and request ids, CDN and proxy
  * internals (issue 13 item 3). nginx already hides Date, Server and X-Accel-*.
@@ -111,6 +156,12 @@ const HIDDEN_RESPONSE_HEADERS = [
   "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset-Requests", "X-RateLimit-Reset-Tokens",
   "Anthropic-Organization-Id", "CF-Ray", "CF-Cache-Status", "X-Envoy-Upstream-Service-Time",
 ];
+
+/** The router socket's path lands in nginx.conf unquoted. */
+function checkSocketPath(p: string): string {
+  if (!/^[A-Za-z0-9._\/-]+$/.test(p)) throw new Error(`gateway paths.routerSocket: "${p}" may hold only letters, digits and . _ / -`);
+  return p;
+}
 
 function checkOrigin(origin: string): string {
   if (origin === "*" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) return origin;
@@ -139,6 +190,7 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
   }));
 
   const usage = usageSettings(plan, o.usage);
+  const statics = staticErrors(maxBodyMiB);
   const tierLocations = [...routing.chains.values()].flat().map((t) => ({
     ...tierUsage(plan, t.upstream.modelId, usage),
     variants: [{ name: t.name, raw: false }, ...(t.rawName ? [{ name: t.rawName, raw: true }] : [])],
@@ -187,7 +239,15 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
     failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
     tierLocations,
     usage: usageNginxContext(usage),
-    staticErrors: staticErrors(maxBodyMiB).map((e) => ({ ...e, from: e.from.join(" ") })),
+    staticErrors: statics.map((e) => ({ ...e, from: e.from.join(" ") })),
+    failoverStatuses: FAILOVER_STATUSES.join(" "),
+    inPlace: {
+      ...inPlaceErrors(statics),
+      socket: checkSocketPath(o.paths.routerSocket),
+      socketPattern: o.paths.routerSocket.replace(/\./g, "\\."),
+      hopStatus: ROUTER_HOP_STATUS,
+      logFields: UPSTREAM_LOG_FIELDS,
+    },
     finalErrors: finalErrors(),
     hiddenResponseHeaders: HIDDEN_RESPONSE_HEADERS,
     unauthorizedError: errorBody("authentication_error", "invalid_api_key", "missing or unknown API key: send the header Authorization: Bearer <key>"),

@@ -61,6 +61,14 @@ export interface GatewayRenderOptions {
     accessLog?: string;
     /** Parent of nginx's temp directories (it creates the last level). @default "." */
     tempDir?: string;
+    /**
+     * The unix socket of the gateway's internal listener, which sends a request the router answers
+     * itself (an error, /v1/models, /health, /v1/usage) or routes to a named tier location back to
+     * the router (nginx.conf.hbs "in place"). nginx takes a unix socket's path as given (not under
+     * its prefix): a relative one is relative to the directory nginx starts in, so two gateways
+     * started from one directory need their own. @default "<tempDir>/llm-fleet-router.sock"
+     */
+    routerSocket?: string;
   };
   /** DNS servers for upstream host names in health probes (ngx.fetch needs one for names). */
   resolver?: string[];
@@ -116,6 +124,7 @@ export function normalizeOptions(o: GatewayRenderOptions): NormalizedOptions {
       errorLog: o.paths?.errorLog ?? "stderr",
       accessLog: o.paths?.accessLog ?? "access.log",
       tempDir: o.paths?.tempDir ?? ".",
+      routerSocket: o.paths?.routerSocket ?? `${o.paths?.tempDir ?? "."}/llm-fleet-router.sock`,
     },
     resolver: o.resolver ?? [],
     workerProcesses: o.workerProcesses ?? "auto",

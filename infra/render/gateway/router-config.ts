@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import { FleetSpecError, type SpecIssue } from "../../spec/errors";
-import type { GatewayRouting } from "./tiers";
+import type { GatewayRouting, GatewayUpstream } from "./tiers";
+import type { RouterTier } from "./router-types";
 import { usageRouterConfig } from "../usage/gateway";
 
 export type { RouterConfig, RouterKey, RouterModel, RouterTier } from "./router-types";
@@ -72,6 +73,11 @@ export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string
   return { clients, keyRights };
 }
 
+/** What `location /` sets to proxy a tier in place; `$proxy_host` is the upstream's name there. */
+function inPlaceTarget(u: GatewayUpstream): NonNullable<RouterTier["inPlace"]> {
+  return { url: `http://${u.name}${u.basePath}`, host: u.hostHeader === "$proxy_host" ? u.name : u.hostHeader, secret: u.secretEnv ?? "" };
+}
+
 export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
   const models: Record<string, RouterModel> = {};
   const names: Record<string, string> = {};
@@ -90,6 +96,7 @@ export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRoutin
         rawLocation: t.rawName,
         upstreamModel: t.upstream.upstreamModel,
         external: t.upstream.engine === "external",
+        inPlace: t.inPlace ? inPlaceTarget(t.upstream) : null,
       })),
       tiers: [...m.tiers],
       probes: chain[0]!.upstream.probes,

@@ -30,6 +30,12 @@ export interface RouterTier {
   /** The `model` this tier's upstream expects. */
   upstreamModel: string;
   external: boolean;
+  /**
+   * Tier 0 when `location /` proxies it itself (tiers.ts inPlaceTier), else null: proxy_pass's URL
+   * up to the endpoint ("http://<upstream>/v1"), the Host header, and the environment variable
+   * holding the key it is sent ("" for none): what its named location would set.
+   */
+  inPlace: { url: string; host: string; secret: string } | null;
 }
 
 export interface RouterModel {

@@ -6,7 +6,9 @@
  * own model name and key (gateway-notes.md "Streaming and retries").
  */
 import type { Engine, ServedEngine } from "../../spec/schema";
-import type { ExternalModelPlan, FleetPlan, ModelPlan } from "../../plan/types";
+import type { GatewayFleetPlan } from "../../plan/gateway";
+import type { ExternalModelPlan, ModelPlan } from "../../plan/types";
+import { tierUsage, usageSettings } from "../usage/gateway";
 import { ENGINE_UPSTREAM } from "../engines";
 import { secretEnvName } from "./env";
 import type { NormalizedOptions, UpstreamTarget } from "./options";
@@ -43,6 +45,22 @@ export interface TierLocation {
   upstream: GatewayUpstream;
   /** proxy_next_upstream_tries: each replica once. */
   tries: number;
+  /**
+   * Served from `location /` itself, where the router ran, when the router forwards the client's
+   * bytes unchanged (inPlaceTier): no internal redirect, so the reply guard runs in the router's
+   * njs VM rather than a second one (issue 13's speed goal; nginx.conf.hbs `location /`).
+   */
+  inPlace: boolean;
+}
+
+/**
+ * A tier `location /` can proxy to itself: tier 0 of a model the fleet serves (plain HTTP, the
+ * fleet's engine key or none, its replicas' Host header), with no setting `location /` cannot
+ * take per request: a read timeout of its own (a constant in nginx) or a provider limit counted
+ * before it is sent (the skip check of its tier location). Every other tier keeps its named location.
+ */
+export function inPlaceTier(tier: number, upstream: GatewayUpstream, usage: { blockFile: string | null; timeout: string | null }): boolean {
+  return tier === 0 && upstream.engine !== "external" && !upstream.tls && usage.blockFile === null && usage.timeout === null;
 }
 
 /** The Host header nginx sends to a served engine: the engine table's, else the upstream's own. */
@@ -111,7 +129,8 @@ export interface GatewayRouting {
   tierCount: number;
 }
 
-export function buildRouting(plan: FleetPlan, options: NormalizedOptions): GatewayRouting {
+export function buildRouting(plan: GatewayFleetPlan, options: NormalizedOptions): GatewayRouting {
+  const usage = usageSettings(plan, options.usage);
   const byId = new Map(plan.models.map((m) => [m.id, m]));
   const upstreams = new Map<string, GatewayUpstream>();
   const upstreamOf = (id: string): GatewayUpstream => {
@@ -140,6 +159,7 @@ export function buildRouting(plan: FleetPlan, options: NormalizedOptions): Gatew
         tier: k,
         upstream: u,
         tries: Math.max(1, u.servers.length),
+        inPlace: inPlaceTier(k, u, tierUsage(plan, u.modelId, usage)),
       })),
     );
   });

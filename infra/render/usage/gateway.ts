@@ -42,7 +42,7 @@ export const USAGE_LOG_FIELDS = {
   tier: "$fleet_tier",
   attempts: "$fleet_attempts",
   status: "$status",
-  ustatus: "$upstream_status",
+  ustatus: "$fleet_upstream_status",
   pt: "$fleet_prompt_tokens",
   ct: "$fleet_completion_tokens",
   usage: "$fleet_usage",
