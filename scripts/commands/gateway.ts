@@ -88,6 +88,11 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
 
   const usage = localUsageOptions(plan, values);
   if (typeof usage === "string") throw new UsageError(usage);
+  // The router's unix socket: nginx takes its path as given (relative to where it starts, at most
+  // 107 bytes), so it gets a short directory of its own, which the workers (nobody, under root) can enter.
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "llm-fleet-router-"));
+  fs.chmodSync(socketDir, 0o711);
+  const removeSocketDir = () => fs.rmSync(socketDir, { recursive: true, force: true });
   let artifacts: Artifacts;
   try {
     artifacts = renderGateway(plan, {
@@ -95,10 +100,17 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
       listen: { address: "127.0.0.1", port },
       nginx: "debian",
       resolver: systemResolvers(),
-      paths: { pidFile: "nginx.pid", errorLog: "stderr", accessLog: stdoutOpenable() ? "/dev/stdout" : "access.log", tempDir: "." },
+      paths: {
+        pidFile: "nginx.pid",
+        errorLog: "stderr",
+        accessLog: stdoutOpenable() ? "/dev/stdout" : "access.log",
+        tempDir: ".",
+        routerSocket: path.join(socketDir, "router.sock"),
+      },
       ...(usage ? { usage } : {}),
     });
   } catch (err) {
+    removeSocketDir();
     console.error(`fleet gateway: ${(err as Error).message}`);
     return 1;
   }
@@ -133,5 +145,6 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   if (typeof values.out !== "string") fs.rmSync(outDir, { recursive: true, force: true });
+  removeSocketDir();
   return stopping ? 0 : code;
 }
