@@ -69,19 +69,26 @@ const seconds = (v) => (/^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
 /**
  * The tiers a request reached: $fleet_attempts is " 0 1! 2" (tier indexes in order, "!" = skipped
  * because its limit was used up); $upstream_status has one group per contacted tier, " : " between
- * them (nginx keeps upstream states across error_page redirects).
+ * them (nginx keeps upstream states across error_page redirects). A tier twice in a row is one
+ * attempt: `location /` asks tier 0's raw location again after an engine's 400/405/411/413/414 in
+ * place (nginx.conf.hbs, $fleet_replay), which is no failover; the later answer is its status.
  * @param {UsageRecord} r @param {string[]} chain
  */
 export function attemptsOf(r, chain) {
   const groups = r.ustatus ? r.ustatus.split(" : ") : [];
   let g = 0;
-  return r.attempts.trim().split(/\s+/).filter(Boolean).map((a) => {
+  /** @type {{ tier: number, model: string, skipped: boolean, status: string }[]} */
+  const out = [];
+  for (const a of r.attempts.trim().split(/\s+/).filter(Boolean)) {
     const skipped = a.endsWith("!");
     const tier = Number(skipped ? a.slice(0, -1) : a);
     const statuses = skipped ? "" : groups[g++] ?? "";
-    const last = statuses.split(", ").pop() ?? "";
-    return { tier, model: chain[tier] ?? `tier${tier}`, skipped, status: last };
-  });
+    const status = statuses.split(", ").pop() ?? "";
+    const prev = out[out.length - 1];
+    if (prev && !skipped && !prev.skipped && prev.tier === tier) prev.status = status;
+    else out.push({ tier, model: chain[tier] ?? `tier${tier}`, skipped, status });
+  }
+  return out;
 }
 
 /** @param {{ skipped: boolean, status: string }} a */
