@@ -65,6 +65,16 @@ export function sameHostEndpoints(plan: FleetPlan, nodeName: string): ResolveEnd
   };
 }
 
+/**
+ * The unix socket of the gateway's internal listener (nginx.conf.hbs "in place"), in the
+ * container's own /tmp. nginx unlinks it only when it exits cleanly; after a crash, an OOM kill or
+ * `docker stop`'s SIGKILL (stopGraceSeconds, a long stream still open) the file stays in the
+ * container's writable layer, which a restart (Docker's restart policy, a reboot) keeps, and nginx
+ * then refuses to start: "bind() to unix:... failed (98: Address already in use)". nginxCommand
+ * removes it first: the container runs one nginx, so a socket there at its start is stale.
+ */
+export const ROUTER_SOCKET = "/tmp/llm-fleet-router.sock";
+
 export function gatewayRenderOptions(clientKeys: Record<string, string>, resolver: string[], resolveEndpoint?: ResolveEndpoint): GatewayRenderOptions {
   return {
     clientKeys,
@@ -74,7 +84,7 @@ export function gatewayRenderOptions(clientKeys: Record<string, string>, resolve
     user: "nginx",
     resolver,
     engineKeySecret: ENGINE_API_KEY_SECRET,
-    paths: { pidFile: "/tmp/nginx.pid", errorLog: "stderr", accessLog: "/dev/stdout", tempDir: "/tmp" },
+    paths: { pidFile: "/tmp/nginx.pid", errorLog: "stderr", accessLog: "/dev/stdout", tempDir: "/tmp", routerSocket: ROUTER_SOCKET },
     // Used only when gateway.metering is on.
     usage: HOST_USAGE_OPTIONS,
   };
@@ -97,17 +107,20 @@ export function gatewayNodePlan(plan: FleetPlan, instanceType: string, diskGiB: 
 }
 
 /**
- * nginx's start. With metering it first makes the usage directory writable for its workers
- * (user nginx): the directory is created by Docker for the bind mount (root, 0755) or as a fresh
- * named volume, and only the usage service chmods it (1777, sticky) when it starts; both
+ * nginx's start, after removing a stale router socket (ROUTER_SOCKET). With metering it first
+ * makes the usage directory writable for its workers (user nginx): the directory is created by
+ * Docker for the bind mount (root, 0755) or as a fresh named volume, and only the usage service chmods it (1777, sticky) when it starts; both
  * containers start at once, so nginx could serve its first requests before that and lose their
  * usage lines to EACCES (issue 14 item 5). nginx's master runs as root, so it can do the same
  * itself: whichever container starts first, the directory is right before nginx serves.
  */
 export function nginxCommand(plan: GatewayFleetPlan): { entrypoint: string[]; command: string[] } {
-  if (plan.gateway.metering !== true) return { entrypoint: ["nginx"], command: ["-g", "daemon off;"] };
-  const dir = USAGE_STATE_MOUNT.target;
-  return { entrypoint: ["/bin/sh", "-c"], command: [`mkdir -p ${dir} && chmod 1777 ${dir} && exec nginx -g 'daemon off;'`] };
+  const steps = [`rm -f ${ROUTER_SOCKET}`];
+  if (plan.gateway.metering === true) {
+    const dir = USAGE_STATE_MOUNT.target;
+    steps.push(`mkdir -p ${dir}`, `chmod 1777 ${dir}`);
+  }
+  return { entrypoint: ["/bin/sh", "-c"], command: [[...steps, "exec nginx -g 'daemon off;'"].join(" && ")] };
 }
 
 export function nginxService(plan: GatewayFleetPlan, gatewayFiles: string[]): ContainerService {

@@ -3,8 +3,18 @@
  * router sends through the internal listener instead, and what the engine's own 400 replay does
  * to metering. Real nginx + njs 0.7.9, the usage service as its own process, loopback stubs.
  */
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ROUTER_SOCKET, nginxCommand } from "../../infra/cloud/gatewayHost";
+import { requireGateway } from "../../infra/plan/gateway";
+import { renderGateway } from "../../infra/render/gateway";
+import { nginxArgs } from "../../scripts/commands/gateway";
+import { writeArtifacts } from "../../scripts/write-artifacts";
+import { superviseChild } from "../support/child";
+import { KEYS, testPlan } from "./fleets";
 import { call, chat, freePort, startGateway, waitFor, type GatewayProcess } from "./harness";
 import { USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
 import { startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
@@ -60,5 +70,60 @@ describe("an engine's 400 in place, asked again from tier 0's raw location, with
       return /llm_fleet_failovers_total\{model="chat",from="chat",to="coder",reason="502"\} 1\b/.test(t) ? t : undefined;
     }, 5000, "the failover in the metrics");
     expect(text).not.toMatch(/from="chat",to="chat"/);
+  });
+});
+
+describe("the gateway container starts again after nginx was killed (its router socket is left behind)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gw-kill-"));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(ROUTER_SOCKET, { force: true });
+  });
+  const healthz = (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+
+  it("the start command removes the socket nginx.conf listens on; without that nginx refuses to start", async () => {
+    // The container's socket path, on this machine's /tmp: nothing else uses it.
+    fs.rmSync(ROUTER_SOCKET, { force: true });
+    fs.chmodSync(dir, 0o711);
+    const plan = requireGateway(testPlan(), "test");
+    const port = await freePort();
+    writeArtifacts(dir, renderGateway(plan, {
+      clientKeys: { ...KEYS }, workerProcesses: 1, listen: { address: "127.0.0.1", port }, nginx: "debian",
+      resolveEndpoint: () => ({ host: "127.0.0.1", port: 9, tls: false }),
+      paths: { pidFile: "nginx.pid", errorLog: "stderr", accessLog: "access.log", tempDir: ".", routerSocket: ROUTER_SOCKET },
+    }));
+    const prefix = path.join(dir, "gateway");
+    const conf = fs.readFileSync(path.join(prefix, "nginx.conf"), "utf8");
+    expect(conf).toContain(`listen unix:${ROUTER_SOCKET};`);
+    const [command] = nginxCommand(plan).command;
+    expect(command).toMatch(new RegExp(`^rm -f ${ROUTER_SOCKET} && .*exec nginx -g 'daemon off;'$`));
+    // The container's command with this prefix: the same steps, nginx given its files here.
+    const start = () => superviseChild(spawn("/bin/sh", ["-c", command!.replace("exec nginx ", `exec nginx ${nginxArgs(prefix).join(" ")} `)], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] }), 3000);
+
+    const first = start();
+    await waitFor(async () => (await healthz(port)) === 200, 10_000, "nginx to start");
+    // Killed as an OOM kill or docker stop's SIGKILL kills it: master and workers, no clean exit.
+    const master = Number(fs.readFileSync(path.join(prefix, "nginx.pid"), "utf8"));
+    const workers = spawnSync("pgrep", ["-P", String(master)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+    for (const pid of [master, ...workers]) process.kill(pid, "SIGKILL");
+    await waitFor(() => first.dead(), 5000, "nginx to die");
+    expect(fs.existsSync(ROUTER_SOCKET)).toBe(true);
+
+    // nginx alone does not start again: the socket file is in the way.
+    const plain = spawnSync("nginx", [...nginxArgs(prefix), "-g", "daemon off;"], { cwd: dir, encoding: "utf8", timeout: 8000 });
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain("Address already in use");
+
+    const second = start();
+    try {
+      await waitFor(async () => {
+        if (second.dead()) throw new Error(`nginx exited:\n${second.stderr()}`);
+        return (await healthz(port)) === 200;
+      }, 10_000, "nginx to start again");
+      const r = await call(`http://127.0.0.1:${port}/v1/models`, { key: KEYS.app });
+      expect(r.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
   });
 });

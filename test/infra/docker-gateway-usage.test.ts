@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { USAGE_SERVICE_IMAGE, USAGE_STATE_DIR } from "../../infra/render/usage/container";
 import { OFFICIAL_NGINX_IMAGE } from "../../infra/render/gateway";
+import { ROUTER_SOCKET } from "../../infra/cloud/gatewayHost";
 import type { ProgramRun, RecordedResource } from "./harness";
 import { REDACTED } from "./harness";
 import { T, ofType, runFixture } from "./inspect";
@@ -73,7 +74,7 @@ describe("metering on a docker-hosted gateway (Docker API)", () => {
     const conf = (gw.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/nginx/nginx.conf")!.content;
     expect(conf).toContain(`server unix:${USAGE_STATE_DIR}/usage.sock`);
     expect(gw.inputs.entrypoints).toEqual(["/bin/sh", "-c"]);
-    expect(gw.inputs.command).toEqual([`mkdir -p ${USAGE_STATE_DIR} && chmod 1777 ${USAGE_STATE_DIR} && exec nginx -g 'daemon off;'`]);
+    expect(gw.inputs.command).toEqual([`rm -f ${ROUTER_SOCKET} && mkdir -p ${USAGE_STATE_DIR} && chmod 1777 ${USAGE_STATE_DIR} && exec nginx -g 'daemon off;'`]);
     expect(gw.inputs.ports).toEqual([{ internal: 443, external: 443 }]);
   });
 });
