@@ -14,8 +14,10 @@ import { renderGateway } from "../../infra/render/gateway";
 import { nginxArgs } from "../../scripts/commands/gateway";
 import { writeArtifacts } from "../../scripts/write-artifacts";
 import { superviseChild } from "../support/child";
+import { MAX_TIERS } from "../../infra/render/gateway/tiers";
+import { FleetSpecError } from "../../infra/spec/errors";
 import { KEYS, testPlan } from "./fleets";
-import { call, chat, freePort, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { call, chat, freePort, liveGateway, startGateway, waitFor, type GatewayProcess } from "./harness";
 import { USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
 import { startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
 
@@ -125,5 +127,40 @@ describe("the gateway container starts again after nginx was killed (its router 
     } finally {
       await second.stop();
     }
+  });
+});
+
+/** chat (one replica, alias chat-latest) falling back to `fallbacks` external models e0, e1, ... */
+function longChain(fallbacks: number) {
+  const ext = Array.from({ length: fallbacks }, (_, i) => ({ id: `e${i}`, engine: "external", url: "https://api.provider.example/v1", upstreamModel: `p/e${i}`, maxOutputTokens: 4096 }));
+  return testPlan({ routes: {}, keys: { app: { models: ["*"], rateClass: "std" } } }, {
+    models: [{ id: "chat", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, aliases: ["chat-latest"], maxOutputTokens: 512, replicas: [{ nodes: ["box-a"], gpus: [0] }] }, ...ext],
+    fallbacks: { chat: ext.map((e) => e.id) },
+  });
+}
+
+describe("a chain as long as the gateway allows, every tier failing", () => {
+  const live = liveGateway({ plan: () => longChain(MAX_TIERS - 1), gateway: { clientKeys: { app: KEYS.app } } });
+
+  // By alias the router does not proxy in place: @fleet_router, each tier and the 503 are nginx's
+  // internal redirects, at most 10 a request; one tier more and the answer was a 500.
+  it.each([["by id (in place)", "chat"], ["by alias (through @fleet_router)", "chat-latest"]])("answers 503 JSON %s after asking every tier once", async (_what, model) => {
+    for (const engines of Object.values(live.engines)) engines.forEach((e) => e.setFault({ kind: "status", status: 500 }));
+    const r = await call(live.api("/v1/chat/completions"), { key: KEYS.app, body: chat(model) });
+    expect(r.status).toBe(503);
+    expect(r.json.error.type).toBe("server_error");
+    expect(Object.values(live.engines).map((engines) => engines.flatMap((e) => e.requests).length)).toEqual(Array(MAX_TIERS).fill(1));
+    expect(live.gw.errorLog()).not.toContain("internal redirection cycle");
+  });
+
+  it(`refuses a chain of ${MAX_TIERS + 1} tiers when rendering, naming the model's fallbacks`, () => {
+    let thrown: unknown;
+    try {
+      renderGateway(requireGateway(longChain(MAX_TIERS), "test"), { clientKeys: { app: KEYS.app }, listen: { address: "127.0.0.1", port: 8080 }, nginx: "debian", resolveEndpoint: () => ({ host: "127.0.0.1", port: 9, tls: false }) });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(FleetSpecError);
+    expect((thrown as FleetSpecError).issues).toEqual([expect.objectContaining({ path: "fallbacks.chat", fix: `keep at most ${MAX_TIERS - 1} fallbacks for chat` })]);
   });
 });
