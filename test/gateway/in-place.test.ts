@@ -164,3 +164,17 @@ describe("a chain as long as the gateway allows, every tier failing", () => {
     expect((thrown as FleetSpecError).issues).toEqual([expect.objectContaining({ path: "fallbacks.chat", fix: `keep at most ${MAX_TIERS - 1} fallbacks for chat` })]);
   });
 });
+
+describe("nginx.conf's internal locations asked for by a client", () => {
+  const live = liveGateway();
+  // /_fleet_body is where `location /`'s mirror sends the body; /_fleet_error/<status> the JSON pages.
+  it.each([["/_fleet_body"], ["/_fleet_error/500"], ["/_fleet_error/404"]])("%s: 404 JSON with and without a key, for GET and POST", async (p) => {
+    for (const key of [KEYS.app, null]) for (const body of [undefined, chat("chat")]) {
+      const r = await call(live.api(p), { key, body });
+      expect(r.status).toBe(404);
+      expect(r.headers.get("content-type")).toBe("application/json");
+      expect(r.json.error).toMatchObject({ type: "not_found_error", code: "unknown_endpoint" });
+    }
+    expect(Object.values(live.engines).flat().flatMap((e) => e.requests)).toEqual([]);
+  });
+});

@@ -71,6 +71,8 @@ function staticErrors(maxBodyMiB: number): StaticError[] {
   });
   return [
     e([400, 494, 495, 496, 497], 400, "invalid_request_error", "bad_request", "the HTTP request is malformed"),
+    // A path of nginx.conf's own internal locations (/_fleet_body, /_fleet_error/...) asked for by a client.
+    e([404], 404, "not_found_error", "unknown_endpoint", "no such path; the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health"),
     e([405], 405, "invalid_request_error", "method_not_allowed", "the gateway serves GET, POST and OPTIONS"),
     e([408], 408, "invalid_request_error", "request_timeout", "the request was not received in time"),
     e([411], 411, "invalid_request_error", "length_required", "send the body with a Content-Length"),
