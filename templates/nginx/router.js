@@ -51,9 +51,13 @@ const READ_WITH_USAGE = READ.concat(usage.FIELDS);
 
 /** @param {NginxHTTPRequest} r @param {number} status @param {unknown} data */
 function send(r, status, data) {
-    if (placing) return; // `place` only decides: @fleet_router answers
+    const text = JSON.stringify(data) + '\n';
+    if (placing) {
+        decided = status + ' ' + text; // `place` only decides: @fleet_router answers (answer())
+        return;
+    }
     r.headersOut['Content-Type'] = 'application/json';
-    r.return(status, JSON.stringify(data) + '\n');
+    r.return(status, text);
 }
 
 /** Every error is an OpenAI-style body: {"error":{"message","type","code"}}. */
@@ -283,8 +287,10 @@ function generate(r, key, pinned, endpoint) {
     const first = chain[0];
     // The client's bytes go as they are unless this tier needs another model name or fewer fields.
     const same = requested === first.upstreamModel && !(first.external && drops) && !usageEdit;
-    if (!placing) return r.internalRedirect(same ? first.rawLocation : first.location);
+    const target = same ? first.rawLocation : first.location;
+    if (!placing) return r.internalRedirect(target);
     if (same && first.inPlace) placeTier(r, first, first.inPlace);
+    else decided = target;
 }
 
 /**
@@ -352,22 +358,28 @@ function handle(r) {
 const HOP = 'http://fleet_router_hop/';
 
 // Per request, while `place` runs (one request per VM under the njs engine; set on each call):
-// `placing` turns answers and redirects off, `placed` is the URL place returns.
+// `placing` turns answers and redirects off, `placed` is the URL place returns, `decided` what
+// @fleet_router is to do instead: a tier location ("@...") or an answer ("<status> <JSON>").
 let placing = false;
 let placed = HOP;
+let decided = '';
 
 /**
  * js_set $fleet_place, proxy_pass's URL in `location /`: routes as `api` does, without answering.
  * A request for tier 0 of a model the fleet serves whose body goes as the client sent it gets its
- * upstream's URL (placeTier); anything else, a failure included, the internal listener's, and
- * @fleet_router's `api` routes it again and answers (or logs the failure once).
+ * upstream's URL (placeTier); anything else, a failure included, the internal listener's. What
+ * it decided for such a request goes to @fleet_router in $fleet_decided, so that `api` does not
+ * read and parse the body a second time (a 7 MiB body: ~50 ms of the worker); for what it did not
+ * decide (no generation endpoint, or it threw), `api` routes the request itself.
  * @param {NginxHTTPRequest} r
  */
 function place(r) {
     placing = true;
     placed = HOP;
+    decided = '';
     try {
         handle(r);
+        if (placed === HOP && decided) r.variables.fleet_decided = decided;
     } catch (e) {
         placed = HOP;
         r.variables.fleet_placed = '';
@@ -376,9 +388,18 @@ function place(r) {
     return placed;
 }
 
+/** What `place` decided for @fleet_router: a jump to a tier location, or an answer. @param {NginxHTTPRequest} r @param {string} what */
+function answer(r, what) {
+    if (what.charAt(0) === '@') return r.internalRedirect(what);
+    r.headersOut['Content-Type'] = 'application/json';
+    r.return(Number(what.slice(0, 3)), what.slice(4));
+}
+
 /** js_content of @fleet_router. @param {NginxHTTPRequest} r */
 function api(r) {
     try {
+        const what = r.variables.fleet_decided;
+        if (what) return answer(r, what);
         handle(r);
     } catch (e) {
         r.error('llm-fleet: router failed: ' + e.message);

@@ -178,3 +178,42 @@ describe("nginx.conf's internal locations asked for by a client", () => {
     expect(Object.values(live.engines).flat().flatMap((e) => e.requests)).toEqual([]);
   });
 });
+
+describe("a request the router does not proxy in place", () => {
+  // Each read of the body is marked in the error log (a test build of router.js): the router reads
+  // and parses it in `location /`, and @fleet_router acts on what it decided there.
+  const live = liveGateway({ gateway: { patch: (files) => {
+    const router = files["gateway/router.js"] as { contents: string };
+    router.contents = router.contents.replace("const text = r.requestText || '';", "r.warn('llm-fleet-test: body read'); const text = r.requestText || '';");
+  } } });
+  const reads = (log: string) => log.split("llm-fleet-test: body read").length - 1;
+
+  it.each([
+    ["an alias (a tier location with the model renamed)", { key: KEYS.app, body: chat("chat-latest") }, 200, "Hello from chat"],
+    ["an external tier", { key: KEYS.app, body: chat("cloud") }, 200, "Hello from provider/chat-large"],
+    ["a path route", { key: KEYS.app, body: chat(undefined), path: "/text2sql" }, 200, "Hello from sql"],
+    ["an unknown model", { key: KEYS.app, body: chat("nope") }, 404, '"code":"model_not_found"'],
+    ["a model the key may not use", { key: KEYS.coder, body: chat("chat") }, 403, '"code":"model_not_allowed"'],
+    ["a body that is not JSON", { key: KEYS.app, body: "{not json" }, 400, '"code":"invalid_json"'],
+  ] as const)("%s: its body is read once, and the answer is the router's", async (_what, request, status, text) => {
+    const before = live.gw.errorLog();
+    const { path: p, ...init } = { path: "/v1/chat/completions", ...request };
+    const r = await call(live.api(p), init);
+    expect(r.status).toBe(status);
+    expect(r.text).toContain(text);
+    if (status !== 200) expect(r.headers.get("content-type")).toBe("application/json");
+    // The worker writes the line as it reads, before it answers.
+    expect(reads(live.gw.errorLog().slice(before.length))).toBe(1);
+  });
+
+  it("a GET is refused before its body is read, and a HEAD gets the same status without a body", async () => {
+    const before = live.gw.errorLog();
+    for (const method of ["GET", "HEAD"]) {
+      const r = await call(live.api("/v1/chat/completions"), { key: KEYS.app, method });
+      expect(r.status).toBe(405);
+      if (method === "GET") expect(r.json.error.code).toBe("method_not_allowed");
+      else expect(r.text).toBe("");
+    }
+    expect(reads(live.gw.errorLog().slice(before.length))).toBe(0);
+  });
+});
