@@ -16,7 +16,8 @@
  *             body.js) and routes; tier 0 of a model the fleet serves, sent as the client sent it,
  *             is proxied right there ("in place", nginx.conf `location /`). For anything else it
  *             names the internal listener, whose answer takes the request to @fleet_router, where
- *             `api` (js_content) routes it again and answers, or redirects to the tier's location.
+ *             `api` (js_content) does what `place` decided ($fleet_decided: an answer, or the tier
+ *             location to redirect to) and routes what it did not (/v1/models, /health, /v1/usage).
  *             `$fleet_fail_<k>` / `$fleet_timeout_<k>` say where tier k goes when it fails: the
  *             next tier the key may use, or the final 503/504.
  *   tiers     proxy_pass. `tierBody` (js_set) is the body for a tier that needs another `model`;
