@@ -18,6 +18,7 @@ import { MAX_TIERS } from "../../infra/render/gateway/tiers";
 import { FleetSpecError } from "../../infra/spec/errors";
 import { KEYS, testPlan } from "./fleets";
 import { call, chat, freePort, liveGateway, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { rawRequest } from "./raw-http";
 import { USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
 import { startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
 
@@ -215,5 +216,33 @@ describe("a request the router does not proxy in place", () => {
       else expect(r.text).toBe("");
     }
     expect(reads(live.gw.errorLog().slice(before.length))).toBe(0);
+  });
+});
+
+describe("nginx's own errors in `location /`, before the router ran (its error pages are maps on $fleet_placed)", () => {
+  const live = liveGateway();
+  const sent = () => Object.values(live.engines).flat().flatMap((e) => e.requests).length;
+
+  it("a chunked body over the limit: 413 JSON, no failover, nothing sent", async () => {
+    const big = "x".repeat(1_200_000);
+    const r = await rawRequest(live.gw.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${KEYS.app}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`, 3000);
+    expect(r.status).toBe(413);
+    expect(r.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(r.body).error.code).toBe("request_too_large");
+    expect(sent()).toBe(0);
+  });
+
+  it("a rate limit's 429 is the rate-limit JSON with Retry-After, not a failover to another tier", async () => {
+    // tight: 60/min, burst 2.
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push(await call(live.api("/v1/chat/completions"), { key: KEYS.tight, body: chat("chat") }));
+    const limited = replies.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    for (const r of limited) {
+      expect(r.json.error.code).toBe("rate_limit_exceeded");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(r.headers.get("x-fleet-tier")).toBeNull();
+    }
+    expect(sent()).toBe(replies.length - limited.length);
   });
 });
