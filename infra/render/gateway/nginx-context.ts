@@ -5,7 +5,7 @@
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
 import { hostPort, type GatewayRouting } from "./tiers";
-import { tierUsage, usageNginxContext, usageSettings } from "../usage/gateway";
+import { usageNginxContext, usageSettings } from "../usage/gateway";
 
 /** Connecting to a replica is quick or it is down; fail fast so the next replica or tier answers. */
 const CONNECT_TIMEOUT_SECONDS = 3;
@@ -194,7 +194,7 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
   const usage = usageSettings(plan, o.usage);
   const statics = staticErrors(maxBodyMiB);
   const tierLocations = [...routing.chains.values()].flat().map((t) => ({
-    ...tierUsage(plan, t.upstream.modelId, usage),
+    ...t.limits,
     variants: [{ name: t.name, raw: false }, ...(t.rawName ? [{ name: t.rawName, raw: true }] : [])],
     comment: `${t.modelId} tier ${t.tier}: ${t.tier === 0 ? (t.upstream.engine === "external" ? "its provider" : "its own replicas") : `model ${t.upstream.modelId}`}${t.upstream.engine === "external" ? " (external)" : ""}`,
     tier: t.tier,

@@ -9,7 +9,7 @@ import type { Engine, ServedEngine } from "../../spec/schema";
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { ExternalModelPlan, ModelPlan } from "../../plan/types";
 import { FleetSpecError, specPath, type SpecIssue } from "../../spec/errors";
-import { tierUsage, usageSettings } from "../usage/gateway";
+import { tierUsage, usageSettings, type TierLimits } from "../usage/gateway";
 import { ENGINE_UPSTREAM } from "../engines";
 import { secretEnvName } from "./env";
 import type { NormalizedOptions, UpstreamTarget } from "./options";
@@ -46,6 +46,8 @@ export interface TierLocation {
   upstream: GatewayUpstream;
   /** proxy_next_upstream_tries: each replica once. */
   tries: number;
+  /** Its upstream's limits as its location applies them (usage/gateway.ts tierUsage): a skip check, a read timeout. */
+  limits: TierLimits;
   /**
    * Served from `location /` itself, where the router ran, when the router forwards the client's
    * bytes unchanged (inPlaceTier): no internal redirect, so the reply guard runs in the router's
@@ -60,8 +62,8 @@ export interface TierLocation {
  * take per request: a read timeout of its own (a constant in nginx) or a provider limit counted
  * before it is sent (the skip check of its tier location). Every other tier keeps its named location.
  */
-export function inPlaceTier(tier: number, upstream: GatewayUpstream, usage: { blockFile: string | null; timeout: string | null }): boolean {
-  return tier === 0 && upstream.engine !== "external" && !upstream.tls && usage.blockFile === null && usage.timeout === null;
+export function inPlaceTier(tier: number, upstream: GatewayUpstream, limits: TierLimits): boolean {
+  return tier === 0 && upstream.engine !== "external" && !upstream.tls && limits.blockFile === null && limits.timeout === null;
 }
 
 /** The Host header nginx sends to a served engine: the engine table's, else the upstream's own. */
@@ -176,15 +178,19 @@ export function buildRouting(plan: GatewayFleetPlan, options: NormalizedOptions)
     const names = targets.map((_, k) => `@fleet_${index}_t${k}`);
     chains.set(
       m.id,
-      targets.map((u, k) => ({
-        name: names[k]!,
-        rawName: k === 0 ? `${names[k]!}_raw` : null,
-        modelId: m.id,
-        tier: k,
-        upstream: u,
-        tries: Math.max(1, u.servers.length),
-        inPlace: inPlaceTier(k, u, tierUsage(plan, u.modelId, usage)),
-      })),
+      targets.map((u, k) => {
+        const limits = tierUsage(plan, u.modelId, usage);
+        return {
+          name: names[k]!,
+          rawName: k === 0 ? `${names[k]!}_raw` : null,
+          modelId: m.id,
+          tier: k,
+          upstream: u,
+          tries: Math.max(1, u.servers.length),
+          limits,
+          inPlace: inPlaceTier(k, u, limits),
+        };
+      }),
     );
   });
   // Upstreams in plan order, so the rendered file reads like the spec.

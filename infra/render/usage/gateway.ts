@@ -109,8 +109,16 @@ export function tierBlockFile(plan: FleetPlan, modelId: string): string {
   return `tier-${plan.spec.models.findIndex((m) => m.id === modelId)}`;
 }
 
+/** An upstream's limits as a tier location applies them. */
+export interface TierLimits {
+  /** The block file its location checks before sending (request limits counted with metering), or null. */
+  blockFile: string | null;
+  /** Its own proxy_read_timeout ("<n>s"), or null for the gateway's. */
+  timeout: string | null;
+}
+
 /** What a tier location adds for its upstream: a skip check when it has request limits, its own timeout. */
-export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: UsageRenderOptions | null): { blockFile: string | null; timeout: string | null } {
+export function tierUsage(plan: FleetPlan, upstreamModelId: string, usage: UsageRenderOptions | null): TierLimits {
   const limits = specOf(plan, upstreamModelId).limits;
   const counted = usage !== null && limits !== undefined && (limits.requestsPerMinute !== undefined || limits.requestsPerDay !== undefined);
   return {
