@@ -147,6 +147,18 @@ function inPlaceErrors(statics: StaticError[]) {
 }
 
 /**
+ * The request headers every upstream gets besides Host and its own Authorization, in `location /`
+ * and in every tier location alike: nothing else of the client's (OpenAI-Organization, Cookie, ...)
+ * reaches an engine or a provider next to the fleet's key (issue 13 item 3).
+ */
+const FORWARDED_HEADERS = [
+  { name: "Content-Type", value: "application/json" },
+  { name: "Accept", value: "$http_accept" },
+  { name: "X-Request-Id", value: "$request_id" },
+  { name: "Connection", value: '""' },
+];
+
+/**
  * Response headers of engines and providers that never reach the client: cookies, the provider
  * account's organization and project, its rate-limit counters and request ids, CDN and proxy
  * internals (issue 13 item 3). nginx already hides Date, Server and X-Accel-*.
@@ -252,6 +264,7 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
     },
     finalErrors: finalErrors(),
     hiddenResponseHeaders: HIDDEN_RESPONSE_HEADERS,
+    forwardedHeaders: FORWARDED_HEADERS,
     unauthorizedError: errorBody("authentication_error", "invalid_api_key", "missing or unknown API key: send the header Authorization: Bearer <key>"),
     queryError: errorBody("invalid_request_error", "query_not_allowed", "the gateway takes no query parameters here; send the API key in the Authorization header"),
   };
