@@ -290,7 +290,7 @@ function generate(r, key, pinned, endpoint) {
     const same = requested === first.upstreamModel && !(first.external && drops) && !usageEdit;
     const target = same ? first.rawLocation : first.location;
     if (!placing) return r.internalRedirect(target);
-    if (same && first.inPlace) placeTier(r, first, first.inPlace);
+    if (same && first.inPlace) placeTier(r, first, first.inPlace, endpoint);
     else decided = target;
 }
 
@@ -300,8 +300,9 @@ function generate(r, key, pinned, endpoint) {
  * nginx also has a page for is asked again ($fleet_replay), and the variables the logs read.
  * @param {NginxHTTPRequest} r @param {FleetData['models'][string]['chain'][number]} tier
  * @param {NonNullable<FleetData['models'][string]['chain'][number]['inPlace']>} target
+ * @param {string} endpoint the upstream path after the base URL ("/chat/completions")
  */
-function placeTier(r, tier, target) {
+function placeTier(r, tier, target, endpoint) {
     const v = r.variables;
     v.fleet_tier = String(tier.tier);
     v.fleet_served = tier.model;
@@ -310,7 +311,7 @@ function placeTier(r, tier, target) {
     v.fleet_replay = tier.rawLocation;
     if (fleet.usage) v.fleet_attempts = (v.fleet_attempts || '') + ' ' + tier.tier;
     v.fleet_placed = '1';
-    placed = target.url + v.fleet_endpoint;
+    placed = target.url + endpoint;
 }
 
 /**
