@@ -267,6 +267,16 @@ export const FallbackTier = z.union([
   }),
 ]);
 /** The model id of a failover tier, written either way. */
+/**
+ * The most tiers a model's chain may have (itself and its fallbacks). nginx follows at most 10
+ * internal redirects per request (NGX_HTTP_MAX_URI_CHANGES, src/http/ngx_http_request.h), then
+ * answers 500 ("rewrite or internal redirection cycle"). A request the gateway does not proxy in
+ * place (an alias, a metered stream, a provider tier) takes one to @fleet_router, one per tier it
+ * tries and one to the final 503/504: with 9 tiers that all fail, the client got a 500 instead of
+ * the 503. Checked by the fallbacksKnown rule, so `fleet plan` refuses such a spec too.
+ */
+export const MAX_TIERS = 8;
+
 export const fallbackModel = (tier: z.output<typeof FallbackTier>): string => (typeof tier === "string" ? tier : tier.model);
 
 export const FleetSpec = z.strictObject({

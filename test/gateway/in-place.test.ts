@@ -14,8 +14,8 @@ import { renderGateway } from "../../infra/render/gateway";
 import { nginxArgs } from "../../scripts/commands/gateway";
 import { writeArtifacts } from "../../scripts/write-artifacts";
 import { superviseChild } from "../support/child";
-import { MAX_TIERS } from "../../infra/render/gateway/tiers";
 import { FleetSpecError } from "../../infra/spec/errors";
+import { MAX_TIERS } from "../../infra/spec/schema";
 import { KEYS, testPlan } from "./fleets";
 import { call, chat, freePort, liveGateway, startGateway, waitFor, type GatewayProcess } from "./harness";
 import { rawRequest } from "./raw-http";
@@ -154,10 +154,10 @@ describe("a chain as long as the gateway allows, every tier failing", () => {
     expect(live.gw.errorLog()).not.toContain("internal redirection cycle");
   });
 
-  it(`refuses a chain of ${MAX_TIERS + 1} tiers when rendering, naming the model's fallbacks`, () => {
+  it(`refuses a spec with a chain of ${MAX_TIERS + 1} tiers (fleet plan, pulumi preview), naming the model's fallbacks`, () => {
     let thrown: unknown;
     try {
-      renderGateway(requireGateway(longChain(MAX_TIERS), "test"), { clientKeys: { app: KEYS.app }, listen: { address: "127.0.0.1", port: 8080 }, nginx: "debian", resolveEndpoint: () => ({ host: "127.0.0.1", port: 9, tls: false }) });
+      longChain(MAX_TIERS);
     } catch (err) {
       thrown = err;
     }

@@ -8,7 +8,6 @@
 import type { Engine, ServedEngine } from "../../spec/schema";
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import type { ExternalModelPlan, ModelPlan } from "../../plan/types";
-import { FleetSpecError, specPath, type SpecIssue } from "../../spec/errors";
 import { tierUsage, usageSettings, type TierLimits } from "../usage/gateway";
 import { ENGINE_UPSTREAM } from "../engines";
 import { secretEnvName } from "./env";
@@ -132,30 +131,7 @@ export interface GatewayRouting {
   tierCount: number;
 }
 
-/**
- * The most tiers a chain may have. nginx follows at most 10 internal redirects per request
- * (NGX_HTTP_MAX_URI_CHANGES, src/http/ngx_http_request.h), then answers 500 ("rewrite or internal
- * redirection cycle"). A request the router does not proxy in place (an alias, a metered stream,
- * a provider tier) takes one to @fleet_router, one per tier it tries and one to the final 503/504:
- * with 9 tiers that all fail, the client got a 500 instead of the 503.
- */
-export const MAX_TIERS = 8;
-
-function chainIssues(plan: GatewayFleetPlan): SpecIssue[] {
-  return plan.models.flatMap((m) => {
-    const tiers = 1 + m.tiers.length;
-    if (tiers <= MAX_TIERS) return [];
-    return [{
-      path: specPath(["fallbacks", m.id]),
-      message: `${m.id} has ${tiers} tiers (itself and ${m.tiers.length} fallbacks); the gateway tries at most ${MAX_TIERS} per request (nginx follows at most 10 internal redirects)`,
-      fix: `keep at most ${MAX_TIERS - 1} fallbacks for ${m.id}`,
-    }];
-  });
-}
-
 export function buildRouting(plan: GatewayFleetPlan, options: NormalizedOptions): GatewayRouting {
-  const issues = chainIssues(plan);
-  if (issues.length > 0) throw new FleetSpecError(issues);
   const usage = usageSettings(plan, options.usage);
   const byId = new Map(plan.models.map((m) => [m.id, m]));
   const upstreams = new Map<string, GatewayUpstream>();

@@ -1,5 +1,5 @@
 import type { SpecIssue } from "../errors";
-import { fallbackModel } from "../schema";
+import { fallbackModel, MAX_TIERS } from "../schema";
 import { modelIds, oneOf, type SpecRule } from "./rule";
 
 export const fallbacksKnown: SpecRule = (spec) => {
@@ -13,6 +13,13 @@ export const fallbacksKnown: SpecRule = (spec) => {
       else if (!ids.has(t)) issues.push({ path: `fallbacks.${id}[${k}]`, message: `no model "${t}"`, fix: `use one of: ${oneOf(ids)}` });
     });
     if (new Set(tiers).size !== tiers.length) issues.push({ path: `fallbacks.${id}`, message: "a tier is listed twice", fix: "list each fallback model once" });
+    if (1 + tiers.length > MAX_TIERS) {
+      issues.push({
+        path: `fallbacks.${id}`,
+        message: `${id} has ${1 + tiers.length} tiers (itself and ${tiers.length} fallbacks); the gateway tries at most ${MAX_TIERS} per request (nginx follows at most 10 internal redirects)`,
+        fix: `keep at most ${MAX_TIERS - 1} fallbacks for ${id}`,
+      });
+    }
   }
   return issues;
 };

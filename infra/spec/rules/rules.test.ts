@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { FleetSpecError } from "../errors";
 import { normalizeSpec } from "../normalize";
 import { parseFleetSpec } from "../parse";
-import { FleetSpec as FleetSpecSchema } from "../schema";
+import { FleetSpec as FleetSpecSchema, MAX_TIERS } from "../schema";
 import { SPEC_RULES, type SpecRuleName } from ".";
 
 const GATEWAY = {
@@ -113,5 +113,13 @@ describe("names that every object inherits", () => {
       const issues = SPEC_RULES.gatewayKeysKnown(fleet({ gateway: { ...GATEWAY, keys: { app: { models: ["*"], rateClass } } } }));
       expect(issues, rateClass).toEqual([expect.objectContaining({ path: "gateway.keys.app.rateClass", message: `no rate class "${rateClass}"` })]);
     }
+  });
+});
+
+describe("a fallback chain longer than the gateway can try", () => {
+  const chain = (fallbacks: number) => fleet({ models: [vllm("m", ["a"]), ...Array.from({ length: fallbacks }, (_, i) => external(`e${i}`))], fallbacks: { m: Array.from({ length: fallbacks }, (_, i) => `e${i}`) } });
+  it(`is refused past ${MAX_TIERS} tiers, naming the model's fallbacks and how many to keep`, () => {
+    expect(SPEC_RULES.fallbacksKnown(chain(MAX_TIERS - 1))).toEqual([]);
+    expect(SPEC_RULES.fallbacksKnown(chain(MAX_TIERS))).toEqual([expect.objectContaining({ path: "fallbacks.m", message: expect.stringMatching(/m has 9 tiers .* at most 8 per request/), fix: "keep at most 7 fallbacks for m" })]);
   });
 });
