@@ -11,7 +11,7 @@ import { emptyMetrics, inc, labelKey, observe } from "./metrics.mjs";
  * @typedef {{ requestsPerDay?: number, tokensPerDay?: number, requestsPerMonth?: number, tokensPerMonth?: number }} Quota
  * @typedef {{ requestsPerMinute?: number, requestsPerDay?: number, blockFile: string }} TierLimit
  * @typedef {{ field: keyof Quota, window: "day" | "month", kind: "requests" | "tokens" }} QuotaField
- * @typedef {{ quotaFields: readonly QuotaField[], keys: Record<string, { quota: Quota | null, admin: boolean }>, chains: Record<string, string[]>, tierLimits: Record<string, TierLimit> }} StoreConfig
+ * @typedef {{ quotaFields: readonly QuotaField[], keys: Record<string, { quota: Quota | null, admin: boolean, blockFile: string }>, chains: Record<string, string[]>, tierLimits: Record<string, TierLimit> }} StoreConfig
  *   quotaFields: which quota field counts what in which window, from config.json (infra/spec/usage.ts QUOTA_FIELDS)
  * @typedef {{ id: string, requests: number, prompt: number, completion: number, missing: number }} WindowCount
  * @typedef {{ day?: WindowCount, month?: WindowCount }} KeyUsage
@@ -56,7 +56,7 @@ function* quotaUse(s, cfg, now) {
       const limit = k.quota[field];
       if (limit === undefined) continue;
       const c = usedIn(s, name, w, now);
-      yield { name, w, kind, limit, used: kind === "requests" ? c.requests : c.prompt + c.completion };
+      yield { name, file: k.blockFile, w, kind, limit, used: kind === "requests" ? c.requests : c.prompt + c.completion };
     }
   }
 }
@@ -172,8 +172,8 @@ export function blocks(s, cfg, now) {
     const prev = out.get(file);
     if (!prev || prev.until < b.until) out.set(file, b);
   };
-  for (const { name, w, kind, limit, used } of quotaUse(s, cfg, now)) {
-    if (used >= limit) add(keyBlockFile(name), { until: WINDOWS[w](now).end, window: w, kind, limit });
+  for (const { file, w, kind, limit, used } of quotaUse(s, cfg, now)) {
+    if (used >= limit) add(file, { until: WINDOWS[w](now).end, window: w, kind, limit });
   }
   for (const [model, limit] of Object.entries(cfg.tierLimits)) {
     const u = s.tiers[model];
@@ -190,9 +190,6 @@ export function blocks(s, cfg, now) {
   }
   return out;
 }
-
-/** Block file of a key over quota; the router (usage.js) reads the same name. */
-export const keyBlockFile = (/** @type {string} */ key) => `key-${key}`;
 
 /** llm_fleet_quota_remaining series at `now`. */
 export function quotaGauges(/** @type {UsageState} */ s, /** @type {StoreConfig} */ cfg, /** @type {number} */ now) {

@@ -12,13 +12,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { USAGE_LAYOUT, usageRouterConfig } from "../../infra/render/usage/gateway";
 
 interface FakeRequest {
+  /** What location /'s try_files left in r.uri: "/./" (the key's entry) or the block file nginx found. */
+  uri: string;
   variables: Record<string, string>;
   warnings: string[];
   warn(m: string): void;
   sent?: { status: number; body: { error: { code: string; message: string } } };
 }
 interface UsageModule {
-  overQuota(r: FakeRequest, key: { name: string; quota?: object | null }, send: (r: FakeRequest, status: number, body: unknown) => void): boolean;
+  overQuota(r: FakeRequest, key: { name: string; quotaBlock: string | null }, send: (r: FakeRequest, status: number, body: unknown) => void): boolean;
   tierSkip(r: FakeRequest): string;
 }
 
@@ -47,8 +49,8 @@ function loadUsage(dir: string, calls: { name: string; threw: boolean }[]): Usag
   return new Function("fs", "fleet", "Buffer", "body", body)(recorded, { usage: usageRouterConfig(dir) }, Buffer, BODY_MODULE) as UsageModule;
 }
 
-const request = (variables: Record<string, string> = {}): FakeRequest => {
-  const r: FakeRequest = { variables: { msec: "1764240000.123", fleet_usage_hour: "2026-11-27T10", ...variables }, warnings: [], warn: (m) => r.warnings.push(m) };
+const request = (variables: Record<string, string> = {}, uri = "/./"): FakeRequest => {
+  const r: FakeRequest = { uri, variables: { msec: "1764240000.123", fleet_usage_hour: "2026-11-27T10", ...variables }, warnings: [], warn: (m) => r.warnings.push(m) };
   return r;
 };
 const send = (r: FakeRequest, status: number, body: unknown) => void (r.sent = { status, body: body as NonNullable<FakeRequest["sent"]>["body"] });
@@ -65,27 +67,33 @@ describe("usage.js block checks", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("checks a key with a quota that is not blocked without a failing fs call, and a key without one with none", () => {
+  it("makes no fs call for a key whose block file nginx did not find, nor for a key without a quota", () => {
+    const org = { name: "org", quotaBlock: path.join(dir, "blocked/key-org") };
     const r = request();
-    expect(usage.overQuota(r, { name: "org", quota: { requestsPerDay: 5 } }, send)).toBe(false);
-    expect(calls.filter((c) => c.threw)).toEqual([]);
-    expect(calls.length).toBeGreaterThan(0);
-    calls.length = 0;
-    expect(usage.overQuota(r, { name: "free", quota: null }, send)).toBe(false);
+    expect(usage.overQuota(r, org, send)).toBe(false);
+    expect(usage.overQuota(r, { name: "free", quotaBlock: null }, send)).toBe(false);
+    // A client's own path equal to the block file's never gets here: try_files always rewrites r.uri.
     expect(calls).toEqual([]);
     expect(r.sent).toBeUndefined();
   });
 
-  it("answers 429 quota_exceeded from a block file, and ignores one whose window has ended", () => {
+  it("answers 429 quota_exceeded from a block file nginx found, and ignores one whose window has ended or that is gone", () => {
     const until = Date.now() + 90_000;
-    fs.writeFileSync(path.join(dir, "blocked/key-org"), JSON.stringify({ until, window: "day", kind: "requests", limit: 5 }));
-    const r = request();
-    expect(usage.overQuota(r, { name: "org", quota: { requestsPerDay: 5 } }, send)).toBe(true);
+    const file = path.join(dir, "blocked/key-org");
+    const org = { name: "org", quotaBlock: file };
+    fs.writeFileSync(file, JSON.stringify({ until, window: "day", kind: "requests", limit: 5 }));
+    const r = request({}, file);
+    expect(usage.overQuota(r, org, send)).toBe(true);
     expect(r.sent).toMatchObject({ status: 429, body: { error: { code: "quota_exceeded" } } });
     expect(r.variables.fleet_quota_block).toBe("day:requests");
     expect(Number(r.variables.fleet_quota_retry_after)).toBeGreaterThanOrEqual(89);
-    fs.writeFileSync(path.join(dir, "blocked/key-org"), JSON.stringify({ until: Date.now() - 1, window: "day", kind: "requests", limit: 5 }));
-    expect(usage.overQuota(request(), { name: "org", quota: { requestsPerDay: 5 } }, send)).toBe(false);
+    fs.writeFileSync(file, JSON.stringify({ until: Date.now() - 1, window: "day", kind: "requests", limit: 5 }));
+    expect(usage.overQuota(request({}, file), org, send)).toBe(false);
+    // Lifted after nginx's cache last saw it (up to a second): served, and no failing fs call.
+    fs.rmSync(file);
+    calls.length = 0;
+    expect(usage.overQuota(request({}, file), org, send)).toBe(false);
+    expect(calls.filter((c) => c.threw)).toEqual([]);
   });
 
   it("lets a tier under its limit take the request and counts its start in the usage log, with no failing fs call", () => {

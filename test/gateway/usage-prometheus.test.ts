@@ -53,10 +53,13 @@ describe("Prometheus scrapes the gateway", () => {
     stubs.chat.sendUsage = false;
     await post(USAGE_KEYS.plain, chat("chat"));
     stubs.chat.sendUsage = true;
-    for (let i = 0; i <= CAPPED_REQUESTS_PER_DAY; i++) {
-      await post(USAGE_KEYS.capped, chat("chat"));
-      await sleep(250);
-    }
+    for (let i = 0; i < CAPPED_REQUESTS_PER_DAY; i++) await post(USAGE_KEYS.capped, chat("chat"));
+    // Then one refusal: once the service has published the block and nginx has seen the file (within ~1.2 s).
+    await waitFor(async () => {
+      if ((await post(USAGE_KEYS.capped, chat("chat"))).status === 429) return true;
+      await sleep(300);
+      return undefined;
+    }, 5000, "the capped key to be refused");
     const config = renderPrometheusConfig(plan, { gatewayTarget: `127.0.0.1:${metricsPort}`, scrapeInterval: "1s" });
     prom = await startPrometheus(config);
   }, 60_000);

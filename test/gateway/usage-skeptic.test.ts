@@ -47,7 +47,7 @@ import { USAGE_LAYOUT, USAGE_LOG_FIELDS } from "../../infra/render/usage/gateway
 
 const serviceConfig = (dir: string) => ({
   dir, pollMs: 20, metrics: null, quotaFields: QUOTA_FIELDS, recordFields: Object.keys(USAGE_LOG_FIELDS), layout: USAGE_LAYOUT,
-  keys: { org: { quota: { requestsPerDay: 100 }, admin: true } }, chains: { chat: ["chat"] }, tierLimits: {},
+  keys: { org: { quota: { requestsPerDay: 100 }, admin: true, blockFile: "key-org" } }, chains: { chat: ["chat"] }, tierLimits: {},
 });
 const line = (over: Record<string, string> = {}) => JSON.stringify({
   t: String(Date.now() / 1000), key: "org", model: "chat", served: "chat", tier: "0", attempts: " 0", status: "200", ustatus: "200",

@@ -16,7 +16,7 @@ import { usagePlan } from "./usage-fleet";
 /** A store config as config.json gives it: the quota fields are the spec's (infra/spec/usage.ts). */
 const cfg = {
   quotaFields: QUOTA_FIELDS,
-  keys: { org: { quota: { requestsPerDay: 2, tokensPerMonth: 100 }, admin: false }, free: { quota: null, admin: false } },
+  keys: { org: { quota: { requestsPerDay: 2, tokensPerMonth: 100 }, admin: false, blockFile: "key-org" }, free: { quota: null, admin: false, blockFile: "key-free" } },
   chains: { chat: ["chat", "coder", "cloud"] },
   tierLimits: { coder: { requestsPerMinute: 2, blockFile: "tier-1" }, cloud: { requestsPerDay: 1, blockFile: "tier-2" } },
 };

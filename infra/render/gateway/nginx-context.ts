@@ -5,7 +5,8 @@
 import type { GatewayFleetPlan } from "../../plan/gateway";
 import { NJS_MODULE_PATH, type NormalizedOptions } from "./options";
 import { hostPort, type GatewayRouting } from "./tiers";
-import { usageNginxContext, usageSettings } from "../usage/gateway";
+import { keyBlockPath, usageNginxContext, usageSettings } from "../usage/gateway";
+import { clientIdOf } from "./router-config";
 
 /** Connecting to a replica is quick or it is down; fail fast so the next replica or tier answers. */
 const CONNECT_TIMEOUT_SECONDS = 3;
@@ -205,6 +206,12 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
 
   const usage = usageSettings(plan, o.usage);
   const statics = staticErrors(maxBodyMiB);
+  // Per key with a quota, the block file location /'s try_files tests first (router-config.ts
+  // gives the router the same path): its caller id ($fleet_client) and the path.
+  const quotaProbes = Object.entries(g.keys).flatMap(([name, k]) => {
+    const path = keyBlockPath(usage?.dir ?? null, name, k.quota !== undefined);
+    return path === null ? [] : [{ client: clientIdOf(name, k.rateClass), path }];
+  });
   const tierLocations = [...routing.chains.values()].flat().map((t) => ({
     ...t.limits,
     variants: [{ name: t.name, raw: false }, ...(t.rawName ? [{ name: t.rawName, raw: true }] : [])],
@@ -253,6 +260,9 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
     failTimeout: `${o.passiveHealth.failTimeoutSeconds}s`,
     tierLocations,
     usage: usageNginxContext(usage),
+    quotaProbes,
+    // Entries of location /'s open file cache: "/.", the no-key path, the no-quota path and each probe.
+    openFileCacheMax: 8 + quotaProbes.length,
     staticErrors: statics.map((e) => ({ ...e, from: e.from.join(" ") })),
     failoverStatuses: FAILOVER_STATUSES.join(" "),
     inPlace: {

@@ -8,7 +8,7 @@ import type { GatewayFleetPlan } from "../../plan/gateway";
 import { FleetSpecError, type SpecIssue } from "../../spec/errors";
 import type { GatewayRouting, GatewayUpstream } from "./tiers";
 import type { RouterTier } from "./router-types";
-import { usageRouterConfig } from "../usage/gateway";
+import { keyBlockPath, usageRouterConfig } from "../usage/gateway";
 
 export type { RouterConfig, RouterKey, RouterModel, RouterTier } from "./router-types";
 import type { RouterConfig, RouterKey, RouterModel } from "./router-types";
@@ -61,14 +61,14 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
 export const clientIdOf = (name: string, rateClass: string) => `k:${rateClass}:${name}`;
 
 /** Each key's caller id by digest, and each key's rights; throws a FleetSpecError listing clientKeyIssues. */
-export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>): Pick<RouterConfig, "clients" | "keyRights"> {
+export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>, usageDir: string | null = null): Pick<RouterConfig, "clients" | "keyRights"> {
   const issues = clientKeyIssues(plan, clientKeys);
   if (issues.length > 0) throw new FleetSpecError(issues, "gateway keys");
   const clients: Record<string, string> = {};
   const keyRights: Record<string, RouterKey> = {};
   for (const [name, spec] of Object.entries(plan.gateway.keys)) {
     clients[sha256Hex(clientKeys[name]!)] = clientIdOf(name, spec.rateClass);
-    keyRights[name] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quota: spec.quota !== undefined, admin: spec.admin === true };
+    keyRights[name] = { name, rateClass: spec.rateClass, models: spec.models.includes("*") ? "*" : [...spec.models], quotaBlock: keyBlockPath(usageDir, name, spec.quota !== undefined), admin: spec.admin === true };
   }
   return { clients, keyRights };
 }
@@ -105,7 +105,7 @@ export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRoutin
     for (const a of m.aliases) names[a] = m.id;
   }
   return {
-    ...hashClientKeys(plan, clientKeys),
+    ...hashClientKeys(plan, clientKeys, usageDir),
     models,
     names,
     routes: { ...plan.gateway.routes },

@@ -10,8 +10,12 @@ export interface RouterKey {
   rateClass: string;
   /** Model ids, or "*" for all. */
   models: string[] | "*";
-  /** Has a quota: the router checks its block file (keys without one pay nothing). */
-  quota: boolean;
+  /**
+   * With a quota (and metering): the absolute path of its block file (keyBlockPath), which
+   * `location /`'s try_files tests first; the router reads the file only when r.uri names it, that
+   * is when nginx found it. null: no quota, nothing is looked up (keys without one pay nothing).
+   */
+  quotaBlock: string | null;
   /** May read any key's usage. */
   admin: boolean;
 }

@@ -69,7 +69,8 @@ export interface UsageServiceConfig {
   recordFields: string[];
   /** The names of the usage directory's files (USAGE_LAYOUT). */
   layout: typeof USAGE_LAYOUT;
-  keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean }>;
+  /** Per key: its quota, whether it is an admin, and the block file the service writes when a quota is used up (keyBlockFile). */
+  keys: Record<string, { quota: KeyQuotaSpec | null; admin: boolean; blockFile: string }>;
   /** Per model id, the model ids of its tiers (tier 0 first): attempts in the log are tier indexes. */
   chains: Record<string, string[]>;
   /** Per upstream model id with request limits: the limits and its block file. */
@@ -102,6 +103,17 @@ function specOf(plan: FleetPlan, modelId: string): ModelSpec {
   const m = plan.spec.models.find((x) => x.id === modelId);
   if (!m) throw new Error(`no model "${modelId}" in the spec`);
   return m;
+}
+
+/** Block file (under <dir>/blocked/) of a key over one of its quotas. */
+export const keyBlockFile = (keyName: string) => `key-${keyName}`;
+
+/**
+ * The absolute path of a key's block file, or null when it has no quota or metering is off: what
+ * `location /`'s try_files tests first for that key (nginx.conf) and the router compares r.uri with.
+ */
+export function keyBlockPath(usageDir: string | null, keyName: string, hasQuota: boolean): string | null {
+  return usageDir !== null && hasQuota ? `${usagePaths(usageDir).blockedDir}/${keyBlockFile(keyName)}` : null;
 }
 
 /** Block file (under <dir>/blocked/) of an upstream whose request limit is used up. */
@@ -152,7 +164,7 @@ export function usageRouterConfig(dir: string | null): RouterConfig["usage"] {
 
 export function usageServiceConfig(plan: GatewayFleetPlan, usage: UsageRenderOptions): UsageServiceConfig {
   const keys: UsageServiceConfig["keys"] = {};
-  for (const [name, k] of Object.entries(plan.gateway.keys)) keys[name] = { quota: k.quota ?? null, admin: k.admin === true };
+  for (const [name, k] of Object.entries(plan.gateway.keys)) keys[name] = { quota: k.quota ?? null, admin: k.admin === true, blockFile: keyBlockFile(name) };
   const chains: UsageServiceConfig["chains"] = {};
   for (const m of plan.models) chains[m.id] = [m.id, ...m.tiers];
   const tierLimits: UsageServiceConfig["tierLimits"] = {};
