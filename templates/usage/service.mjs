@@ -109,6 +109,11 @@ export function inCidr(addr, cidr) {
 
 /** @param {ServiceConfig} cfg @param {{ clockOffsetMs?: number }} [opts] */
 export function startUsageService(cfg, opts = {}) {
+  // A config.json rendered before keys named their block file: every poll would throw once a key
+  // is over its quota (no block published, none lifted). It comes from the same render as this file.
+  for (const [name, k] of Object.entries(cfg.keys)) {
+    if (typeof k.blockFile !== "string" || k.blockFile === "") throw new Error(`config.json: keys.${name}.blockFile is missing (a config.json older than service.mjs): render the gateway again (fleet render, fleet gateway or pulumi up) so both come from one render`);
+  }
   const offset = opts.clockOffsetMs ?? 0;
   const now = () => Date.now() + offset;
   const stateFile = path.join(cfg.dir, "state.json");

@@ -95,7 +95,10 @@ export const DEFAULT_USAGE_DIR = "/var/lib/llm-fleet/usage";
 export function usageSettings(plan: GatewayFleetPlan, given: UsageRenderOptions | undefined): UsageRenderOptions | null {
   if (plan.gateway.metering !== true) return null;
   const options = given ?? { dir: DEFAULT_USAGE_DIR };
-  if (!isAbsolute(options.dir) || /[\s;'"{}$]/.test(options.dir)) throw new Error(`usage directory "${options.dir}" must be an absolute path without spaces, quotes, braces, ; or $ (it lands in nginx.conf)`);
+  // A backslash too: nginx's parser reads \t, \n, \r in a bare word as control characters
+  // (ngx_conf_read_token, src/core/ngx_conf_file.c), so nginx would look for block files and write
+  // the usage log in another directory than fleet.json and the usage service name.
+  if (!isAbsolute(options.dir) || /[\s;'"{}$\\]/.test(options.dir)) throw new Error(`usage directory "${options.dir}" must be an absolute path without spaces, quotes, braces, ;, $ or a backslash (it lands in nginx.conf)`);
   return options;
 }
 
