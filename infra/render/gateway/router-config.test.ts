@@ -14,7 +14,7 @@ const FIX = "give every key its own value of at least 16 characters without spac
 /** What hashClientKeys throws for these values (undefined: it hashed them). */
 function refusal(values: Record<string, string>): unknown {
   try {
-    hashClientKeys(plan, values);
+    hashClientKeys(plan, values, null);
   } catch (err) {
     return err;
   }
@@ -56,7 +56,7 @@ describe("clientKeyIssues", () => {
     const thrown = refusal(bad);
     expect(thrown).toBeInstanceOf(FleetSpecError);
     expect((thrown as FleetSpecError).issues).toEqual(clientKeyIssues(plan, bad));
-    expect(hashClientKeys(plan, { ...KEYS }).clients).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), `k:${plan.gateway.keys[name]!.rateClass}:${name}`])));
+    expect(hashClientKeys(plan, { ...KEYS }, null).clients).toEqual(Object.fromEntries(Object.entries(KEYS).map(([name, value]) => [sha256Hex(value), `k:${plan.gateway.keys[name]!.rateClass}:${name}`])));
   });
 
   it("reads key names as names, not as Object.prototype members (a key may be called constructor or valueof)", () => {

@@ -60,8 +60,12 @@ export function clientKeyIssues(plan: GatewayFleetPlan, clientKeys: Record<strin
  */
 export const clientIdOf = (name: string, rateClass: string) => `k:${rateClass}:${name}`;
 
-/** Each key's caller id by digest, and each key's rights; throws a FleetSpecError listing clientKeyIssues. */
-export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>, usageDir: string | null = null): Pick<RouterConfig, "clients" | "keyRights"> {
+/**
+ * Each key's caller id by digest, and each key's rights; throws a FleetSpecError listing clientKeyIssues.
+ * `usageDir`: the usage directory nginx.conf's quota probes use, null without metering. Required: a
+ * forgotten one gave every key quotaBlock null, and no quota was enforced.
+ */
+export function hashClientKeys(plan: GatewayFleetPlan, clientKeys: Record<string, string>, usageDir: string | null): Pick<RouterConfig, "clients" | "keyRights"> {
   const issues = clientKeyIssues(plan, clientKeys);
   if (issues.length > 0) throw new FleetSpecError(issues, "gateway keys");
   const clients: Record<string, string> = {};
@@ -78,7 +82,7 @@ function inPlaceTarget(u: GatewayUpstream): NonNullable<RouterTier["inPlace"]> {
   return { url: `http://${u.name}${u.basePath}`, host: u.hostHeader === "$proxy_host" ? u.name : u.hostHeader, secret: u.secretEnv ?? "" };
 }
 
-export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null = null): RouterConfig {
+export function buildRouterConfig(plan: GatewayFleetPlan, routing: GatewayRouting, clientKeys: Record<string, string>, usageDir: string | null): RouterConfig {
   const models: Record<string, RouterModel> = {};
   const names: Record<string, string> = {};
   for (const m of plan.models) {
