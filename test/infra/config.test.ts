@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { configIssues, type ConfigPresence } from "../../infra/cloud/settings";
 import { parseFleetSpec } from "../../infra/spec/parse";
+import { MAX_TIERS } from "../../infra/spec/schema";
 import { T, ofType, runFixture } from "./inspect";
 import { devFixture, exampleFixture, type StackFixture } from "./stacks";
 
@@ -26,6 +27,21 @@ describe("the program refuses a bad stack before creating anything", () => {
     }
     expect(expected).toContain('unknown field "instanceTyp"');
     await expect(runFixture(withConfig(f, { "llm-fleet:fleet": spec }))).rejects.toThrow(expected);
+  });
+
+  // The render-time check of a chain's length went to the fallbacksKnown rule (MAX_TIERS): the
+  // program must still refuse it while loading, naming the model's fallbacks.
+  it(`refuses a model with more than ${MAX_TIERS} tiers (aliases and anyKey tiers counted), naming fallbacks.<model>`, async () => {
+    const f = devFixture();
+    const spec = structuredClone(f.program.config["llm-fleet:fleet"]) as { models: Record<string, unknown>[]; fallbacks: Record<string, unknown[]> };
+    const extra = Array.from({ length: MAX_TIERS - 1 }, (_, i) => ({ id: `e${i}`, engine: "external", url: "https://api.provider.example/v1", upstreamModel: `p/e${i}`, aliases: [`e${i}-latest`] }));
+    spec.models.push(...extra);
+    spec.fallbacks = { "qwen3-32b": ["qwen2.5-7b", ...extra.map((e, i) => (i % 2 ? e.id : { model: e.id, anyKey: true }))] };
+    await expect(runFixture(withConfig(f, { "llm-fleet:fleet": spec }))).rejects.toThrow(
+      new RegExp(`fallbacks\\.qwen3-32b: qwen3-32b has ${MAX_TIERS + 1} tiers .*\\n\\s+fix: keep at most ${MAX_TIERS - 1} fallbacks for qwen3-32b`),
+    );
+    spec.fallbacks["qwen3-32b"]!.pop();
+    expect(() => parseFleetSpec(spec)).not.toThrow();
   });
 
   it("lists every config problem in one error", async () => {
