@@ -215,7 +215,11 @@ export function startUsageService(cfg, opts = {}) {
       // nginx's workers (another user) read it.
       if (cur !== text) writeAtomic(p, text, 0o644);
     }
-    for (const f of fs.readdirSync(blockDir)) if (!want.has(f) && !f.endsWith(".tmp")) fs.rmSync(path.join(blockDir, f), { force: true });
+    // Lifted: every file no block wants. Anything else someone put there (a directory) stays: removing
+    // it threw, and that tick's later blocks, lifts and save were skipped, tick after tick.
+    for (const d of fs.readdirSync(blockDir, { withFileTypes: true })) {
+      if (!d.isDirectory() && !want.has(d.name) && !d.name.endsWith(".tmp")) fs.rmSync(path.join(blockDir, d.name), { force: true });
+    }
   }
 
   function save() {

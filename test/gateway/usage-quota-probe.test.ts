@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderGateway } from "../../infra/render/gateway";
 import { QUOTA_FIELDS } from "../../infra/spec/usage";
 import { USAGE_LAYOUT, USAGE_LOG_FIELDS } from "../../infra/render/usage/gateway";
@@ -45,6 +45,34 @@ describe("the usage service with a config.json whose keys name no block file", (
       expect(() => (started = startUsageService(cfg as unknown as Parameters<typeof startUsageService>[0]))).toThrow(/config\.json: keys\.org\.blockFile is missing .*render the gateway again/);
     } finally {
       void started?.close();
+    }
+  });
+});
+
+describe("the usage service with a directory inside blocked/", () => {
+  let dir = "";
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Made by hand (or by a tool): removing it threw on every tick, so the blocks after it in the
+  // directory listing were never lifted and the state was not saved.
+  it("lifts every stale block file, leaves the directory, and reports nothing", async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-usage-"));
+    const blocked = path.join(dir, USAGE_LAYOUT.blockedDir);
+    fs.mkdirSync(path.join(blocked, "stray"), { recursive: true });
+    for (const name of ["key-a", "key-b", "tier-0", "zz"]) fs.writeFileSync(path.join(blocked, name), "{}");
+    const cfg = {
+      dir, pollMs: 20, metrics: null, quotaFields: QUOTA_FIELDS, recordFields: Object.keys(USAGE_LOG_FIELDS), layout: USAGE_LAYOUT,
+      keys: { org: { quota: { requestsPerDay: 1 }, admin: false, blockFile: "key-org" } }, chains: { chat: ["chat"] }, tierLimits: {},
+    };
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((m: unknown) => void errors.push(String(m)));
+    const service = startUsageService(cfg as Parameters<typeof startUsageService>[0]);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      expect(fs.readdirSync(blocked)).toEqual(["stray"]);
+      expect(errors).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await service.close();
     }
   });
 });
