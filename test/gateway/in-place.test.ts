@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ROUTER_SOCKET, nginxCommand } from "../../infra/cloud/gatewayHost";
 import { requireGateway } from "../../infra/plan/gateway";
 import { renderGateway } from "../../infra/render/gateway";
@@ -17,43 +17,25 @@ import { superviseChild } from "../support/child";
 import { FleetSpecError } from "../../infra/spec/errors";
 import { MAX_TIERS } from "../../infra/spec/schema";
 import { KEYS, testPlan } from "./fleets";
-import { call, chat, freePort, liveGateway, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { call, chat, freePort, liveGateway, waitFor } from "./harness";
 import { rawRequest } from "./raw-http";
-import { USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
-import { startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
+import { USAGE_KEYS, usagePlan } from "./usage-fleet";
+import { liveMeteredGateway, usageLog } from "./usage-harness";
 
 describe("an engine's 400 in place, asked again from tier 0's raw location, with metering", () => {
-  let stubs: UsageStubs;
-  let dir: string;
-  let gw: GatewayProcess;
-  let service: UsageServiceProcess;
-  let metricsPort: number;
-  beforeAll(async () => {
-    stubs = await startUsageStubs();
-    dir = usageDir();
-    metricsPort = await freePort();
-    gw = await startGateway(usagePlan(true), { clientKeys: { ...USAGE_KEYS }, resolveEndpoint: resolveToStubs(stubs), usage: { dir, metrics: { host: "127.0.0.1", port: metricsPort } } });
-    service = await startUsageService(gw.prefix);
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await gw?.stop();
-    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => resetStubs(stubs));
+  const live = liveMeteredGateway(() => usagePlan(true), { metrics: true });
 
-  const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const metrics = async () => (await fetch(`http://127.0.0.1:${live.metricsPort}/metrics`)).text();
 
   it("reaches the engine twice at most, is one request of the key, and no failover from chat to chat", async () => {
-    stubs.chat.fault = { status: 400 };
-    const r = await call(`${gw.url}/v1/chat/completions`, { key: USAGE_KEYS.plain, body: chat("chat", { stream: true, stream_options: { include_usage: true } }) });
+    live.stubs.chat.fault = { status: 400 };
+    const r = await call(`${live.gw.url}/v1/chat/completions`, { key: USAGE_KEYS.plain, body: chat("chat", { stream: true, stream_options: { include_usage: true } }) });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe(400);
     // The replay is the one extra request (the raw location passes the engine's 400 as it came).
-    expect(stubs.chat.bodies).toHaveLength(2);
-    expect(stubs.coder.bodies.concat(stubs.cloud.bodies)).toEqual([]);
-    const line = await waitFor(() => usageLog(dir).find((l) => l.status === "400"), 5000, "the 400's usage line");
+    expect(live.stubs.chat.bodies).toHaveLength(2);
+    expect(live.stubs.coder.bodies.concat(live.stubs.cloud.bodies)).toEqual([]);
+    const line = await waitFor(() => usageLog(live.dir).find((l) => l.status === "400"), 5000, "the 400's usage line");
     expect(line).toMatchObject({ key: "plain", model: "chat", tier: "0", ustatus: "400 : 400" });
     const text = await waitFor(async () => {
       const t = await metrics();
@@ -64,8 +46,8 @@ describe("an engine's 400 in place, asked again from tier 0's raw location, with
   });
 
   it("a failover after the replay is still one: chat's 502 in place goes to coder, counted once", async () => {
-    stubs.chat.fault = { status: 502 };
-    const r = await call(`${gw.url}/v1/chat/completions`, { key: USAGE_KEYS.plain, body: chat("chat") });
+    live.stubs.chat.fault = { status: 502 };
+    const r = await call(`${live.gw.url}/v1/chat/completions`, { key: USAGE_KEYS.plain, body: chat("chat") });
     expect(r.status).toBe(200);
     expect(r.headers.get("x-fleet-tier")).toBe("1");
     const text = await waitFor(async () => {

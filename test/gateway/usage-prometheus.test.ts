@@ -11,10 +11,10 @@ import { renderMonitoring } from "../../infra/render/usage/files";
 import { renderPrometheusConfig } from "../../infra/render/usage/prometheus";
 import { planFleet } from "../../infra/plan";
 import { parseFleetSpec } from "../../infra/spec/parse";
-import { call, chat, freePort, sleep, startGateway, waitFor, type GatewayProcess } from "./harness";
+import { call, chat, sleep, waitFor } from "./harness";
 import { promtoolCheck, startPrometheus, type PrometheusProcess } from "./prometheus-harness";
-import { CAPPED_REQUESTS_PER_DAY, USAGE_KEYS, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
-import { startUsageService, usageDir, type UsageServiceProcess } from "./usage-harness";
+import { CAPPED_REQUESTS_PER_DAY, USAGE_KEYS, usagePlan } from "./usage-fleet";
+import { liveMeteredGateway } from "./usage-harness";
 import { STUB_USAGE } from "./usage-stub";
 
 const ISSUE_METRICS = [
@@ -30,19 +30,11 @@ const ISSUE_METRICS = [
 const metricNames = (expr: string) => [...expr.matchAll(/\b(llm_fleet_[a-z_]+|vllm:[a-z_]+|llamacpp:[a-z_]+)/g)].map((m) => m[1]!);
 
 describe("Prometheus scrapes the gateway", () => {
-  let stubs: UsageStubs;
-  let dir: string;
-  let gw: GatewayProcess;
-  let service: UsageServiceProcess;
+  const plan = usagePlan(true);
+  const live = liveMeteredGateway(() => plan, { metrics: true });
   let prom: PrometheusProcess;
-  let metricsPort: number;
   beforeAll(async () => {
-    stubs = await startUsageStubs();
-    dir = usageDir();
-    metricsPort = await freePort();
-    const plan = usagePlan(true);
-    gw = await startGateway(plan, { clientKeys: { ...USAGE_KEYS }, resolveEndpoint: resolveToStubs(stubs), usage: { dir, metrics: { host: "127.0.0.1", port: metricsPort } } });
-    service = await startUsageService(gw.prefix);
+    const { stubs, gw } = live;
     // Traffic for every series: plain, stream, a failover, a key over its quota.
     const post = (key: string, body: unknown) => call(`${gw.url}/v1/chat/completions`, { key, body });
     await post(USAGE_KEYS.plain, chat("chat"));
@@ -60,15 +52,12 @@ describe("Prometheus scrapes the gateway", () => {
       await sleep(300);
       return undefined;
     }, 5000, "the capped key to be refused");
-    const config = renderPrometheusConfig(plan, { gatewayTarget: `127.0.0.1:${metricsPort}`, scrapeInterval: "1s" });
+    const config = renderPrometheusConfig(plan, { gatewayTarget: `127.0.0.1:${live.metricsPort}`, scrapeInterval: "1s" });
     prom = await startPrometheus(config);
   }, 60_000);
+  // Registered after liveMeteredGateway's: vitest runs after-hooks in reverse, so Prometheus stops first.
   afterAll(async () => {
     await prom?.stop();
-    await service?.stop();
-    await gw?.stop();
-    await Promise.all(Object.values(stubs ?? {}).map((s) => s.close()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("stores every metric of the issue, with the gateway's numbers", async () => {
@@ -107,8 +96,8 @@ describe("Prometheus scrapes the gateway", () => {
   });
 
   it("the metrics listener refuses other paths, and /metrics is not on the public listener", async () => {
-    expect((await fetch(`http://127.0.0.1:${metricsPort}/v1/usage`)).status).toBe(404);
-    const pub = await call(`${gw.url}/metrics`, { key: USAGE_KEYS.admin });
+    expect((await fetch(`http://127.0.0.1:${live.metricsPort}/v1/usage`)).status).toBe(404);
+    const pub = await call(`${live.gw.url}/metrics`, { key: USAGE_KEYS.admin });
     expect(pub.status).toBe(404);
   });
 });

@@ -6,17 +6,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { call, chat, sleep, startGateway, waitFor, type GatewayProcess } from "./harness";
-import { CAPPED_REQUESTS_PER_DAY, CODER_REQUESTS_PER_MINUTE, USAGE_KEYS, resetStubs, resolveToStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
-import { offsetToMidnight, startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
+import { CAPPED_REQUESTS_PER_DAY, CODER_REQUESTS_PER_MINUTE, USAGE_KEYS, resetStubs, startUsageStubs, usagePlan, type UsageStubs } from "./usage-fleet";
+import { liveMeteredGateway, meteredGatewayOptions, offsetToMidnight, startUsageService, usageDir, usageLog, type UsageServiceProcess } from "./usage-harness";
 import { STUB_USAGE } from "./usage-stub";
-import type { FleetPlan } from "../../infra/plan/types";
 import { USAGE_LAYOUT } from "../../infra/render/usage/gateway";
-
-const gatewayOptions = (stubs: UsageStubs, dir: string | null) => ({
-  clientKeys: { ...USAGE_KEYS },
-  resolveEndpoint: resolveToStubs(stubs),
-  ...(dir ? { usage: { dir } } : {}),
-});
 
 /**
  * A pooled keep-alive connection to a worker that a reload retired is closed under the client
@@ -53,28 +46,6 @@ async function counted(gw: GatewayProcess, keyName: keyof typeof USAGE_KEYS, req
   }, 5000, `${requests} requests counted for ${keyName}`);
 }
 
-/**
- * Stub upstreams, a usage directory, nginx for the plan and the usage service beside it, for one
- * describe block: started before its tests, stopped after, stubs reset before each test.
- */
-function liveMeteredGateway(plan: () => FleetPlan, serviceOptions?: () => Parameters<typeof startUsageService>[1]) {
-  const live = {} as { stubs: UsageStubs; dir: string; gw: GatewayProcess; service: UsageServiceProcess };
-  beforeAll(async () => {
-    live.stubs = await startUsageStubs();
-    live.dir = usageDir();
-    live.gw = await startGateway(plan(), gatewayOptions(live.stubs, live.dir));
-    live.service = await startUsageService(live.gw.prefix, serviceOptions?.());
-  });
-  afterAll(async () => {
-    await live.service?.stop();
-    await live.gw?.stop();
-    await Promise.all(Object.values(live.stubs ?? {}).map((s) => s.close()));
-    if (live.dir) fs.rmSync(live.dir, { recursive: true, force: true });
-  });
-  beforeEach(() => resetStubs(live.stubs));
-  return live;
-}
-
 describe("metering", () => {
   let stubs: UsageStubs;
   let dir: string;
@@ -84,8 +55,8 @@ describe("metering", () => {
   beforeAll(async () => {
     stubs = await startUsageStubs();
     dir = usageDir();
-    gw = await startGateway(usagePlan(true), gatewayOptions(stubs, dir));
-    plainGw = await startGateway(usagePlan(false), gatewayOptions(stubs, null));
+    gw = await startGateway(usagePlan(true), meteredGatewayOptions(stubs, dir));
+    plainGw = await startGateway(usagePlan(false), meteredGatewayOptions(stubs, null));
     service = await startUsageService(gw.prefix);
   });
   afterAll(async () => {
@@ -179,7 +150,7 @@ describe("metering", () => {
     // Served and logged while the service is down; counted when it is back.
     expect((await post(gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
     await gw.stop();
-    gw = await startGateway(usagePlan(true), gatewayOptions(stubs, dir));
+    gw = await startGateway(usagePlan(true), meteredGatewayOptions(stubs, dir));
     service = await startUsageService(gw.prefix);
     expect((await post(gw, USAGE_KEYS.plain, chat("chat"))).status).toBe(200);
     const after = await counted(gw, "plain", before.requests + 4);
@@ -251,13 +222,12 @@ describe("quotas", () => {
   // The service's clock is put a few seconds before the next UTC midnight (an injected clock).
   const SECONDS_TO_MIDNIGHT = 6;
   let midnightAt: number;
-  const live = liveMeteredGateway(
-    () => usagePlan(true),
-    () => {
+  const live = liveMeteredGateway(() => usagePlan(true), {
+    service: () => {
       midnightAt = Date.now() + SECONDS_TO_MIDNIGHT * 1000;
       return { clockOffsetMs: offsetToMidnight(SECONDS_TO_MIDNIGHT) };
     },
-  );
+  });
 
   it("answers 429 quota_exceeded with Retry-After until the UTC day ends, then serves again", async () => {
     for (let i = 0; i < CAPPED_REQUESTS_PER_DAY; i++) expect((await post(live.gw, USAGE_KEYS.capped, chat("chat"))).status).toBe(200);
