@@ -266,7 +266,6 @@ export const FallbackTier = z.union([
     ),
   }),
 ]);
-/** The model id of a failover tier, written either way. */
 /**
  * The most tiers a model's chain may have (itself and its fallbacks). nginx follows at most 10
  * internal redirects per request (NGX_HTTP_MAX_URI_CHANGES, src/http/ngx_http_request.h), then
@@ -277,6 +276,7 @@ export const FallbackTier = z.union([
  */
 export const MAX_TIERS = 8;
 
+/** The model id of a failover tier, written either way. */
 export const fallbackModel = (tier: z.output<typeof FallbackTier>): string => (typeof tier === "string" ? tier : tier.model);
 
 export const FleetSpec = z.strictObject({
