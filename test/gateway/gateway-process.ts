@@ -43,8 +43,12 @@ export interface GatewayProcess {
   errorLog(): string;
   /** Renders `plan` again with the same settings and writes it over the running files (reload() applies it). */
   rewrite(plan: FleetPlan, options?: Partial<GatewayRenderOptions>): void;
-  /** SIGHUP: new workers with the files as they are now; old workers finish their requests. */
-  reload(): Promise<void>;
+  /**
+   * SIGHUP: new workers with the files as they are now; old workers finish their requests.
+   * `settled`: also wait until the old workers have exited (with no request in flight, quickly): until
+   * then a keep-alive connection to one may still be served by the old configuration.
+   */
+  reload(options?: { settled?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -169,11 +173,12 @@ export async function startGateway(plan: FleetPlan, options: StartGatewayOptions
         .map((l) => JSON.parse(l) as AccessLogEntry),
     errorLog: () => `${supervised.stderr()}${read("error.log")}`,
     rewrite: (p, o = {}) => void writeArtifacts(dir, render(p, { ...renderOptions, ...o })),
-    async reload() {
+    async reload(options = {}) {
       const workersBefore = childPids(child.pid!);
       child.kill("SIGHUP");
       // Ready when a worker that was not there before runs (the old ones may still be finishing).
       await waitFor(() => childPids(child.pid!).some((p) => !workersBefore.includes(p)), 5000, "new nginx workers after reload");
+      if (options.settled) await waitFor(() => !childPids(child.pid!).some((p) => workersBefore.includes(p)), 10_000, "the old nginx workers to exit after reload");
       await sleep(100);
     },
     stop,
