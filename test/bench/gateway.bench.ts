@@ -23,6 +23,7 @@ import { spawnSync } from "node:child_process";
 import { startFakeEngine } from "../support/fake-engine";
 import { KEYS, RATE_CLASSES, testPlan } from "../gateway/fleets";
 import { startGateway } from "../gateway/gateway-process";
+import { USAGE_POLL_MS } from "../../infra/render/usage/gateway";
 
 const RATE_PER_S = 200;
 const RATE_SECONDS = 6;
@@ -166,6 +167,11 @@ function workerCpuSeconds(pidFile: string): number {
     }
   }
   return total;
+}
+
+/** CPU seconds one process has used so far (/proc/PID/schedstat's first field, ns on a CPU). */
+function processCpuSeconds(pid: number): number {
+  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
 }
 
 /** nginx worker CPU per request, in µs, for `count` requests 8 at a time. */
@@ -329,11 +335,19 @@ async function main(): Promise<void> {
     // Worker CPU per request first: it does not depend on other load, so it is the steadiest figure.
     const pidFile = `${gw.prefix}/nginx.pid`;
     // The median of the rounds: the first round of a run, or one that met a burst of other load, is often 20-40 µs off.
+    const serviceBefore = usageService?.pid ? processCpuSeconds(usageService.pid) : 0;
     const cpu = of([NaN, ...(await inTurns(targets.slice(1), (t) => cpuPerRequest(t, pidFile, CPU_REQUESTS / ROUNDS))).map((rounds) => pct(rounds, 50))]);
     console.log(`nginx worker CPU per request (${CPU_REQUESTS} requests each in ${ROUNDS} turns, median of the turns, independent of other load):`);
     console.log(`  ${targets.slice(1).map((t) => `${t.name} ${us(cpu(t))}`).join("   ")}`);
     console.log(`  over nginx alone: ${targets.slice(2).map((t) => `${t.name} +${us(cpu(t) - cpu(proxyOnly))}`).join("   ")}`);
     console.log(`  second VM for the filter +${us(cpu(floorFilter) - cpu(floor))}   key hash and body parse +${us(cpu(keyBody) - cpu(floorFilter))}   the router's logic beyond them +${us(cpu(viaGateway) - cpu(keyBody))}`);
+    if (usageService?.pid) {
+      // Only the gateway's requests are metered (the bench locations log no usage line). The service
+      // shares the machine's CPUs with nginx, so its time per line is part of what metering costs.
+      await new Promise((resolve) => setTimeout(resolve, 3 * USAGE_POLL_MS));
+      const service = ((processCpuSeconds(usageService.pid) - serviceBefore) / CPU_REQUESTS) * 1e6;
+      console.log(`  usage service CPU per gateway request: ${us(service)} (all its CPU over the turns and until it read the last line, idle polls included)`);
+    }
     if (only === "cpu") return;
 
     // Latency without queueing: one request at a time, targets interleaved request by request, and

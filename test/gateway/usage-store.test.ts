@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 // @ts-expect-error -- tsc sees this test as CommonJS and refuses a static import of ESM (TS1479); vitest loads it fine. The modules themselves are type-checked (tsconfig include).
 import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport, attemptsOf } from "../../templates/usage/store.mjs";
 // @ts-expect-error -- see above
-import { dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
+import { WINDOWS, dayWindow, monthWindow } from "../../templates/usage/windows.mjs";
 // @ts-expect-error -- see above
-import { exposition } from "../../templates/usage/metrics.mjs";
+import { exposition, labelKey } from "../../templates/usage/metrics.mjs";
 import { requireGateway } from "../../infra/plan/gateway";
 import { usageServiceConfig } from "../../infra/render/usage/gateway";
 import { parseFleetSpec } from "../../infra/spec/parse";
@@ -32,6 +32,23 @@ describe("UTC windows", () => {
     expect(monthWindow(at("2026-12-31T23:00:00Z")).end).toBe(at("2027-01-01T00:00:00Z"));
     expect(dayWindow(at("2028-02-28T12:00:00Z")).end).toBe(at("2028-02-29T00:00:00Z"));
     expect(monthWindow(at("2028-02-29T12:00:00Z"))).toMatchObject({ id: "2028-02", end: at("2028-03-01T00:00:00Z") });
+  });
+
+  it("the store's windows (the last one kept) are the same windows whatever order the times come in: across a midnight, a month end, and back for a line read late", () => {
+    const times = ["2026-11-30T23:59:59.999Z", "2026-12-01T00:00:00Z", "2026-11-30T12:00:00Z", "2026-11-30T23:59:59.999Z", "2026-12-01T00:00:00.001Z", "2025-01-01T00:00:00Z", "2026-12-31T23:59:59Z", "2027-01-01T00:00:00Z"];
+    for (const t of times) {
+      expect(WINDOWS.day(at(t)), t).toEqual(dayWindow(at(t)));
+      expect(WINDOWS.month(at(t)), t).toEqual(monthWindow(at(t)));
+    }
+  });
+});
+
+describe("metric labels", () => {
+  it("escape a backslash, a newline and a double quote in a value (exposition format 0.0.4) and leave every other character as it is", () => {
+    expect(labelKey(["key", "model"], ["app", "chat"])).toBe('key="app",model="chat"');
+    expect(labelKey(["a", "b", "c"], ['x\\y', "l1\nl2", 'say "hi"'])).toBe('a="x\\\\y",b="l1\\nl2",c="say \\"hi\\""');
+    expect(labelKey(["a"], ["é ü {} , ="])).toBe('a="é ü {} , ="');
+    expect(labelKey(["a", "b"], ["only"])).toBe('a="only",b=""');
   });
 });
 
