@@ -4,7 +4,7 @@
  * router.checkErrorReply, router.replyBody); which tiers get which is nginx-context.ts
  * checksErrorBody's decision.
  *
- *   checkReply       a reply without an HTTP status line closes the connection (issue 13 item 9)
+ *   checkReply       a reply without an HTTP status line, or with a 1xx, closes the connection (issue 13 items 3, 9)
  *   checkErrorReply  that, and an upstream error whose body is not JSON becomes a JSON error
  *   replyBody        the body side of checkErrorReply, then usage metering when it is on
  */
@@ -66,6 +66,17 @@ function checkReply(r) {
     if (r.httpVersion === '0.9') {
         r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
         throw new Error('non-HTTP upstream reply');
+    }
+    // nginx 1.22 takes an upstream's interim reply (103 Early Hints, an unasked 100 Continue) for
+    // the final one and sends the real reply after it as its body: the upstream's own headers
+    // (Set-Cookie, account ids) unhidden, its usage unread, and an HTTP client reads those bytes as
+    // the answer (nginx passes 1xx on only from 1.29.0, early_hints). A status under 100 is no
+    // HTTP status at all (RFC 9110 section 15). Closed as above, in one error-log entry; the logs
+    // say 502 (the client got no answer: not a request served, not a quota's).
+    if (r.status < 200) {
+        const status = r.status;
+        r.status = 502;
+        throw new Error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered ' + status + ' (an interim or invalid status); connection closed');
     }
 }
 

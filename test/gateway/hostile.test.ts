@@ -83,7 +83,35 @@ describe("only the gateway's headers reach a provider (item 3)", () => {
     }
     expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  // nginx 1.22 has no interim replies from an upstream: it sends a 1xx on as the final status, and
+  // the provider's real reply after it as that reply's body, its own headers (Set-Cookie, account
+  // ids) unhidden and its usage unread. An HTTP client reads the bytes after a 1xx as the answer.
+  it.each([
+    ["103 Early Hints", "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"],
+    ["100 Continue", "HTTP/1.1 100 Continue\r\n\r\n"],
+    ["a status under 100", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"],
+  ])("a provider's %s before its answer: its headers and reply never reach the client; the connection is closed, one error line", async (_what, interim) => {
+    failAll("chat", "coder");
+    const answer = JSON.stringify({ id: "x", object: "chat.completion", model: "provider/chat-large", choices: [] });
+    const own = `Set-Cookie: __cf_bm=provider; Path=/\r\nOpenAI-Organization: org-fleet-owner\r\nContent-Type: application/json\r\nContent-Length: ${answer.length}\r\n\r\n${answer}`;
+    live.engines.cloud![0]!.setFault({ kind: "raw", bytes: `${interim}HTTP/1.1 200 OK\r\n${own}` });
+    const before = errorLines().length;
+    const r = await rawRequest(live.gw.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${KEYS.app}\r\nContent-Type: application/json\r\nContent-Length: ${CHAT_BODY.length}\r\n\r\n${CHAT_BODY}`, 3000);
+    expect(received("cloud")).toHaveLength(1);
+    expect(r.raw).not.toContain("org-fleet-owner");
+    expect(r.raw).not.toContain("__cf_bm");
+    expect(r.raw).not.toContain('"chat.completion"');
+    expect(r.raw).not.toMatch(/^HTTP\/1\.1 1\d\d|^HTTP\/1\.1 0/);
+    await sleep(50);
+    const lines = errorLines().slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("(an interim or invalid status); connection closed");
+    expect(live.gw.errorLog()).not.toContain(KEYS.app);
+    expect(live.gw.accessLog().at(-1)).toMatchObject({ status: "502", served_by: "cloud" });
+  });
 });
+const CHAT_BODY = JSON.stringify(chat("chat"));
 
 describe("the key is checked before the body is read (item 4)", () => {
   it.each([
