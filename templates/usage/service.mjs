@@ -107,14 +107,22 @@ export function inCidr(addr, cidr) {
   return Math.floor(n(a) / size) === Math.floor(n(base) / size);
 }
 
+/**
+ * A clock offset the service can run with: whole milliseconds that keep its clock a date (NaN or a
+ * time past Date's range would make every window an Invalid Date).
+ * @param {number} ms
+ */
+const validClockOffset = (ms) => Number.isSafeInteger(ms) && Number.isFinite(new Date(Date.now() + ms).getTime());
+
 /** @param {ServiceConfig} cfg @param {{ clockOffsetMs?: number }} [opts] */
 export function startUsageService(cfg, opts = {}) {
+  const offset = opts.clockOffsetMs ?? 0;
+  if (!validClockOffset(offset)) throw new Error(`clockOffsetMs must be a whole number of milliseconds that keeps the clock a date (got ${offset})`);
   // A config.json rendered before keys named their block file: every poll would throw once a key
   // is over its quota (no block published, none lifted). It comes from the same render as this file.
   for (const [name, k] of Object.entries(cfg.keys)) {
     if (typeof k.blockFile !== "string" || k.blockFile === "") throw new Error(`config.json: keys.${name}.blockFile is missing (a config.json older than service.mjs): render the gateway again (fleet render, fleet gateway or pulumi up) so both come from one render`);
   }
-  const offset = opts.clockOffsetMs ?? 0;
   const now = () => Date.now() + offset;
   const stateFile = path.join(cfg.dir, "state.json");
   const blockDir = path.join(cfg.dir, cfg.layout.blockedDir);
@@ -303,7 +311,12 @@ if (isMain) {
     process.exit(2);
   }
   const i = rest.indexOf("--clock-offset-ms");
-  const clockOffsetMs = i >= 0 ? Number(rest[i + 1]) : 0;
+  const given = i >= 0 ? rest[i + 1] ?? "" : "0";
+  const clockOffsetMs = /^-?\d+$/.test(given) ? Number(given) : Number.NaN;
+  if (!validClockOffset(clockOffsetMs)) {
+    console.error(`usage: --clock-offset-ms needs a whole number of milliseconds (got ${JSON.stringify(given)}), e.g. --clock-offset-ms -5000`);
+    process.exit(2);
+  }
   /** @type {ServiceConfig} */
   const cfg = JSON.parse(fs.readFileSync(configFile, "utf8"));
   cfg.dir = path.resolve(path.dirname(configFile), cfg.dir);

@@ -179,4 +179,23 @@ describe("the usage service against odd input", () => {
     }
     expect(fs.readdirSync(dir).filter((f) => f.startsWith("state.json.unreadable-"))).toHaveLength(1);
   });
+
+  // NaN or a clock past Date's range made every window an Invalid Date: each poll failed, and the
+  // first GET /v1/usage threw out of the request handler and ended the process.
+  it.each([["no number after it", []], ["a unit", ["1h"]], ["past a date's range", ["-9000000000000000"]], ["a fraction", ["1.5"]]])(
+    "--clock-offset-ms with %s: exit 2 naming the flag, before anything is read or written", async (_what, value) => {
+      const dir = scratch();
+      const config = path.join(dir, "config.json");
+      fs.writeFileSync(config, JSON.stringify({ ...serviceConfig("."), dir: "." }));
+      fs.writeFileSync(path.join(dir, hourFile()), line());
+      const { spawnSync } = await import("node:child_process");
+      const run = spawnSync(process.execPath, [path.join(ROOT, "templates/usage/service.mjs"), config, "--clock-offset-ms", ...value], { encoding: "utf8", timeout: 5000 });
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/--clock-offset-ms needs a whole number of milliseconds/);
+      expect(fs.readdirSync(dir).sort()).toEqual(["config.json", hourFile()]);
+    });
+
+  it("startUsageService refuses a clock offset that is not a whole number of milliseconds", () => {
+    expect(() => startUsageService(serviceConfig(scratch()), { clockOffsetMs: Number.NaN })).toThrow(/clockOffsetMs/);
+  });
 });
