@@ -14,6 +14,7 @@ import type { FleetPlan } from "../../infra/plan/types";
 import { keyEnvName, NJS_MODULE_PATH, OFFICIAL_NGINX_IMAGE, renderGateway, secretEnvName, sha256Hex, type GatewayRenderOptions } from "../../infra/render/gateway";
 import { ENGINE_UPSTREAM } from "../../infra/render/engines";
 import { loadSpecFile } from "../../infra/spec/load";
+import { parseFleetSpec } from "../../infra/spec/parse";
 import { KEYS, testPlan } from "./fleets";
 import { usagePlan } from "./usage-fleet";
 import { nginxTest } from "./harness";
@@ -73,6 +74,30 @@ describe("nginx -t accepts the rendered gateway", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // nginx keeps map keys and variable names in hash buckets of one cache line (64 bytes) unless told
+  // otherwise: a 47-character CORS origin, a 41-character key name with a quota, or a 42-character
+  // rate class stopped nginx from starting ("could not build map_hash, you should increase
+  // map_hash_bucket_size: 64").
+  const n42 = (first: string) => `${first}${"-9".repeat(20)}z`;
+  const longNames: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ["a CORS origin of a 253-character host", { corsOrigins: [`https://${"a".repeat(241)}.example.com:8443`] }, {}],
+    ["a key name of 42 characters with a quota", { keys: { [n42("k")]: { models: ["*"], rateClass: "std", quota: { requestsPerDay: 100 } } } }, {}],
+    ["a rate class name of 42 characters, a key of 42 in it with a quota", { rateClasses: { [n42("c")]: { requestsPerMinute: 60, burst: 5, concurrency: 2 } }, keys: { [n42("k")]: { models: ["*"], rateClass: n42("c"), quota: { tokensPerMonth: 1000 } } } }, {}],
+    ["model ids and aliases of 128 characters", {}, { models: [{ id: `Org.1/${"m".repeat(115)}:tag-v2`, engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, aliases: [`a:b/c.d_e-${"Z".repeat(118)}`], replicas: [{ nodes: ["box"] }] }] }],
+  ];
+  it.each(longNames)("with names as long as the spec allows: %s", (_what, gateway, fleet) => {
+    expect(n42("k")).toHaveLength(42);
+    const plan = planFleet(parseFleetSpec({
+      name: "names", nodes: [{ name: "box", provider: "ssh", host: "ops@10.9.0.1", gpus: ["L4"] }],
+      models: [{ id: "chat", engine: "vllm", source: { hf: "Qwen/Qwen2.5-7B-Instruct" }, replicas: [{ nodes: ["box"] }] }],
+      gateway: { metering: true, keys: { app: { models: ["*"], rateClass: "std", quota: { requestsPerDay: 100 } } }, rateClasses: { std: { requestsPerMinute: 60, burst: 5, concurrency: 2 } }, perIp: { requestsPerMinute: 600, burst: 50 }, ...gateway },
+      ...fleet,
+    }));
+    const result = nginxTest(render(plan, { usage: { dir: "/var/lib/llm-fleet/usage" } }));
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
   });
 });
 

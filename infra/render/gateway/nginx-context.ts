@@ -14,6 +14,23 @@ const CONNECT_TIMEOUT_SECONDS = 3;
 const underscore = (name: string) => name.replace(/-/g, "_");
 
 /**
+ * The hash bucket size that holds the longest of `names` (map keys, variable names): nginx stores
+ * each as a pointer and its length + 2 rounded up to a pointer, and ends a bucket with a pointer
+ * (nginx src/core/ngx_hash.h NGX_HASH_ELT_SIZE, ngx_hash.c ngx_hash_init: "could not build
+ * map_hash, you should increase map_hash_bucket_size"). The default is one cache line, 64 bytes,
+ * which held no CORS origin over 46 characters, no key name over 40 with a quota and no rate class
+ * name over 40. A power of two from 64 (nginx rounds a size up to a cache line anyway).
+ */
+function hashBucketSize(names: readonly string[]): number {
+  const longest = Math.max(0, ...names.map((n) => Buffer.byteLength(n)));
+  const pointer = 8;
+  const need = pointer + Math.ceil((longest + 2) / pointer) * pointer + pointer;
+  let size = 64;
+  while (size < need) size *= 2;
+  return size;
+}
+
+/**
  * nginx open source re-resolves an upstream server's name at run time only with `resolve`, added
  * in 1.27.3 (nginx CHANGES 1.27.3; the upstream must sit in a shared memory `zone` and a
  * `resolver` must be set, else nginx refuses to start). The official image is pinned above that
@@ -197,6 +214,8 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
   const rateClasses = Object.entries(g.rateClasses).map(([name, rc]) => ({
     name,
     id: underscore(name),
+    // The variable its limit zones are keyed by (empty for callers of other classes).
+    variable: `fleet_rl_${underscore(name)}`,
     rate: `${rc.requestsPerMinute}r/m`,
     burst: rc.burst,
     concurrency: rc.concurrency,
@@ -234,6 +253,7 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
   for (const t of tierLocations) {
     if (/["\\$]/.test(t.upstreamModel.slice(1, -1))) throw new Error(`${t.comment}: the upstream model name may not contain quotes, backslashes or $`);
   }
+  const corsContext = cors(g.corsOrigins);
 
   const listen = o.listen;
   return {
@@ -253,7 +273,13 @@ export function buildNginxContext(plan: GatewayFleetPlan, routing: GatewayRoutin
     resolver: o.resolver.length > 0 ? o.resolver.join(" ") : null,
     perIp: { rate: `${g.perIp.requestsPerMinute}r/m`, burst: g.perIp.burst, retryAfterSeconds: ipRetryAfter },
     rateClasses,
-    cors: cors(g.corsOrigins),
+    cors: corsContext,
+    // The names of spec-given length in nginx's hashes: the quota probes' caller ids and the CORS
+    // origins (exact map keys), each rate class's limit variable.
+    hashBucketSize: {
+      map: hashBucketSize([...quotaProbes.map((p) => p.client), ...(corsContext?.origins ?? [])]),
+      variables: hashBucketSize(rateClasses.map((rc) => rc.variable)),
+    },
     tierIndexes: Array.from({ length: routing.tierCount }, (_, k) => k),
     upstreams: upstreamServers(routing, o),
     maxFails: o.passiveHealth.maxFails,
