@@ -209,6 +209,66 @@ describe("framing", () => {
   });
 });
 
+describe("requests pipelined on one connection", () => {
+  /** Sends the requests in one write (the last one closes) and returns each reply's status, in order. */
+  async function pipelined(...requests: string[]): Promise<number[]> {
+    const r = await rawRequest(live.gw.port, requests.join(""), 3000, true);
+    return [...r.raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  }
+  const req = (body: string, auth: string, connection = "keep-alive", path = "/v1/chat/completions") =>
+    `POST ${path} HTTP/1.1\r\nHost: gw\r\nConnection: ${connection}\r\nContent-Type: application/json\r\n${auth}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const CODER = JSON.stringify(chat("coder"));
+
+  it("a 401's body that is itself a request with a valid key is dropped, never run; the next request is answered with its own key's rights", async () => {
+    const smuggled = req(CODER, authHdr(KEYS.app));
+    const models = `GET /v1/models HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.solo)}\r\n`;
+    const r = await rawRequest(live.gw.port, req(smuggled, "") + models, 3000, true);
+    expect([...r.raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(["401", "200"]);
+    expect(nothingReceived()).toBe(true);
+    expect(r.raw.slice(r.raw.lastIndexOf("\r\n\r\n"))).not.toContain("coder");
+  });
+
+  it("after a 404, a 403, a 405 and a 429 on the same connection, each next request reaches the model it names, as its own key", async () => {
+    const statuses = await pipelined(
+      req(JSON.stringify(chat("no-such-model")), authHdr(KEYS.app)),
+      req(CODER, authHdr(KEYS.solo)),
+      `GET /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n${authHdr(KEYS.app)}Content-Length: ${CODER.length}\r\n\r\n${CODER}`,
+      // tight (used by no other test here): one request and a burst of 2, so the fourth in a row is
+      // refused by nginx's limit_req.
+      ...[1, 2, 3, 4].map(() => req(CHAT, authHdr(KEYS.tight))),
+      req(CODER, authHdr(KEYS.coder), "close"),
+    );
+    expect(statuses).toEqual([404, 403, 405, 200, 200, 200, 429, 200]);
+    expect(received("chat")).toHaveLength(3);
+    expect(received("coder").map((q) => q.json?.model)).toEqual(["coder"]);
+    const log = live.gw.accessLog().slice(-8).map((e) => [e.status, e.key]);
+    expect(log).toEqual([["404", "app"], ["403", "solo"], ["405", "app"], ["200", "tight"], ["200", "tight"], ["200", "tight"], ["429", "tight"], ["200", "coder"]]);
+  });
+
+  it("a chunked body with a chunk extension and a trailer (an Authorization line in it) is routed; the trailer goes nowhere, and the connection serves the next request", async () => {
+    const statuses = await pipelined(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n${authHdr(KEYS.app)}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${CODER.length.toString(16)};ext=1\r\n${CODER}\r\n0\r\nAuthorization: Bearer ${KEYS.coder}\r\nX-Trailer: 1\r\n\r\n`,
+      `HEAD /v1/models HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${authHdr(KEYS.app)}\r\n`,
+    );
+    expect(statuses[0]).toBe(200);
+    expect(statuses).toHaveLength(2);
+    const sent = received("coder")[0]!;
+    expect(sent.body).toBe(CODER);
+    expect(sent.headers["x-trailer"]).toBeUndefined();
+    expect(live.gw.accessLog().at(-2)).toMatchObject({ key: "app", status: "200" });
+  });
+
+  it("an HTTP/1.0 client keeping its connection: a 401 and then its answer, a stream sent to the end without chunks", async () => {
+    const r = await rawRequest(live.gw.port,
+      req(CHAT, "", "keep-alive").replace("HTTP/1.1", "HTTP/1.0") +
+      req(JSON.stringify(chat("chat", { stream: true })), authHdr(KEYS.app), "close").replace("HTTP/1.1", "HTTP/1.0"), 3000, true);
+    expect([...r.raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(["401", "200"]);
+    const stream = r.raw.slice(r.raw.lastIndexOf("HTTP/1.1 200"));
+    expect(stream).not.toMatch(/transfer-encoding/i);
+    expect(stream.trimEnd()).toMatch(/data: \[DONE\]$/);
+  });
+});
+
 describe("upstream failures mid-way", () => {
   it("engine closes after the first SSE chunk: the client sees a broken transfer, not a complete stream", async () => {
     live.engines.chat!.forEach((e) => { e.setFault({ kind: "close-mid-stream", afterChunks: 1 }); e.setChunkDelay(100); });
