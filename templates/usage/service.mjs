@@ -18,7 +18,8 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { exposition } from "./metrics.mjs";
-import { blocks, emptyState, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
+import { blocks, emptyState, forgetFuture, ingest, ingestStart, quotaGauges, usageReport } from "./store.mjs";
+import { FUTURE_SLACK_MS } from "./windows.mjs";
 
 /**
  * @typedef {import("./store.mjs").StoreConfig & { dir: string, pollMs: number, recordFields: string[], layout: { logPrefix: string, logSuffix: string, blockedDir: string, socket: string }, metrics: { host: string, port: number, allow: string[] } | null }} ServiceConfig
@@ -35,8 +36,6 @@ const KEEP_READ_FILES_MS = 120_000;
  * lines are under 1 KiB.
  */
 const READ_MAX_BYTES = 8 * 1024 * 1024;
-/** How far ahead of this process's clock a log line's time may be (the same host's clock, read a moment apart). */
-const FUTURE_SLACK_MS = 60_000;
 /**
  * A start line, or a request's record with every field nginx's fleet_usage log_format writes (all
  * strings; `fields` is config.json's recordFields, from USAGE_LOG_FIELDS in
@@ -238,6 +237,7 @@ export function startUsageService(cfg, opts = {}) {
 
   function tick() {
     try {
+      if (forgetFuture(state, now())) dirty = true;
       readLogs();
       publishBlocks();
       if (dirty && Date.now() - lastSave >= SAVE_MS) save();

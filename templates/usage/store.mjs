@@ -4,7 +4,7 @@
  * limits, and the metrics, all fed from usage-log records. Pure apart from `now` being passed in:
  * the service (service.mjs) does the I/O and decides when to call it.
  */
-import { MINUTE_MS, WINDOWS } from "./windows.mjs";
+import { FUTURE_SLACK_MS, MINUTE_MS, WINDOWS } from "./windows.mjs";
 import { emptyMetrics, inc, labelKey, observe } from "./metrics.mjs";
 
 /**
@@ -157,6 +157,39 @@ export function ingestStart(s, cfg, blockFile, t) {
     if (!u.day || u.day.id < id) u.day = { id, requests: 0 };
     if (u.day.id === id) u.day.requests += 1;
   }
+}
+
+/**
+ * Forgets what was counted in windows that start after `now` (and the slack a log line may be
+ * ahead): they were made while this host's clock ran ahead, then was corrected (a state.json
+ * saved then, or a clock set back while the service ran). Kept, a day or month from the future
+ * held every record of the real one out of the key's counts (windowOf does not reopen an earlier
+ * window), and a start from the future blocked its tier until that minute came.
+ * @param {UsageState} s @param {number} now @returns {boolean} whether anything was forgotten
+ */
+export function forgetFuture(s, now) {
+  const ahead = now + FUTURE_SLACK_MS;
+  let forgot = false;
+  for (const u of Object.values(s.keys)) {
+    for (const w of /** @type {const} */ (["day", "month"])) {
+      const c = u[w];
+      if (c && c.id > WINDOWS[w](ahead).id) {
+        delete u[w];
+        forgot = true;
+      }
+    }
+  }
+  for (const u of Object.values(s.tiers)) {
+    if (u.day && u.day.id > WINDOWS.day(ahead).id) {
+      delete u.day;
+      forgot = true;
+    }
+    if (u.minute.some((t) => t > ahead)) {
+      u.minute = u.minute.filter((t) => t <= ahead);
+      forgot = true;
+    }
+  }
+  return forgot;
 }
 
 /**

@@ -38,3 +38,6 @@ function lastOf(make) {
 export const WINDOWS = { day: lastOf(dayWindow), month: lastOf(monthWindow) };
 
 export const MINUTE_MS = 60_000;
+
+/** How far ahead of the usage service's clock a log line's time may be (the same host's clock, read a moment apart). */
+export const FUTURE_SLACK_MS = 60_000;

@@ -180,6 +180,31 @@ describe("the usage service against odd input", () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith("state.json.unreadable-"))).toHaveLength(1);
   });
 
+  it("a state.json saved while the host's clock ran a day ahead (then corrected): today's lines and tier starts count again, and no tier stays blocked by minutes from the future", async () => {
+    const dir = scratch();
+    const dayMs = 86_400_000;
+    const ahead = new Date(Date.now() + 40 * dayMs); // a day and a month ahead
+    const future = { id: ahead.toISOString().slice(0, 10), requests: 50, prompt: 0, completion: 0, missing: 0 };
+    fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify({
+      version: 1, files: {}, metrics: { counters: {}, histograms: {} },
+      keys: { org: { day: future, month: { ...future, id: future.id.slice(0, 7) } } },
+      tiers: { coder: { minute: [ahead.getTime(), ahead.getTime() + 1] }, cloud: { minute: [], day: { id: future.id, requests: 5 } } },
+    }));
+    // A request, and one start of cloud, whose daily limit is 1: cloud is used up for today.
+    fs.writeFileSync(path.join(dir, hourFile()), line() + JSON.stringify({ t: String(Date.now() / 1000), start: "tier-2" }) + "\n");
+    const tierLimits = { coder: { requestsPerMinute: 2, blockFile: "tier-1" }, cloud: { requestsPerDay: 1, blockFile: "tier-2" } };
+    const service = startUsageService({ ...serviceConfig(dir), tierLimits });
+    try {
+      await pause(100);
+      const { body } = await askUsage(service.socket, "org");
+      expect(body.day).toMatchObject({ window: new Date().toISOString().slice(0, 10), requests: 1 });
+      expect(body.month).toMatchObject({ requests: 1 });
+      expect(fs.readdirSync(path.join(dir, USAGE_LAYOUT.blockedDir))).toEqual(["tier-2"]);
+    } finally {
+      await service.close();
+    }
+  });
+
   // NaN or a clock past Date's range made every window an Invalid Date: each poll failed, and the
   // first GET /v1/usage threw out of the request handler and ended the process.
   it.each([["no number after it", []], ["a unit", ["1h"]], ["past a date's range", ["-9000000000000000"]], ["a fraction", ["1.5"]]])(
