@@ -54,6 +54,18 @@ function parses(buf) {
 }
 
 /**
+ * The upstream whose reply this is: the last of $upstream_addr (", " between replicas, " : "
+ * between the locations a request went through, the router's internal listener included).
+ */
+function answering(r) {
+    const all = String(r.variables.upstream_addr);
+    const replica = all.lastIndexOf(', ');
+    const location = all.lastIndexOf(' : ');
+    if (location > replica) return all.slice(location + 3);
+    return replica >= 0 ? all.slice(replica + 2) : all;
+}
+
+/**
  * js_header_filter of tier locations.
  * An upstream reply without an HTTP status line (a port taken by another service) is taken by
  * nginx for HTTP/0.9 and passed on raw, with no status and no headers (nginx
@@ -64,19 +76,20 @@ function parses(buf) {
  */
 function checkReply(r) {
     if (r.httpVersion === '0.9') {
-        r.error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered without an HTTP status line; connection closed');
+        r.error('llm-fleet: upstream ' + answering(r) + ' answered without an HTTP status line; connection closed');
         throw new Error('non-HTTP upstream reply');
     }
     // nginx 1.22 takes an upstream's interim reply (103 Early Hints, an unasked 100 Continue) for
     // the final one and sends the real reply after it as its body: the upstream's own headers
     // (Set-Cookie, account ids) unhidden, its usage unread, and an HTTP client reads those bytes as
-    // the answer (nginx passes 1xx on only from 1.29.0, early_hints). A status under 100 is no
+    // the answer (nginx CHANGES 1.29.0: "support for response code 103 from proxy and gRPC
+    // backends"; Debian's 1.22 and the official image's 1.28 have none). A status under 100 is no
     // HTTP status at all (RFC 9110 section 15). Closed as above, in one error-log entry; the logs
     // say 502 (the client got no answer: not a request served, not a quota's).
     if (r.status < 200) {
         const status = r.status;
         r.status = 502;
-        throw new Error('llm-fleet: upstream ' + r.variables.upstream_addr + ' answered ' + status + ' (an interim or invalid status); connection closed');
+        throw new Error('llm-fleet: upstream ' + answering(r) + ' answered ' + status + ' (an interim or invalid status); connection closed');
     }
 }
 
