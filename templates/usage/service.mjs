@@ -181,8 +181,10 @@ export function startUsageService(cfg, opts = {}) {
           const stamped = Number(r.t) * 1000 + offset;
           // Counted at its own time, unless that is unreadable or ahead of this clock (nginx's clock
           // jumped ahead and back): a window from the future would hold every later record out of
-          // the key's counts (store.mjs windowOf does not reopen an earlier window).
-          const t = Number.isFinite(stamped) && stamped <= now() + FUTURE_SLACK_MS ? stamped : now();
+          // the key's counts (store.mjs windowOf does not reopen an earlier window). nginx's $msec
+          // is never before 1970; a time before Date's range threw out of this loop (Invalid time
+          // value), and the lines before it were counted again on every poll.
+          const t = stamped >= 0 && stamped <= now() + FUTURE_SLACK_MS ? stamped : now();
           if (typeof r.start === "string") ingestStart(state, cfg, r.start, t);
           else ingest(state, cfg, r, t);
           state.metrics.counters.llm_fleet_usage_lines_total ??= {};

@@ -113,6 +113,20 @@ describe("the usage service against odd input", () => {
     }
   });
 
+  it("a line stamped before 1970 or before Date's range is counted now, once: it neither stops the poll (the lines before it counted again on every poll) nor lands in year 1905", async () => {
+    const dir = scratch();
+    fs.writeFileSync(path.join(dir, hourFile()), line() + line({ t: "-9000000000000" }) + line({ t: "-62000000000" }) + line());
+    const service = startUsageService(serviceConfig(dir));
+    try {
+      await pause(300); // ~15 polls
+      const { body } = await askUsage(service.socket, "org");
+      expect((body.day as { requests: number }).requests).toBe(4);
+      expect((body.month as { requests: number }).requests).toBe(4);
+    } finally {
+      await service.close();
+    }
+  });
+
   it("a backlog larger than a string can hold (540 MiB: the service was down) is read in pieces; the lines after it are counted", async () => {
     const dir = scratch();
     const file = path.join(dir, hourFile());
