@@ -148,10 +148,14 @@ async function interleaved(targets: Target[], perTarget: number): Promise<number
 const pairedMedian = (a: number[], b: number[]) => pct(a.map((x, k) => x - b[k]!), 50);
 
 /**
- * CPU seconds used so far by the nginx workers of the master in `pidFile`: the first field of
- * /proc/PID/schedstat, time on a CPU in ns (proc(5)); /proc/PID/stat counts 10 ms ticks, too coarse
- * for a few hundred requests.
+ * CPU seconds one process has used so far: the first field of /proc/PID/schedstat, time on a CPU
+ * in ns (proc(5)); /proc/PID/stat counts 10 ms ticks, too coarse for a few hundred requests.
  */
+function processCpuSeconds(pid: number): number {
+  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+}
+
+/** CPU seconds used so far by the nginx workers of the master in `pidFile` (processCpuSeconds of each). */
 function workerCpuSeconds(pidFile: string): number {
   const master = Number(fs.readFileSync(pidFile, "utf8").trim());
   let total = 0;
@@ -161,17 +165,12 @@ function workerCpuSeconds(pidFile: string): number {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[1]) !== master) continue;
-      total += Number(fs.readFileSync(`/proc/${d}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+      total += processCpuSeconds(Number(d));
     } catch {
       // a process that just ended
     }
   }
   return total;
-}
-
-/** CPU seconds one process has used so far (/proc/PID/schedstat's first field, ns on a CPU). */
-function processCpuSeconds(pid: number): number {
-  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
 }
 
 /** nginx worker CPU per request, in µs, for `count` requests 8 at a time. */
